@@ -1,0 +1,73 @@
+import Foundation
+
+/// One `filter=<field>[<op>]<value>` of a list request, checked against the resource's fields.
+public struct Filter: Sendable, Hashable {
+    public enum Value: Sendable, Hashable {
+        case string(String)
+        case strings([String])
+        case date(Date)
+        case number(Double)
+        case jsonPath(JSONPathPredicate)
+    }
+
+    public var field: FieldDefinition
+    public var op: FilterOperator
+    public var value: Value
+    /// The filter as the client wrote it, kept for bookmarks.
+    public var text: String
+
+    /// Parses `field[op]value` (a `=` right after `]` is also accepted: `status[eq]=ACTIVE`).
+    public init(parsing text: String, fields: FieldSet) throws {
+        guard let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else {
+            throw SheduError.badRequest("filter '\(text)' must look like field[operator]value, e.g. status[eq]ACTIVE")
+        }
+        let fieldName = String(text[..<open])
+        let operatorName = String(text[text.index(after: open)..<close])
+        var rawValue = text[text.index(after: close)...]
+        if rawValue.hasPrefix("=") { rawValue = rawValue.dropFirst() }
+
+        guard let field = fields[fieldName] else {
+            throw SheduError.badRequest(
+                "filter field '\(fieldName)' is not filterable; use one of: \(fields.names.joined(separator: ", "))")
+        }
+        guard let op = FilterOperator(name: operatorName), field.type.operators.contains(op) else {
+            throw SheduError.badRequest(
+                "filter operator '\(operatorName)' does not apply to field '\(fieldName)' of type \(field.type.name); "
+                    + "use one of: \(field.type.operators.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.field = field
+        self.op = op
+        self.text = text
+        self.value = try Self.parseValue(String(rawValue), op: op, field: field)
+    }
+
+    private static func parseValue(_ raw: String, op: FilterOperator, field: FieldDefinition) throws -> Value {
+        switch field.type {
+        case .string, .stringArray:
+            if op.takesList {
+                return .strings(raw.split(separator: ",").map(String.init).filter { !$0.isEmpty })
+            }
+            return .string(raw)
+        case .enumeration(let allowed):
+            let values = op.takesList ? raw.split(separator: ",").map(String.init).filter { !$0.isEmpty } : [raw]
+            for value in values where !allowed.isEmpty && !allowed.contains(value) {
+                throw SheduError.badRequest(
+                    "filter value '\(value)' for field '\(field.name)' must be one of: \(allowed.joined(separator: ", "))")
+            }
+            return op.takesList ? .strings(values) : .string(raw)
+        case .date:
+            guard let date = RFC3339.parse(raw, allowDateOnly: true) else {
+                throw SheduError.badRequest(
+                    "filter value '\(raw)' for field '\(field.name)' must be an RFC 3339 time or YYYY-MM-DD")
+            }
+            return .date(date)
+        case .number:
+            guard let number = Double(raw), number.isFinite else {
+                throw SheduError.badRequest("filter value '\(raw)' for field '\(field.name)' must be a number")
+            }
+            return .number(number)
+        case .json:
+            return .jsonPath(try JSONPathPredicate(parsing: raw))
+        }
+    }
+}

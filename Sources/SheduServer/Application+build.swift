@@ -1,0 +1,89 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import SheduCore
+import SheduStorage
+import ServiceLifecycle
+
+/// Builds the whole server from its configuration: data folder, database, services, routes,
+/// listeners. `shedu serve` runs what this returns; tests call the same function.
+public func buildApplication(
+    configuration: ServerConfiguration, logger: Logger, clock: any WallClock = SystemClock()
+) async throws -> some ApplicationProtocol {
+    let dataFolder = DataFolder(path: configuration.dataDirectory)
+    try dataFolder.prepare(serverNames: DataFolder.serverNames(host: configuration.host))
+
+    let database = try await SheduDatabase.open(
+        try DatabaseLocation(url: configuration.resolvedDatabaseURL), logger: logger)
+    let services = SheduServices(database: database)
+
+    let oidc = configuration.oidc.map {
+        OIDCKeySource(configuration: $0, httpClient: HTTPClient.shared, logger: logger)
+    }
+    let signingKey = try P256PublicKeyPEM.fromPrivateKeyPEM(try dataFolder.read(dataFolder.tokenSigningKey))
+    let authenticator = try await TokenAuthenticator(
+        localPublicKeyPEM: signingKey, rolesClaim: configuration.rolesClaim, oidc: oidc, clock: clock)
+
+    let router = Router(context: SheduRequestContext.self)
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+    router.add(middleware: ErrorMiddleware())
+    let api = APIRouter(router: router)
+    registerRoutes(on: api, services: services)
+    let responder = router.buildResponder()
+    let fastPath = fastPathRoutes()
+    let counters = FastPathCounters(routes: fastPath)
+
+    var backgroundServices: [any Service] = [DatabaseService(database: database)]
+    if let httpPort = configuration.httpPort {
+        backgroundServices.append(
+            Application(
+                responder: responder, server: .http(fastPath: fastPath, counters: counters),
+                configuration: .init(address: .hostname(configuration.host, port: httpPort), serverName: "shedu"),
+                logger: logger))
+    }
+    return Application(
+        responder: responder,
+        server: try .https(
+            certificateChainPEM: try dataFolder.read(dataFolder.serverCertificate),
+            privateKeyPEM: try dataFolder.read(dataFolder.serverKey), fastPath: fastPath, counters: counters),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shedu"),
+        services: backgroundServices,
+        logger: logger)
+}
+
+/// Every route of the server, in one place.
+func registerRoutes(on api: APIRouter, services: SheduServices) {
+    SystemRoutes.register(on: api, registry: MetricsRegistry.shared)
+    ProfileRoutes(service: services.profiles).register(on: api)
+    SystemRoutes.registerOpenAPI(on: api)
+}
+
+/// Public, cacheable routes answered before the router (see ``FastPathHandler``); each also
+/// exists as a routed route, which answers when the fast path declines.
+func fastPathRoutes() -> FastPathRoutes {
+    var routes = FastPathRoutes()
+    SystemRoutes.registerFastPath(on: &routes)
+    return routes
+}
+
+/// The domain services, wired to their stores.
+struct SheduServices: Sendable {
+    let profiles: IssuanceProfileService
+
+    init(database: SheduDatabase) {
+        profiles = IssuanceProfileService(store: SQLIssuanceProfileStore(database: database))
+    }
+}
+
+/// Keeps the database open while the server runs and closes it last on shutdown, after
+/// in-flight requests have finished.
+struct DatabaseService: Service {
+    let database: SheduDatabase
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await database.close()
+    }
+}

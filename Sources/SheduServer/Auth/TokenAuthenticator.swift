@@ -1,0 +1,106 @@
+import Foundation
+import JWTKit
+import Logging
+import SheduCore
+import Synchronization
+
+/// Checks bearer tokens: ES256 tokens signed with the data folder's key, and, when configured,
+/// tokens of an external OIDC issuer through its JWKS. A verified token is cached until it
+/// expires, so a request does not pay a signature check each time.
+final class TokenAuthenticator: Sendable {
+    static let localIssuer = "shedu"
+    /// Allowed clock difference with other token issuers.
+    static let leeway: TimeInterval = 60
+    static let cacheLimit = 10_000
+
+    private let localKeys: JWTKeyCollection
+    private let oidc: OIDCKeySource?
+    private let rolesClaim: String
+    private let clock: any WallClock
+    private let cache = Mutex<[String: (principal: Principal, expires: Date)]>([:])
+
+    init(localPublicKeyPEM: String, rolesClaim: String, oidc: OIDCKeySource?, clock: any WallClock) async throws {
+        localKeys = JWTKeyCollection()
+        await localKeys.add(ecdsa: try ES256PublicKey(pem: localPublicKeyPEM))
+        self.oidc = oidc
+        self.rolesClaim = rolesClaim
+        self.clock = clock
+    }
+
+    /// The caller a token stands for; 401 for a token that is not valid, 403 for one without a role.
+    func authenticate(bearer token: String) async throws -> Principal {
+        let now = clock.now()
+        if let cached = cache.withLock({ $0[token] }), cached.expires > now {
+            return cached.principal
+        }
+        let claims: TokenClaims
+        let method: Principal.Method
+        do {
+            let unverified = try await localKeys.unverified(token, as: TokenClaims.self)
+            if let oidc, unverified.issuer == oidc.issuer {
+                claims = try await oidc.verify(token)
+                method = .oidcToken
+            } else {
+                claims = try await localKeys.verify(token, as: TokenClaims.self)
+                method = .localToken
+            }
+        } catch let error as SheduError {
+            throw error
+        } catch {
+            throw SheduError.unauthorized("the bearer token is not valid: its signature or format was refused")
+        }
+        guard let expiration = claims.expiration else {
+            throw SheduError.unauthorized("the bearer token has no expiry (exp)")
+        }
+        guard expiration.addingTimeInterval(Self.leeway) > now else {
+            throw SheduError.unauthorized("the bearer token expired at \(RFC3339.format(expiration))")
+        }
+        if let notBefore = claims.notBefore, notBefore.addingTimeInterval(-Self.leeway) > now {
+            throw SheduError.unauthorized("the bearer token is not valid before \(RFC3339.format(notBefore))")
+        }
+        let principal = try principal(of: claims, method: method)
+        cache.withLock { entries in
+            if entries.count >= Self.cacheLimit {
+                entries = entries.filter { $0.value.expires > now }
+                if entries.count >= Self.cacheLimit { entries.removeAll() }
+            }
+            entries[token] = (principal, expiration)
+        }
+        return principal
+    }
+
+    private func principal(of claims: TokenClaims, method: Principal.Method) throws -> Principal {
+        guard let subject = claims.subject, !subject.isEmpty else {
+            throw SheduError.unauthorized("the bearer token has no subject (sub)")
+        }
+        let names = claims.strings(atPath: rolesClaim) + claims.strings(atPath: "realm_access.roles")
+        guard let role = names.compactMap(Role.init(claimValue:)).max() else {
+            throw SheduError.forbidden(
+                "the token of '\(subject)' carries no Shedu role (admin, operator or viewer) in claim '\(rolesClaim)'")
+        }
+        return Principal(subject: subject, role: role, method: method)
+    }
+}
+
+/// Makes the tokens `shedu token create` prints.
+public enum LocalTokenIssuer {
+    public static func makeToken(
+        signingKeyPEM: String, subject: String, role: Role, lifetime: TimeDuration, rolesClaim: String = "roles",
+        now: Date = Date()
+    ) async throws -> String {
+        let keys = JWTKeyCollection()
+        await keys.add(ecdsa: try ES256PrivateKey(pem: signingKeyPEM))
+        var claims: [String: JSONValue] = [
+            "sub": .string(subject), "iss": .string(TokenAuthenticator.localIssuer),
+            "iat": .int(Int64(now.timeIntervalSince1970)),
+            "exp": .int(Int64(now.addingTimeInterval(lifetime.timeInterval).timeIntervalSince1970)),
+            "jti": .string(UUID().uuidString.lowercased()),
+        ]
+        // The roles claim may be a dotted path such as realm_access.roles.
+        let path = rolesClaim.split(separator: ".").map(String.init)
+        var value: JSONValue = .array([.string(role.rawValue)])
+        for key in path.dropFirst().reversed() { value = .object([key: value]) }
+        claims[path.first ?? "roles"] = value
+        return try await keys.sign(TokenClaims(claims: claims))
+    }
+}

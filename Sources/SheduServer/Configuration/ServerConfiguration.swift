@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+
+/// Everything `shedu serve` is told by its flags and environment (DESIGN.md, the `serve` contract).
+public struct ServerConfiguration: Sendable {
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text
+        case json
+    }
+
+    /// Accepting tokens from an external OIDC issuer (Keycloak, Auth0, ...).
+    public struct OIDC: Sendable {
+        public var issuer: String
+        /// Where the issuer's keys are; found through the issuer's discovery document when nil.
+        public var jwksURL: String?
+        /// The audience tokens must name; not checked when nil.
+        public var audience: String?
+        /// Shortest time between two fetches of the JWKS caused by an unknown key id.
+        public var refetchInterval: TimeInterval
+
+        public init(issuer: String, jwksURL: String? = nil, audience: String? = nil, refetchInterval: TimeInterval = 30) {
+            self.issuer = issuer
+            self.jwksURL = jwksURL
+            self.audience = audience
+            self.refetchInterval = refetchInterval
+        }
+    }
+
+    public var dataDirectory: String
+    public var host: String
+    public var port: Int
+    public var httpPort: Int?
+    public var databaseURL: String?
+    public var publicURL: String?
+    public var oidc: OIDC?
+    /// The claim (a dotted path) that carries roles in tokens.
+    public var rolesClaim: String
+    public var trustForwardedClientCertificate: Bool
+    public var estDefaultDMS: String?
+    public var logFormat: LogFormat
+    public var logLevel: Logger.Level
+
+    public init(
+        dataDirectory: String = "./shedu-data", host: String = "127.0.0.1", port: Int = 8443, httpPort: Int? = nil,
+        databaseURL: String? = nil, publicURL: String? = nil, oidc: OIDC? = nil, rolesClaim: String = "roles",
+        trustForwardedClientCertificate: Bool = false, estDefaultDMS: String? = nil, logFormat: LogFormat = .text,
+        logLevel: Logger.Level = .info
+    ) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.httpPort = httpPort
+        self.databaseURL = databaseURL
+        self.publicURL = publicURL
+        self.oidc = oidc
+        self.rolesClaim = rolesClaim
+        self.trustForwardedClientCertificate = trustForwardedClientCertificate
+        self.estDefaultDMS = estDefaultDMS
+        self.logFormat = logFormat
+        self.logLevel = logLevel
+    }
+
+    /// `--database-url`, or the SQLite file in the data folder.
+    public var resolvedDatabaseURL: String {
+        if let databaseURL, !databaseURL.isEmpty { return databaseURL }
+        return "sqlite://" + URL(fileURLWithPath: dataDirectory).appendingPathComponent("shedu.sqlite").path
+    }
+
+    /// `--public-url`, or `https://<host>:<port>` (a wildcard bind address becomes `localhost`).
+    public var resolvedPublicURL: String {
+        if let publicURL, !publicURL.isEmpty {
+            return publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        }
+        let name = ["0.0.0.0", "::", ""].contains(host) ? "localhost" : host
+        let bracketed = name.contains(":") ? "[\(name)]" : name
+        return "https://\(bracketed):\(port)"
+    }
+}

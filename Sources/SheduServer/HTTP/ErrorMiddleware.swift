@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import SheduCore
+
+/// Maps every error to `{"err": "..."}` with its status, in one place (API.md §1, Errors).
+///
+/// Unexpected errors are logged with the request id and answered 500 with a generic message;
+/// their text never reaches the client.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = SheduRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.response(for: error, request: request, context: context)
+        }
+    }
+
+    static func response(for error: any Error, request: Request, context: Context) -> Response {
+        let (status, message) = describe(error, request: request, context: context)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        let body = JSONValue.object(["err": .string(message)]).jsonText()
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    private static func describe(_ error: any Error, request: Request, context: Context) -> (HTTPResponse.Status, String) {
+        switch error {
+        case let error as SheduError:
+            if error.kind == .internal { return internalError(error, context: context) }
+            if error.kind == .unavailable {
+                context.logger.error("dependency unavailable", metadata: ["error": "\(error.message)"])
+            }
+            return (status(of: error.kind), error.message)
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound where context.endpointPath == "NotFound" || context.endpointPath == nil:
+                return (.notFound, "no route for \(request.method) \(request.uri.path)")
+            case .contentTooLarge:
+                return (.contentTooLarge, "request body is larger than \(context.maxUploadSize) bytes")
+            default:
+                return (error.status, error.body ?? error.status.reasonPhrase)
+            }
+        case is NIOTooManyBytesError:
+            return (.contentTooLarge, "request body is larger than \(context.maxUploadSize) bytes")
+        case let error as DecodingError:
+            return (.badRequest, error.fieldMessage)
+        default:
+            return internalError(error, context: context)
+        }
+    }
+
+    private static func internalError(_ error: any Error, context: Context) -> (HTTPResponse.Status, String) {
+        context.logger.error("internal error", metadata: ["error": "\(String(reflecting: error))"])
+        return (.internalServerError, "internal error (request id \(context.id))")
+    }
+
+    static func status(of kind: SheduError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .badRequest: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .unprocessable: .unprocessableContent
+        case .tooManyRequests: .tooManyRequests
+        case .unavailable: .serviceUnavailable
+        case .internal: .internalServerError
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import SheduCore
+
+/// The one JSON encoder and decoder of the API: RFC 3339 times, no escaped slashes.
+enum APIJSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339.format(date))
+        }
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = RFC3339.parse(text) else {
+                throw SheduError.badRequest(
+                    "\(decoder.codingPath.map(\.stringValue).joined(separator: ".")) must be an RFC 3339 time")
+            }
+            return date
+        }
+        return decoder
+    }()
+}
+
+extension Request {
+    /// The body, up to the context's limit (413 above it).
+    func collectBody(context: SheduRequestContext) async throws -> ByteBuffer {
+        try await body.collect(upTo: context.maxUploadSize)
+    }
+
+    /// Decodes a JSON body; a malformed body is a 400 that names the problem and the field.
+    func decodeJSON<T: Decodable>(as type: T.Type, context: SheduRequestContext) async throws -> T {
+        let buffer = try await collectBody(context: context)
+        guard buffer.readableBytes > 0 else { throw SheduError.badRequest("a JSON request body is required") }
+        do {
+            return try APIJSON.decoder.decode(type, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw SheduError.badRequest(error.fieldMessage)
+        }
+    }
+}
+
+/// A JSON response with a status.
+struct JSONResponse<Value: Encodable>: ResponseGenerator {
+    var status: HTTPResponse.Status
+    var value: Value
+
+    init(_ status: HTTPResponse.Status = .ok, _ value: Value) {
+        self.status = status
+        self.value = value
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try APIJSON.encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The list envelope of API.md §1: `{"list": [...], "next": "..."}`, `next` omitted at the end.
+struct ListEnvelope<Item: Encodable & Sendable>: ResponseGenerator {
+    var list: [Item]
+    var next: String?
+
+    init(_ page: Page<Item>) {
+        list = page.items
+        next = page.next
+    }
+
+    /// Written directly: only the items go through the JSON encoder (an empty page not at all).
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(#"{"list":"#)
+        if list.isEmpty {
+            buffer.writeString("[]")
+        } else {
+            buffer.writeBytes(try APIJSON.encoder.encode(list))
+        }
+        if let next {
+            buffer.writeString(#","next":"#)
+            var quoted = ""
+            JSONValue.writeString(next, to: &quoted)
+            buffer.writeString(quoted)
+        }
+        buffer.writeString("}")
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+}

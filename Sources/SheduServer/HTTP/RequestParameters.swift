@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import SheduCore
+
+extension Request {
+    /// The query's values for `name`, decoded as HTML forms and Lamassu (Go's `url.Query`) decode
+    /// them: `+` is a space, then percent-decoding.
+    func queryValues(_ name: String) -> [String] {
+        guard let query = uri.query, !query.isEmpty else { return [] }
+        var values: [String] = []
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard Self.formDecode(parts[0]) == name else { continue }
+            values.append(parts.count > 1 ? Self.formDecode(parts[1]) : "")
+        }
+        return values
+    }
+
+    func queryValue(_ name: String) -> String? {
+        queryValues(name).last
+    }
+
+    private static func formDecode(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
+    /// Parses the list parameters of API.md §1 against a resource's fields.
+    func listQuery(fields: FieldSet) throws -> ListQuery {
+        try ListQuery(
+            filters: queryValues("filter"), sortBy: queryValue("sort_by"), sortMode: queryValue("sort_mode"),
+            pageSize: queryValue("page_size"), bookmark: queryValue("bookmark"), fields: fields)
+    }
+}
+
+extension SheduRequestContext {
+    /// A path parameter, percent-decoded.
+    func pathParameter(_ name: String) throws -> String {
+        let raw = try parameters.require(name)
+        return raw.removingPercentEncoding ?? raw
+    }
+}

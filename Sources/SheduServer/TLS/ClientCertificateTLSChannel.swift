@@ -1,0 +1,75 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOSSL
+import SheduCore
+
+/// TLS for the HTTPS listener that asks for a client certificate, accepts any chain at the TLS
+/// layer, and keeps the chain as presented on the connection (`nioSSL_peerValidatedCertificateChain`).
+///
+/// Trust is decided per request, not here: EST trusts per DMS, the API per designated CA. So the
+/// chain kept on the connection is only what the client presented, and every reader verifies it.
+struct ClientCertificateTLSChannel<BaseChannel: ServerChildChannel>: ServerChildChannel {
+    typealias Value = BaseChannel.Value
+
+    let sslContext: NIOSSLContext
+    var baseChannel: BaseChannel
+
+    init(_ baseChannel: BaseChannel, sslContext: NIOSSLContext) {
+        self.baseChannel = baseChannel
+        self.sslContext = sslContext
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(
+                NIOSSLServerHandler(
+                    context: sslContext, configuration: .init(),
+                    customVerificationCallbackWithMetadata: { certificates, promise in
+                        let chain = certificates.isEmpty ? nil : ValidatedCertificateChain(certificates)
+                        promise.succeed(.certificateVerified(VerificationMetadata(chain)))
+                    }))
+        }.flatMap {
+            baseChannel.setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: BaseChannel.Value, logger: Logger) async {
+        await baseChannel.handle(value: value, logger: logger)
+    }
+}
+
+extension ClientCertificateTLSChannel: HTTPChannelHandler where BaseChannel: HTTPChannelHandler {
+    var responder: HTTPChannelHandler.Responder { baseChannel.responder }
+}
+
+extension HTTPServerBuilder {
+    /// Plain HTTP/1.1 with the fast path.
+    static func http(fastPath: FastPathRoutes, counters: FastPathCounters) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters)
+        }
+    }
+
+    /// HTTP/1.1 over TLS with the fast path, requesting (not requiring) a client certificate.
+    static func https(
+        certificateChainPEM: String, privateKeyPEM: String, fastPath: FastPathRoutes, counters: FastPathCounters
+    ) throws -> HTTPServerBuilder {
+        var tls: TLSConfiguration
+        do {
+            tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificateChainPEM.utf8)).map {
+                    .certificate($0)
+                },
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem)))
+        } catch {
+            throw SheduError.unavailable("the TLS certificate or key in the data folder cannot be loaded: \(error)")
+        }
+        tls.certificateVerification = .optionalVerification
+        let context = try NIOSSLContext(configuration: tls)
+        return HTTPServerBuilder { responder in
+            ClientCertificateTLSChannel(
+                SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters), sslContext: context)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Logging
+import SQLKit
+
+/// One open database connection with the means to close it.
+struct PooledConnection: Sendable {
+    let sql: any SQLDatabase
+    let isClosed: @Sendable () -> Bool
+    let close: @Sendable () async -> Void
+}
+
+/// A fixed-size pool of connections handed out one request at a time; waiters queue in order.
+actor ConnectionPool {
+    private let open: @Sendable () async throws -> PooledConnection
+    private let size: Int
+    private var idle: [PooledConnection] = []
+    private var opened = 0
+    private var waiters: [CheckedContinuation<PooledConnection?, any Error>] = []
+    private var closed = false
+
+    init(size: Int, open: @escaping @Sendable () async throws -> PooledConnection) {
+        self.size = size
+        self.open = open
+    }
+
+    nonisolated func withConnection<T: Sendable>(
+        _ body: @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        let connection = try await checkout()
+        do {
+            let result = try await body(connection.sql)
+            await checkin(connection)
+            return result
+        } catch {
+            await checkin(connection)
+            throw error
+        }
+    }
+
+    private func checkout() async throws -> PooledConnection {
+        guard !closed else { throw DatabaseClosedError() }
+        while let connection = idle.popLast() {
+            if !connection.isClosed() { return connection }
+            opened -= 1
+        }
+        if opened < size {
+            opened += 1
+            do {
+                return try await open()
+            } catch {
+                opened -= 1
+                throw error
+            }
+        }
+        let handed: PooledConnection? = try await withCheckedThrowingContinuation { waiters.append($0) }
+        guard let handed else { return try await checkout() }
+        return handed
+    }
+
+    private func checkin(_ connection: PooledConnection) {
+        if connection.isClosed() {
+            opened -= 1
+            // A waiter may now open a fresh connection.
+            if !waiters.isEmpty { waiters.removeFirst().resume(returning: nil) }
+            return
+        }
+        if !waiters.isEmpty {
+            waiters.removeFirst().resume(returning: connection)
+        } else {
+            idle.append(connection)
+        }
+    }
+
+    func close() async {
+        closed = true
+        for waiter in waiters { waiter.resume(throwing: DatabaseClosedError()) }
+        waiters = []
+        let connections = idle
+        idle = []
+        for connection in connections { await connection.close() }
+    }
+}
+
+struct DatabaseClosedError: Error, CustomStringConvertible {
+    var description: String { "the database is closed" }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+import SQLiteKit
+import SheduCore
+
+/// The store's connection to its database, SQLite or PostgreSQL alike.
+///
+/// Reads go through a pool of connections; writes go through one ``WriteLane`` that groups
+/// concurrent writes into one transaction, each in a savepoint, and answers only after COMMIT.
+/// On SQLite the file is in WAL mode with `synchronous=FULL`: a committed write survives a crash
+/// of the process and a loss of power.
+public final class SheduDatabase: Sendable {
+    public let dialect: SQLDialectKind
+    public let location: DatabaseLocation
+    private let readers: ConnectionPool
+    private let writer: WriteLane
+    private let threadPool: NIOThreadPool?
+
+    private init(
+        dialect: SQLDialectKind, location: DatabaseLocation, readers: ConnectionPool, writer: WriteLane,
+        threadPool: NIOThreadPool?
+    ) {
+        self.dialect = dialect
+        self.location = location
+        self.readers = readers
+        self.writer = writer
+        self.threadPool = threadPool
+    }
+
+    /// Opens the database and brings its schema up to date.
+    public static func open(
+        _ location: DatabaseLocation, readerCount: Int = 4, logger: Logger, migrations: [Migration] = Migration.all
+    ) async throws -> SheduDatabase {
+        let dialect: SQLDialectKind
+        let threadPool: NIOThreadPool?
+        let openConnection: @Sendable () async throws -> PooledConnection
+        switch location {
+        case .sqlite(let path):
+            dialect = .sqlite
+            let pool = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
+            pool.start()
+            threadPool = pool
+            openConnection = { try await openSQLite(path: path, threadPool: pool, logger: logger) }
+        case .postgres(let url):
+            dialect = .postgres
+            threadPool = nil
+            let configuration: SQLPostgresConfiguration
+            do {
+                configuration = try SQLPostgresConfiguration(url: url)
+            } catch {
+                throw SheduError.badRequest("database URL '\(location.redactedDescription)' is not a valid PostgreSQL URL")
+            }
+            openConnection = { try await openPostgres(configuration, location: location, logger: logger) }
+        }
+
+        let writerConnection: PooledConnection
+        do {
+            writerConnection = try await openConnection()
+        } catch {
+            try? await threadPool?.shutdownGracefully()
+            throw error
+        }
+        do {
+            try await Migrator(dialect: dialect, logger: logger).migrate(writerConnection.sql, migrations: migrations)
+        } catch {
+            await writerConnection.close()
+            try? await threadPool?.shutdownGracefully()
+            throw error
+        }
+        let writer = WriteLane(dialect: dialect, logger: logger, open: openConnection)
+        writer.start(with: writerConnection)
+        return SheduDatabase(
+            dialect: dialect, location: location, readers: ConnectionPool(size: readerCount, open: openConnection),
+            writer: writer, threadPool: threadPool)
+    }
+
+    /// Runs read-only statements on a pooled connection.
+    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await readers.withConnection(body)
+    }
+
+    /// Runs `body` inside a write transaction and returns once its changes are committed.
+    ///
+    /// If `body` throws, none of its changes are kept. Writes are serialized, so a body that reads
+    /// before it writes sees no concurrent change of this server in between.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            writer.submit(
+                WriteLane.Job(
+                    run: { db in
+                        let value = try await body(db)
+                        return { continuation.resume(returning: value) }
+                    },
+                    fail: { continuation.resume(throwing: $0) }))
+        }
+    }
+
+    /// Finishes queued writes and closes every connection.
+    public func close() async {
+        await writer.close()
+        await readers.close()
+        try? await threadPool?.shutdownGracefully()
+    }
+
+    private static func openSQLite(path: String, threadPool: NIOThreadPool, logger: Logger) async throws
+        -> PooledConnection
+    {
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(
+                storage: .file(path: path), threadPool: threadPool, logger: logger,
+                on: MultiThreadedEventLoopGroup.singleton.any())
+        } catch {
+            throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error)")
+        }
+        let sql = connection.sql(queryLogLevel: nil)
+        for pragma in [
+            "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+            "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000",
+        ] {
+            try await sql.raw(SQLQueryString(pragma)).run()
+        }
+        return PooledConnection(
+            sql: sql, isClosed: { connection.isClosed }, close: { try? await connection.close() })
+    }
+
+    private static func openPostgres(
+        _ configuration: SQLPostgresConfiguration, location: DatabaseLocation, logger: Logger
+    ) async throws -> PooledConnection {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration.coreConfiguration,
+                id: Int.random(in: 0..<Int.max), logger: logger)
+        } catch {
+            throw SheduError.unavailable(
+                "cannot connect to PostgreSQL at \(location.redactedDescription): \(describe(error))")
+        }
+        return PooledConnection(
+            sql: connection.sql(queryLogLevel: nil), isClosed: { connection.isClosed },
+            close: { try? await connection.close() })
+    }
+
+    /// A short reason for a database error, without the query's bound values.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return "\(underlying)" }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
+}
+
+extension SheduDatabase {
+    /// Whether `error` is a violation of a unique index or primary key.
+    public static func isUniqueViolation(_ error: any Error) -> Bool {
+        if let error = error as? SQLiteError {
+            return [.constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraint].contains(error.reason)
+        }
+        if let error = error as? PSQLError {
+            return error.serverInfo?[.sqlState] == "23505"
+        }
+        return false
+    }
+}

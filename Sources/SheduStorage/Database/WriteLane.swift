@@ -1,0 +1,170 @@
+import Logging
+import SQLKit
+import Synchronization
+
+/// The single writer: runs write jobs one after another on one connection, and groups the jobs
+/// that arrive while a transaction is running into the next one (group commit).
+///
+/// Each job of a group runs inside its own savepoint, so a job that fails leaves no trace and
+/// does not affect the others. A job's result is handed back only after its COMMIT succeeded:
+/// what a caller is told is written, is durable.
+final class WriteLane: Sendable {
+    struct Job: Sendable {
+        /// Runs the job's statements; returns what to do once the transaction is committed.
+        let run: @Sendable (any SQLDatabase) async throws -> @Sendable () -> Void
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    private struct State {
+        var pending: [Job] = []
+        var waiter: CheckedContinuation<Void, Never>?
+        var closed = false
+    }
+
+    static let maximumGroupSize = 512
+
+    private let state = Mutex(State())
+    private let dialect: SQLDialectKind
+    private let open: @Sendable () async throws -> PooledConnection
+    private let logger: Logger
+    private let runner = Mutex<Task<Void, Never>?>(nil)
+
+    init(dialect: SQLDialectKind, logger: Logger, open: @escaping @Sendable () async throws -> PooledConnection) {
+        self.dialect = dialect
+        self.open = open
+        self.logger = logger
+    }
+
+    func start(with connection: PooledConnection) {
+        let task = Task { await self.run(connection: connection) }
+        runner.withLock { $0 = task }
+    }
+
+    func submit(_ job: Job) {
+        let action: (waiter: CheckedContinuation<Void, Never>?, rejected: Bool) = state.withLock { state in
+            guard !state.closed else { return (nil, true) }
+            state.pending.append(job)
+            let waiter = state.waiter
+            state.waiter = nil
+            return (waiter, false)
+        }
+        if action.rejected { job.fail(DatabaseClosedError()) }
+        action.waiter?.resume()
+    }
+
+    /// Stops taking jobs, finishes the queued ones, and closes the connection.
+    func close() async {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+            state.closed = true
+            let waiter = state.waiter
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+        await runner.withLock { $0 }?.value
+    }
+
+    private func nextGroup() async -> [Job]? {
+        while true {
+            enum Next { case group([Job]), finished, wait }
+            let next: Next = state.withLock { state in
+                if !state.pending.isEmpty {
+                    let count = min(state.pending.count, Self.maximumGroupSize)
+                    let group = Array(state.pending.prefix(count))
+                    state.pending.removeFirst(count)
+                    return .group(group)
+                }
+                return state.closed ? .finished : .wait
+            }
+            switch next {
+            case .group(let group): return group
+            case .finished: return nil
+            case .wait:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state in
+                        if state.pending.isEmpty && !state.closed {
+                            state.waiter = continuation
+                            return false
+                        }
+                        return true
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+
+    private func run(connection initial: PooledConnection) async {
+        var connection: PooledConnection? = initial
+        while let group = await nextGroup() {
+            if connection == nil || connection!.isClosed() {
+                do {
+                    connection = try await open()
+                } catch {
+                    logger.error("database writer cannot reconnect", metadata: ["error": "\(error)"])
+                    connection = nil
+                    for job in group { job.fail(error) }
+                    continue
+                }
+            }
+            await execute(group, on: connection!.sql)
+        }
+        await connection?.close()
+    }
+
+    private func execute(_ group: [Job], on db: any SQLDatabase) async {
+        do {
+            try await db.raw(dialect.beginWrite).run()
+        } catch {
+            for job in group { job.fail(error) }
+            return
+        }
+        let useSavepoints = group.count > 1
+        var completions: [@Sendable () -> Void] = []
+        completions.reserveCapacity(group.count)
+        var succeeded: [Job] = []
+        for (index, job) in group.enumerated() {
+            do {
+                if useSavepoints { try await db.raw("SAVEPOINT job").run() }
+                let completion = try await job.run(db)
+                if useSavepoints { try await db.raw("RELEASE SAVEPOINT job").run() }
+                completions.append(completion)
+                succeeded.append(job)
+            } catch {
+                job.fail(error)
+                guard useSavepoints else { break }
+                do {
+                    try await db.raw("ROLLBACK TO SAVEPOINT job").run()
+                    try await db.raw("RELEASE SAVEPOINT job").run()
+                } catch {
+                    // The transaction itself is broken: undo everything and fail the rest.
+                    await rollback(db)
+                    for other in succeeded { other.fail(error) }
+                    for other in group[(index + 1)...] { other.fail(error) }
+                    return
+                }
+            }
+        }
+        if succeeded.isEmpty {
+            await rollback(db)
+            return
+        }
+        do {
+            try await db.raw("COMMIT").run()
+        } catch {
+            logger.error("database commit failed", metadata: ["error": "\(error)"])
+            await rollback(db)
+            for job in succeeded { job.fail(error) }
+            return
+        }
+        for completion in completions { completion() }
+    }
+
+    private func rollback(_ db: any SQLDatabase) async {
+        do {
+            try await db.raw("ROLLBACK").run()
+        } catch {
+            logger.debug("rollback failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import SQLKit
+import SheduCore
+
+extension ListQueryCompiler {
+    /// Runs a list query and returns one page with the bookmark of the next.
+    ///
+    /// One round trip: it asks for one row more than the page to learn whether there is a next page.
+    func page<Item: Sendable>(
+        _ query: ListQuery, on db: any SQLDatabase, columns: SQLQueryString,
+        decode: (any SQLRow) throws -> Item
+    ) async throws -> Page<Item> {
+        let compiled = try compile(query)
+        var sql: SQLQueryString = "SELECT \(columns), \(cursorColumns(compiled)) FROM \(unsafeRaw: table.from)"
+        if let condition = compiled.whereClause { sql += " WHERE \(condition)" }
+        sql += " ORDER BY \(compiled.orderBy) LIMIT \(literal: query.pageSize + 1)"
+        let rows = try await db.raw(sql).all()
+        let pageRows = rows.prefix(query.pageSize)
+        let items = try pageRows.map(decode)
+        var next: String?
+        if rows.count > query.pageSize, let last = pageRows.last {
+            next = query.bookmark(after: try cursor(from: last, compiled: compiled))
+        }
+        return Page(items: items, next: next)
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import SQLKit
+import SheduCore
+
+/// Issuance profiles in SQL: the profile as a JSON document, `id` and `name` as columns for lists.
+public struct SQLIssuanceProfileStore: IssuanceProfileStore {
+    let database: SheduDatabase
+    private let compiler: ListQueryCompiler
+
+    public init(database: SheduDatabase) {
+        self.database = database
+        compiler = ListQueryCompiler(
+            dialect: database.dialect,
+            table: ResourceTable(
+                from: "issuance_profiles", primaryKey: "id",
+                columns: ["id": .init("id", .text), "name": .init("name", .text)]))
+    }
+
+    public func insert(_ profile: IssuanceProfile) async throws {
+        let body = try JSONCoding.text(profile)
+        let dialect = database.dialect
+        do {
+            try await database.write { db in
+                try await db.raw(
+                    """
+                    INSERT INTO issuance_profiles (id, name, body, created_at)
+                    VALUES (\(bind: profile.id), \(bind: profile.name), \(dialect.jsonBind(body)), \(bind: Date().epochMilliseconds))
+                    """
+                ).run()
+            }
+        } catch where SheduDatabase.isUniqueViolation(error) {
+            throw SheduError.conflict("issuance profile '\(profile.id)' already exists")
+        }
+    }
+
+    public func update(_ profile: IssuanceProfile) async throws -> Bool {
+        let body = try JSONCoding.text(profile)
+        let dialect = database.dialect
+        return try await database.write { db in
+            let rows = try await db.raw(
+                """
+                UPDATE issuance_profiles SET name = \(bind: profile.name), body = \(dialect.jsonBind(body))
+                WHERE id = \(bind: profile.id) RETURNING id
+                """
+            ).all()
+            return !rows.isEmpty
+        }
+    }
+
+    public func profile(id: String) async throws -> IssuanceProfile? {
+        let dialect = database.dialect
+        let row = try await database.read { db in
+            try await db.raw(
+                "SELECT \(unsafeRaw: dialect.jsonText("body")) AS body FROM issuance_profiles WHERE id = \(bind: id)"
+            ).first()
+        }
+        return try row.map { try JSONCoding.decode(IssuanceProfile.self, from: $0.decode(column: "body", as: String.self)) }
+    }
+
+    public func delete(id: String) async throws -> Bool {
+        try await database.write { db in
+            !(try await db.raw("DELETE FROM issuance_profiles WHERE id = \(bind: id) RETURNING id").all()).isEmpty
+        }
+    }
+
+    public func list(_ query: ListQuery) async throws -> Page<IssuanceProfile> {
+        let dialect = database.dialect
+        return try await database.read { db in
+            try await compiler.page(query, on: db, columns: "\(unsafeRaw: dialect.jsonText("body")) AS body") { row in
+                try JSONCoding.decode(IssuanceProfile.self, from: row.decode(column: "body", as: String.self))
+            }
+        }
+    }
+}

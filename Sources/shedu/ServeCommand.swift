@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import SheduCore
+import SheduServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every Shedu service in this process (SQLite in the data folder unless told otherwise).")
+
+    @Option(help: "Keys, TLS material and the SQLite file. [env: SHEDU_DATA_DIR, default: ./shedu-data]")
+    var dataDir: String?
+
+    @Option(help: "Address to bind. [env: SHEDU_HOST, default: 127.0.0.1]")
+    var host: String?
+
+    @Option(help: "HTTPS port: API, EST, OCSP, CRL. [env: SHEDU_PORT, default: 8443]")
+    var port: Int?
+
+    @Option(help: "Optional plain-HTTP port, for use behind a TLS-terminating proxy. [env: SHEDU_HTTP_PORT]")
+    var httpPort: Int?
+
+    @Option(help: "sqlite://<path> or postgres://user:pass@host:port/db. [env: SHEDU_DATABASE_URL]")
+    var databaseURL: String?
+
+    @Option(help: "Base URL written into certificates' CRL and OCSP URLs. [env: SHEDU_PUBLIC_URL]")
+    var publicURL: String?
+
+    @Option(help: "Accept tokens from this OIDC issuer. [env: SHEDU_OIDC_ISSUER]")
+    var oidcIssuer: String?
+
+    @Option(help: "The issuer's JWKS URL (found through discovery when absent). [env: SHEDU_OIDC_JWKS_URL]")
+    var oidcJwksURL: String?
+
+    @Option(help: "Audience OIDC tokens must name. [env: SHEDU_OIDC_AUDIENCE]")
+    var oidcAudience: String?
+
+    @Option(help: "Token claim (dotted path) carrying roles. [env: SHEDU_ROLES_CLAIM, default: roles]")
+    var rolesClaim: String?
+
+    @Flag(help: "On the plain-HTTP listener, take EST client certificates from a proxy's header. [env: SHEDU_TRUST_FORWARDED_CLIENT_CERT]")
+    var trustForwardedClientCert = false
+
+    @Option(help: "DMS answering the label-less EST paths. [env: SHEDU_EST_DEFAULT_DMS]")
+    var estDefaultDms: String?
+
+    @Option(help: "text or json. [env: SHEDU_LOG_FORMAT, default: text]")
+    var logFormat: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. [env: SHEDU_LOG_LEVEL, default: info]")
+    var logLevel: String?
+
+    func run() async throws {
+        let configuration = try makeConfiguration()
+        let format = configuration.logFormat
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            switch format {
+            case .json: return JSONLogHandler(label: label, level: level)
+            case .text:
+                var handler = StreamLogHandler.standardOutput(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+        var logger = Logger(label: "shedu")
+        logger.logLevel = level
+        do {
+            let app = try await buildApplication(configuration: configuration, logger: logger)
+            try await app.runService()
+        } catch {
+            exitWithError(Self.describe(error, configuration: configuration))
+        }
+    }
+
+    func makeConfiguration() throws -> ServerConfiguration {
+        func number(_ flag: Int?, _ variable: String) throws -> Int? {
+            if let flag { return flag }
+            guard let text = resolved(nil, variable) else { return nil }
+            guard let value = Int(text) else { throw ValidationError("\(variable) must be a port number, not '\(text)'") }
+            return value
+        }
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = resolved(dataDir, "SHEDU_DATA_DIR") ?? configuration.dataDirectory
+        configuration.host = resolved(host, "SHEDU_HOST") ?? configuration.host
+        configuration.port = try number(port, "SHEDU_PORT") ?? configuration.port
+        configuration.httpPort = try number(httpPort, "SHEDU_HTTP_PORT")
+        for (name, value) in [("--port", configuration.port), ("--http-port", configuration.httpPort ?? 1)]
+        where !(1...65535).contains(value) {
+            throw ValidationError("\(name) must be between 1 and 65535, not \(value)")
+        }
+        if configuration.httpPort == configuration.port {
+            throw ValidationError("--http-port must differ from --port")
+        }
+        configuration.databaseURL = resolved(databaseURL, "SHEDU_DATABASE_URL")
+        configuration.publicURL = resolved(publicURL, "SHEDU_PUBLIC_URL")
+        if let issuer = resolved(oidcIssuer, "SHEDU_OIDC_ISSUER") {
+            configuration.oidc = .init(
+                issuer: issuer, jwksURL: resolved(oidcJwksURL, "SHEDU_OIDC_JWKS_URL"),
+                audience: resolved(oidcAudience, "SHEDU_OIDC_AUDIENCE"))
+        } else if resolved(oidcJwksURL, "SHEDU_OIDC_JWKS_URL") != nil || resolved(oidcAudience, "SHEDU_OIDC_AUDIENCE") != nil {
+            throw ValidationError("--oidc-jwks-url and --oidc-audience need --oidc-issuer")
+        }
+        configuration.rolesClaim = resolved(rolesClaim, "SHEDU_ROLES_CLAIM") ?? configuration.rolesClaim
+        configuration.trustForwardedClientCertificate =
+            trustForwardedClientCert
+            || ["1", "true", "yes"].contains(resolved(nil, "SHEDU_TRUST_FORWARDED_CLIENT_CERT")?.lowercased() ?? "")
+        configuration.estDefaultDMS = resolved(estDefaultDms, "SHEDU_EST_DEFAULT_DMS")
+        if let text = resolved(logFormat, "SHEDU_LOG_FORMAT") {
+            guard let format = ServerConfiguration.LogFormat(rawValue: text.lowercased()) else {
+                throw ValidationError("--log-format must be text or json, not '\(text)'")
+            }
+            configuration.logFormat = format
+        }
+        if let text = resolved(logLevel, "SHEDU_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            configuration.logLevel = level
+        }
+        if let url = configuration.databaseURL, !url.hasPrefix("sqlite://"), !url.hasPrefix("postgres://"),
+            !url.hasPrefix("postgresql://")
+        {
+            throw ValidationError("--database-url must start with sqlite:// or postgres://")
+        }
+        return configuration
+    }
+
+    static func describe(_ error: any Error, configuration: ServerConfiguration) -> String {
+        if let error = error as? SheduError { return error.message }
+        if let error = error as? IOError {
+            let ports = [configuration.port] + (configuration.httpPort.map { [$0] } ?? [])
+            let addresses = ports.map { "\(configuration.host):\($0)" }.joined(separator: " or ")
+            if error.errnoCode == EADDRINUSE { return "cannot listen on \(addresses): address already in use" }
+            if error.errnoCode == EACCES { return "cannot listen on \(addresses): permission denied" }
+            if error.errnoCode == EADDRNOTAVAIL { return "cannot listen on \(addresses): no such local address" }
+            return "cannot listen on \(addresses): \(String(cString: strerror(error.errnoCode)))"
+        }
+        if let error = error as? SocketAddressError {
+            return "cannot listen on \(configuration.host): \(error)"
+        }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import Testing
+import X509
+
+@testable import SheduPKI
+
+@Suite("PKI basics: hex, serials, key ids, names")
+struct PKIBasicsTests {
+    @Test func hexRoundTrips() {
+        #expect(Hex.encode([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
+        #expect(Hex.decode("000FA0ff") == [0x00, 0x0f, 0xa0, 0xff])
+        #expect(Hex.decode("abc") == nil)
+        #expect(Hex.decode("zz") == nil)
+    }
+
+    @Test func randomSerialsArePositiveSixteenBytesAndDistinct() {
+        var seen = Set<String>()
+        for _ in 0..<2000 {
+            let serial = Certificate.SerialNumber.random()
+            let bytes = Array(serial.bytes)
+            #expect(bytes.count == 16)
+            #expect(bytes[0] >= 1 && bytes[0] <= 0x7f)
+            #expect(serial.hexString.count == 32)
+            seen.insert(serial.hexString)
+        }
+        #expect(seen.count == 2000)
+    }
+
+    @Test func serialHexDropsSignPaddingAndParsesBack() throws {
+        #expect(Certificate.SerialNumber(bytes: [0x00, 0x80, 0x01]).hexString == "8001")
+        #expect(Certificate.SerialNumber(bytes: [0x00]).hexString == "00")
+        let parsed = try #require(Certificate.SerialNumber(hexString: "1a2b3c4d5e6f"))
+        #expect(parsed.hexString == "1a2b3c4d5e6f")
+        #expect(Certificate.SerialNumber(hexString: "abc")?.hexString == "0abc")
+        #expect(Certificate.SerialNumber(hexString: "xyz") == nil)
+        #expect(Certificate.SerialNumber(hexString: String(repeating: "ab", count: 21)) == nil)
+    }
+
+    @Test func keyIdentifierIsSHA256OfTheSubjectPublicKeyInfo() throws {
+        let key = P256.Signing.PrivateKey()
+        let publicKey = Certificate.PublicKey(key.publicKey)
+        #expect(publicKey.spkiDER == Array(key.publicKey.derRepresentation))
+        #expect(publicKey.keyIdentifier == Array(SHA256.hash(data: key.publicKey.derRepresentation)))
+        #expect(publicKey.keyIdentifierHex.count == 64)
+    }
+
+    @Test func subjectRoundTripsThroughAnX509Name() throws {
+        let subject = Subject(
+            commonName: "device-001", organization: "Acme Corp", organizationUnit: "Sensors", country: "ES",
+            state: "Gipuzkoa", locality: "Arrasate")
+        let name = try subject.distinguishedName()
+        #expect(Subject(name) == subject)
+        #expect(name.description == "CN=device-001,OU=Sensors,O=Acme Corp,L=Arrasate,ST=Gipuzkoa,C=ES")
+        #expect(try Subject(commonName: "only").distinguishedName().description == "CN=only")
+        #expect(throws: PKIError.self) { try Subject(commonName: "x", country: "Spain").distinguishedName() }
+    }
+
+    @Test func keyUsageNamesMapBothWays() {
+        let usage = KeyUsageName.keyUsage([.digitalSignature, .certSign, .crlSign])
+        #expect(usage.digitalSignature && usage.keyCertSign && usage.cRLSign && !usage.keyEncipherment)
+        #expect(KeyUsageName.names(usage) == [.digitalSignature, .certSign, .crlSign])
+        #expect(KeyUsageName(name: "crlsign") == .crlSign)
+        #expect(ExtendedKeyUsageName(name: "clientauth")?.oid == [1, 3, 6, 1, 5, 5, 7, 3, 2])
+        #expect(ExtendedKeyUsageName(oid: [1, 3, 6, 1, 5, 5, 7, 3, 1]) == .serverAuth)
+    }
+
+    @Test func localTLSMaterialChainsAndCoversItsNames() throws {
+        let now = Date()
+        let ca = try LocalTLSAuthority.makeCA(commonName: "test CA", now: now)
+        let server = try LocalTLSAuthority.makeServerCertificate(
+            dnsNames: ["localhost", "shedu.example"], ipAddresses: ["127.0.0.1", "::1"], caCertificatePEM: ca.certificatePEM,
+            caPrivateKeyPEM: ca.privateKeyPEM, now: now)
+        let root = try Certificate(pemEncoded: ca.certificatePEM)
+        let leaf = try Certificate(pemEncoded: server.certificatePEM)
+        #expect(root.publicKey.isValidSignature(leaf.signature, for: leaf))
+        let covered = try LocalTLSAuthority.coveredNames(certificatePEM: server.certificatePEM)
+        #expect(covered.dns == ["localhost", "shedu.example"])
+        #expect(covered.ip == [[127, 0, 0, 1], Array(repeating: 0, count: 15) + [1]])
+        #expect(try leaf.extensions.basicConstraints == .notCertificateAuthority)
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SheduCore
+import SheduTestSupport
+import Testing
+
+@testable import SheduServer
+
+@Suite("API conventions: errors, bodies, lists")
+struct ConventionTests {
+    @Test func healthIsPublicEverywhere() async throws {
+        let app = try await TestApp.make()
+        try await app.withRouter { client in
+            for path in ["/health"] + SystemRoutes.serviceBases.map({ "\($0)/health" }) {
+                let response = try await client.send(.get, path)
+                #expect(response.status == .ok, "\(path)")
+                #expect(try response.json() == ["health": true, "version": .string(SystemRoutes.version)])
+            }
+        }
+        await app.cleanup()
+    }
+
+    @Test func unknownRoutesAnswerJSON404() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            for (method, path) in [(HTTPRequest.Method.get, "/nope"), (.get, "/api/ca/v1/nope"), (.patch, "/api/ca/v1/profiles")] {
+                let response = try await client.send(method, path, token: token)
+                #expect(response.status == .notFound)
+                #expect(response.headers[.contentType] == "application/json")
+                #expect(try response.json()["err"] == .string("no route for \(method) \(path)"))
+            }
+        }
+        await app.cleanup()
+    }
+
+    @Test func badBodiesAre400sThatNameTheProblem() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            let cases: [(String?, String)] = [
+                (#"{"id":"x","#, "request body is not valid JSON"),
+                (nil, "a JSON request body is required"),
+                (#"{"id":"x"}"#, "validity is required"),
+                (#"{"id":"x","validity":{"type":"Duration","duration":"1 year"}}"#, "validity.duration '1 year' is not a duration"),
+                (#"{"id":7,"validity":{"type":"Duration","duration":"1y"}}"#, "id must be a string"),
+                (#"{"validity":{"type":"Duration","duration":"1y"},"sign_as_ca":"yes"}"#, "sign_as_ca must be a boolean"),
+                (#"{"validity":{"type":"Duration","duration":"1y"},"key_usage":["Flying"]}"#, "key_usage 'Flying' is not one of"),
+                (#"{"validity":{"type":"Duration","duration":"1y"},"crypto_enforcement":{"allowed_rsa_key_sizes":[1024]}}"#,
+                 "allowed_rsa_key_sizes: 1024"),
+                ("[]", "must be an object"),
+            ]
+            for (body, message) in cases {
+                let response = try await client.send(.post, "/api/ca/v1/profiles", token: token, json: body)
+                #expect(response.status == .badRequest, "\(body ?? "nil")")
+                let error = try response.json()["err"]?.stringValue ?? ""
+                #expect(error.contains(message), "\(body ?? "nil") → \(error)")
+            }
+            let list = try await client.send(.get, "/api/ca/v1/profiles", token: token)
+            #expect(try list.json() == ["list": []], "nothing was written")
+        }
+        await app.cleanup()
+    }
+
+    @Test func oversizedBodiesAre413() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            let huge = #"{"id":"x","description":""# + String(repeating: "a", count: 2 << 20) + #""}"#
+            let response = try await client.send(.post, "/api/ca/v1/profiles", token: token, json: huge)
+            #expect(response.status == .contentTooLarge)
+            #expect(try response.json()["err"]?.stringValue?.contains("larger than") == true)
+        }
+        await app.cleanup()
+    }
+
+    @Test(arguments: TestBackend.available)
+    func profileLifecycle(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            let body = #"{"id":"device-profile","name":"Devices","validity":{"type":"Duration","duration":"1y"}}"#
+            let created = try await client.send(.post, "/api/ca/v1/profiles", token: token, json: body)
+            #expect(created.status == .created)
+            let profile = try created.json()
+            #expect(profile["id"] == "device-profile")
+            #expect(profile["validity"] == ["type": "Duration", "duration": "1y"])
+            #expect(profile["key_usage"] == ["DigitalSignature"])
+            #expect(profile["extended_key_usages"] == ["ClientAuth"])
+            #expect(profile["honor_subject"] == true)
+
+            let duplicate = try await client.send(.post, "/api/ca/v1/profiles", token: token, json: body)
+            #expect(duplicate.status == .conflict)
+            #expect(try duplicate.json()["err"] == "issuance profile 'device-profile' already exists")
+
+            let generated = try await client.send(
+                .post, "/api/ca/v1/profiles", token: token,
+                json: #"{"name":"CA","sign_as_ca":true,"validity":{"type":"Time","time":"2036-01-01T00:00:00Z"}}"#)
+            let generatedID = try #require(try generated.json()["id"]?.stringValue)
+            #expect(UUID(uuidString: generatedID) != nil)
+            #expect(try generated.json()["key_usage"] == ["CertSign", "CRLSign"])
+            #expect(try generated.json()["validity"] == ["type": "Time", "time": "2036-01-01T00:00:00Z"])
+
+            let replaced = try await client.send(
+                .put, "/api/ca/v1/profiles/device-profile", token: token,
+                json: #"{"name":"Renamed","validity":{"type":"Duration","duration":"90d"},"key_usage":"digitalsignature"}"#)
+            #expect(replaced.status == .ok)
+            #expect(try replaced.json()["name"] == "Renamed")
+            #expect(try replaced.json()["validity"]?["duration"] == "12w6d")
+            let fetched = try await client.send(.get, "/api/ca/v1/profiles/device-profile", token: token)
+            #expect(try fetched.json() == (try replaced.json()))
+
+            let mismatch = try await client.send(
+                .put, "/api/ca/v1/profiles/device-profile", token: token,
+                json: #"{"id":"other","validity":{"type":"Duration","duration":"1d"}}"#)
+            #expect(mismatch.status == .badRequest)
+
+            let deleted = try await client.send(.delete, "/api/ca/v1/profiles/device-profile", token: token)
+            #expect(deleted.status == .noContent)
+            #expect(deleted.body.readableBytes == 0)
+            for method in [HTTPRequest.Method.get, .delete] {
+                let missing = try await client.send(method, "/api/ca/v1/profiles/device-profile", token: token)
+                #expect(missing.status == .notFound)
+                #expect(try missing.json()["err"] == "issuance profile 'device-profile' not found")
+            }
+            let missingPut = try await client.send(
+                .put, "/api/ca/v1/profiles/device-profile", token: token, json: #"{"validity":{"type":"Duration","duration":"1d"}}"#)
+            #expect(missingPut.status == .notFound)
+        }
+        await app.cleanup()
+    }
+
+    @Test(arguments: TestBackend.available)
+    func listsPageWithBookmarksAndRefuseBadParameters(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            for index in 0..<23 {
+                let body = #"{"id":"p\#(String(format: "%02d", index))","name":"\#(index % 2 == 0 ? "even" : "odd")","validity":{"type":"Duration","duration":"1d"}}"#
+                #expect(try await client.send(.post, "/api/ca/v1/profiles", token: token, json: body).status == .created)
+            }
+            var ids: [String] = []
+            var uri = "/api/ca/v1/profiles?filter=name%5Beq%5D=even&sort_by=id&sort_mode=desc&page_size=5"
+            while true {
+                let response = try await client.send(.get, uri, token: token)
+                #expect(response.status == .ok)
+                let page = try response.json()
+                ids += page["list"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+                guard let next = page["next"]?.stringValue else { break }
+                uri = "/api/ca/v1/profiles?bookmark=\(next)"
+            }
+            #expect(ids == stride(from: 22, through: 0, by: -2).map { String(format: "p%02d", $0) })
+
+            let problems = [
+                ("filter=status[eq]ACTIVE", "filter field 'status' is not filterable; use one of: id, name"),
+                ("filter=name[gt]x", "filter operator 'gt' does not apply to field 'name' of type string"),
+                ("page_size=-1", "page_size '-1' must be a positive integer"),
+                ("sort_by=validity", "sort_by 'validity' is not a sortable field"),
+                ("bookmark=nonsense", "bookmark is not one this server issued"),
+            ]
+            for (query, message) in problems {
+                let response = try await client.send(.get, "/api/ca/v1/profiles?\(query)", token: token)
+                #expect(response.status == .badRequest, "\(query)")
+                #expect(try response.json()["err"]?.stringValue?.hasPrefix(message) == true, "\(query)")
+            }
+        }
+        await app.cleanup()
+    }
+
+    @Test func formEncodedQueriesDecodeLikeLamassu() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            let body = #"{"id":"a b","name":"Factory floor","validity":{"type":"Duration","duration":"1d"}}"#
+            _ = try await client.send(.post, "/api/ca/v1/profiles", token: token, json: body)
+            for query in ["filter=name[eq]Factory+floor", "filter=name%5Beq%5DFactory%20floor", "filter=name[ct_ic]=FLOOR"] {
+                let response = try await client.send(.get, "/api/ca/v1/profiles?\(query)", token: token)
+                #expect(try response.json()["list"]?.arrayValue?.count == 1, "\(query)")
+            }
+            let byPath = try await client.send(.get, "/api/ca/v1/profiles/a%20b", token: token)
+            #expect(byPath.status == .ok)
+        }
+        await app.cleanup()
+    }
+
+    @Test func requestIDsAreReturnedAndHonored() async throws {
+        let app = try await TestApp.make()
+        try await app.withRouter { client in
+            let generated = try await client.send(.get, "/health")
+            #expect((generated.headers[.init("x-request-id")!]?.count ?? 0) > 8)
+            let given = try await client.send(.get, "/health", headers: [.init("x-request-id")!: "trace-42"])
+            #expect(given.headers[.init("x-request-id")!] == "trace-42")
+            let refused = try await client.send(.get, "/health", headers: [.init("x-request-id")!: "bad id\u{7}"])
+            #expect(refused.headers[.init("x-request-id")!] != "bad id\u{7}")
+        }
+        await app.cleanup()
+    }
+}

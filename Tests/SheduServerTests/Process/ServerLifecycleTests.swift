@@ -1,0 +1,116 @@
+import Foundation
+import SheduCore
+import SheduTestSupport
+import Synchronization
+import Testing
+
+@testable import SheduServer
+
+@Suite("Running shedu serve: shutdown and crashes", .serialized)
+struct ServerLifecycleTests {
+    struct Running {
+        let process: SheduProcess
+        let client: LiveClient
+        let data: String
+        let port: Int
+    }
+
+    static func serve(data: String, port: Int) async throws -> Running {
+        let process = try SheduProcess.start(["serve", "--data-dir", data, "--port", "\(port)"])
+        // The CA file appears on first start; wait for it, then for /health.
+        let ca = DataFolder(path: data).caCertificate.path
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: ca) {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        let client = try LiveClient(baseURL: "https://localhost:\(port)", httpBaseURL: nil, caCertificatePath: ca)
+        try await client.waitUntilReady()
+        return Running(process: process, client: client, data: data, port: port)
+    }
+
+    static func token(data: String) async throws -> String {
+        let folder = DataFolder(path: data)
+        return try await LocalTokenIssuer.makeToken(
+            signingKeyPEM: try folder.read(folder.tokenSigningKey), subject: "test", role: .admin, lifetime: .seconds(3600))
+    }
+
+    @Test func sigtermLetsTheRequestInFlightFinish() async throws {
+        let folder = try makeTemporaryFolder()
+        let data = folder.appendingPathComponent("data").path
+        let server = try await Self.serve(data: data, port: try freePort())
+        let token = try await Self.token(data: data)
+
+        // A request whose body trickles in over about three seconds.
+        let body = folder.appendingPathComponent("body.json")
+        let padding = String(repeating: "x", count: 6000)
+        try Data(#"{"id":"slow","description":"\#(padding)","validity":{"type":"Duration","duration":"1d"}}"#.utf8).write(to: body)
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        let status = folder.appendingPathComponent("status")
+        curl.arguments = [
+            "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", DataFolder(path: data).caCertificate.path,
+            "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json", "--data-binary", "@\(body.path)",
+            "--limit-rate", "2K", "https://localhost:\(server.port)/api/ca/v1/profiles",
+        ]
+        curl.standardOutput = try FileHandle(forWritingTo: { _ = FileManager.default.createFile(atPath: status.path, contents: nil); return status }())
+        try curl.run()
+        try await Task.sleep(for: .seconds(1))
+        server.process.signal(SIGTERM)
+        curl.waitUntilExit()
+        #expect(try String(contentsOf: status, encoding: .utf8) == "201")
+        try await server.process.waitForExit(timeout: .seconds(20))
+        #expect(server.process.process.terminationStatus == 0, "\(server.process.standardError)")
+        try await server.client.shutdown()
+
+        // The acknowledged profile is there after a restart.
+        let again = try await Self.serve(data: data, port: try freePort())
+        #expect(try await again.client.request(.GET, "/api/ca/v1/profiles/slow", token: token).status == 200)
+        again.process.signal(SIGTERM)
+        try await again.process.waitForExit()
+        try await again.client.shutdown()
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    @Test func acknowledgedWritesSurviveKill9() async throws {
+        let folder = try makeTemporaryFolder()
+        let data = folder.appendingPathComponent("data").path
+        let server = try await Self.serve(data: data, port: try freePort())
+        let token = try await Self.token(data: data)
+        let acknowledged = Shared<[String]>([])
+        let stop = Shared(false)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<16 {
+                group.addTask {
+                    var index = 0
+                    while !stop.withLock({ $0 }) {
+                        let id = "w\(writer)-\(index)"
+                        index += 1
+                        let body = #"{"id":"\#(id)","validity":{"type":"Duration","duration":"1d"}}"#
+                        guard let reply = try? await server.client.request(.POST, "/api/ca/v1/profiles", token: token, body: body)
+                        else { return }
+                        if reply.status == 201 { acknowledged.withLock { $0.append(id) } }
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(1500))
+            server.process.signal(SIGKILL)
+            stop.withLock { $0 = true }
+            try await group.waitForAll()
+        }
+        try await server.process.waitForExit()
+        try await server.client.shutdown()
+        let ids = acknowledged.withLock { $0 }
+        #expect(ids.count > 100, "the writers were too slow to test anything: \(ids.count)")
+
+        let again = try await Self.serve(data: data, port: try freePort())
+        var missing: [String] = []
+        for id in ids where try await again.client.request(.GET, "/api/ca/v1/profiles/\(id)", token: token).status != 200 {
+            missing.append(id)
+        }
+        #expect(missing.isEmpty, "acknowledged but lost: \(missing)")
+        again.process.signal(SIGTERM)
+        try await again.process.waitForExit()
+        try await again.client.shutdown()
+        try? FileManager.default.removeItem(at: folder)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// The built `shedu` executable, run as a user would run it.
+struct SheduProcess {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    static var executable: URL {
+        get throws {
+            let candidates = [".build/debug/shedu", ".build/release/shedu"].map { packageRoot.appendingPathComponent($0) }
+            guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                throw TestFailure("the shedu executable is not built; run `swift build` (scripts/test does)")
+            }
+            return found
+        }
+    }
+
+    let process: Process
+    let output: URL
+    let errors: URL
+
+    /// Starts `shedu` with `arguments`; standard output and error go to files.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> SheduProcess {
+        let process = Process()
+        process.executableURL = try executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SHEDU_") }
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shedu-process-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let output = folder.appendingPathComponent("stdout")
+        let errors = folder.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        return SheduProcess(process: process, output: output, errors: errors)
+    }
+
+    /// Runs `shedu` to completion and returns its exit status, output and errors.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60))
+        async throws -> (status: Int32, output: String, errors: String)
+    {
+        let running = try start(arguments, environment: environment)
+        try await running.waitForExit(timeout: timeout)
+        return (running.process.terminationStatus, running.standardOutput, running.standardError)
+    }
+
+    var standardOutput: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+    var standardError: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+
+    func waitForExit(timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                throw TestFailure("shedu did not exit within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+}

@@ -1,0 +1,186 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import ServiceLifecycle
+import SheduCore
+import SheduTestSupport
+
+@testable import SheduServer
+
+/// A Shedu server for one test: its own data folder and database, built by the same
+/// `buildApplication` that `shedu serve` runs.
+struct TestApp {
+    let folder: URL
+    let scratch: ScratchDatabase
+    var configuration: ServerConfiguration
+    let logs: LogCapture
+
+    static func make(
+        _ backend: TestBackend = .sqlite, configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> TestApp {
+        let folder = try makeTemporaryFolder()
+        let scratch = try await ScratchDatabase.make(backend)
+        var configuration = ServerConfiguration(
+            dataDirectory: folder.appendingPathComponent("data").path, port: try freePort(), databaseURL: scratch.url)
+        configure(&configuration)
+        return TestApp(folder: folder, scratch: scratch, configuration: configuration, logs: LogCapture())
+    }
+
+    var dataFolder: DataFolder { DataFolder(path: configuration.dataDirectory) }
+
+    var logger: Logger {
+        var logger = Logger(label: "shedu-test") { _ in CapturingLogHandler(capture: logs) }
+        logger.logLevel = .debug
+        return logger
+    }
+
+    /// A token signed with the data folder's key (made on first use, as `shedu token create` does).
+    func token(_ role: Role, subject: String = "tester", lifetime: TimeDuration = .seconds(3600)) async throws -> String {
+        try dataFolder.prepare(serverNames: DataFolder.serverNames(host: configuration.host))
+        return try await LocalTokenIssuer.makeToken(
+            signingKeyPEM: try dataFolder.read(dataFolder.tokenSigningKey), subject: subject, role: role,
+            lifetime: lifetime, rolesClaim: configuration.rolesClaim)
+    }
+
+    /// Runs `body` against the router, without sockets.
+    func withRouter(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = try await buildApplication(configuration: configuration, logger: logger)
+        try await app.test(.router, body)
+    }
+
+    /// Runs the real server (TLS listener and all) in this process and gives `body` a client that
+    /// trusts the data folder's CA.
+    func withLiveServer(_ body: @escaping @Sendable (LiveClient) async throws -> Void) async throws {
+        let app = try await buildApplication(configuration: configuration, logger: logger)
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let client = try LiveClient(
+            baseURL: "https://localhost:\(configuration.port)",
+            httpBaseURL: configuration.httpPort.map { "http://127.0.0.1:\($0)" },
+            caCertificatePath: dataFolder.caCertificate.path)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await serviceGroup.run() }
+            do {
+                try await client.waitUntilReady()
+                try await body(client)
+            } catch {
+                await serviceGroup.triggerGracefulShutdown()
+                try? await client.shutdown()
+                throw error
+            }
+            await serviceGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+            try await client.shutdown()
+        }
+    }
+
+    func cleanup() async {
+        await scratch.drop()
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// An HTTPS client for a live test server.
+struct LiveClient: Sendable {
+    let baseURL: String
+    let httpBaseURL: String?
+    let http: HTTPClient
+
+    init(baseURL: String, httpBaseURL: String?, caCertificatePath: String, identity: (certificatePEM: String, keyPEM: String)? = nil) throws {
+        self.baseURL = baseURL
+        self.httpBaseURL = httpBaseURL
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(caCertificatePath)
+        if let identity {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(identity.certificatePEM.utf8)).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(identity.keyPEM.utf8), format: .pem))
+        }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }
+
+    struct Reply: Sendable {
+        var status: Int
+        var headers: [(String, String)]
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+        func json() throws -> JSONValue { try JSONValue.parse(text, field: "response") }
+    }
+
+    func request(
+        _ method: HTTPMethod, _ path: String, token: String? = nil, body: String? = nil,
+        headers: [(String, String)] = [], plainHTTP: Bool = false
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: (plainHTTP ? httpBaseURL! : baseURL) + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.body = .bytes(ByteBuffer(string: body))
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                request.headers.add(name: "Content-Type", value: "application/json")
+            }
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let collected = try await response.body.collect(upTo: 64 << 20)
+        return Reply(
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+            body: Data(collected.readableBytesView))
+    }
+
+    func waitUntilReady() async throws {
+        for _ in 0..<200 {
+            if let reply = try? await request(.GET, "/health"), reply.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw TestFailure("the server did not answer /health")
+    }
+
+    func shutdown() async throws {
+        try await http.shutdown()
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A free TCP port on loopback (bound and released, so a tiny race remains).
+func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+    func json() throws -> JSONValue { try JSONValue.parse(text, field: "response") }
+}
+
+extension TestClientProtocol {
+    /// A request with a bearer token and a JSON body.
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = headers
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await executeRequest(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+}

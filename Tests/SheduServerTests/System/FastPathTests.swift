@@ -1,0 +1,70 @@
+import Foundation
+import SheduCore
+import Testing
+
+@testable import SheduServer
+
+@Suite("The fast path in front of the router")
+struct FastPathTests {
+    /// Sends raw bytes to a plain-HTTP port and reads until the peer closes or `seconds` pass.
+    static func exchange(port: Int, _ request: String, seconds: Double = 2) throws -> String {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        var connected = false
+        for _ in 0..<100 where !connected {
+            connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            if !connected { usleep(20_000) }
+        }
+        guard connected else { throw TestFailure("cannot connect") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = request.utf8CString.withUnsafeBufferPointer { send(descriptor, $0.baseAddress, $0.count - 1, 0) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count == 0 { break }
+            if count > 0 { received += buffer[0..<count] }
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    @Test func answersHealthAndKeepsPipelinedResponsesInOrder() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let port = app.configuration.httpPort!
+        try await app.withLiveServer { client in
+            // A routed request, then two fast-path ones, pipelined on one connection.
+            let pipelined = try Self.exchange(
+                port: port,
+                "GET /api/ca/v1/profiles HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", seconds: 3)
+            // Bodies end without a line break, so status lines are found by their text.
+            let statuses = pipelined.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["401", "200", "200"], "\(pipelined)")
+            let unauthorized = try #require(pipelined.range(of: "a bearer token is required"))
+            let health = try #require(pipelined.range(of: SystemRoutes.healthBody))
+            #expect(unauthorized.lowerBound < health.lowerBound)
+
+            // HTTP/1.0 without keep-alive is answered and the connection closed at once.
+            let start = Date()
+            let old = try Self.exchange(port: port, "GET /health HTTP/1.0\r\n\r\n", seconds: 5)
+            #expect(Date().timeIntervalSince(start) < 2, "the connection stayed open")
+            #expect(old.hasPrefix("HTTP/1.1 200"), "\(old)")
+            #expect(old.hasSuffix(SystemRoutes.healthBody))
+
+            // The fast path counts its requests with the router's metric.
+            let metrics = try await client.request(.GET, "/metrics")
+            #expect(metrics.text.contains(#"hb_requests{http_route="/health",http_request_method="GET",http_response_status_code="200"}"#))
+        }
+        await app.cleanup()
+    }
+}

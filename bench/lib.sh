@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Shared helpers for the benchmarks: a release build, a server on a temporary data folder, and
+# the load generators (installed from Debian when missing).
+set -euo pipefail
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SHEDU="$BENCH_ROOT/.build-release/release/shedu"
+
+build_release() {
+    echo "bench: building release (.build-release)" >&2
+    (cd "$BENCH_ROOT" && swift build -c release --scratch-path .build-release --product shedu >&2)
+}
+
+ensure_tool() {  # ensure_tool COMMAND DEBIAN_PACKAGE
+    command -v "$1" >/dev/null 2>&1 && return 0
+    echo "bench: installing $2" >&2
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >&2
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_server DATA_DIR PORT [extra flags...]: starts shedu in the background, sets SERVER_PID.
+start_server() {
+    local data=$1 port=$2
+    shift 2
+    "$SHEDU" serve --data-dir "$data" --port "$port" --log-level warning "$@" >"$data.log" 2>&1 &
+    SERVER_PID=$!
+    wait_for_health "$data" "$port"
+}
+
+wait_for_health() {
+    local data=$1 port=$2
+    for _ in $(seq 1 400); do
+        if [ -f "$data/tls/ca.pem" ] && curl -sf --cacert "$data/tls/ca.pem" "https://localhost:$port/health" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.025
+    done
+    echo "bench: server did not start; log:" >&2
+    cat "$data.log" >&2
+    return 1
+}
+
+stop_server() {
+    if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID"
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+}
+
+# rss_mb PID: resident memory in MB.
+rss_mb() {
+    awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"
+}
+
+# wrk_rate ARGS...: runs wrk and prints requests/s.
+wrk_rate() {
+    wrk "$@" | awk '/Requests\/sec/ {print $2}'
+}
