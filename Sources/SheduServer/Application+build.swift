@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -16,7 +17,7 @@ public func buildApplication(
 
     let database = try await SheduDatabase.open(
         try DatabaseLocation(url: configuration.resolvedDatabaseURL), logger: logger)
-    let services = SheduServices(database: database)
+    let services = SheduServices(database: database, masterKey: try dataFolder.readMasterKey(), clock: clock)
 
     let oidc = configuration.oidc.map {
         OIDCKeySource(configuration: $0, httpClient: HTTPClient.shared, logger: logger)
@@ -57,6 +58,7 @@ public func buildApplication(
 func registerRoutes(on api: APIRouter, services: SheduServices) {
     SystemRoutes.register(on: api, registry: MetricsRegistry.shared)
     ProfileRoutes(service: services.profiles).register(on: api)
+    KMSRoutes(kms: services.kms).register(on: api)
     SystemRoutes.registerOpenAPI(on: api)
 }
 
@@ -71,9 +73,12 @@ func fastPathRoutes() -> FastPathRoutes {
 /// The domain services, wired to their stores.
 struct SheduServices: Sendable {
     let profiles: IssuanceProfileService
+    let kms: KMSService
 
-    init(database: SheduDatabase) {
+    init(database: SheduDatabase, masterKey: SymmetricKey, clock: any WallClock) {
         profiles = IssuanceProfileService(store: SQLIssuanceProfileStore(database: database))
+        kms = KMSService(
+            store: SQLKMSStore(database: database), engines: [SoftwareKeyEngine(masterKey: masterKey)], clock: clock)
     }
 }
 

@@ -2,33 +2,6 @@ import Foundation
 import Hummingbird
 import SheduCore
 
-/// The one JSON encoder and decoder of the API: RFC 3339 times, no escaped slashes.
-enum APIJSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(RFC3339.format(date))
-        }
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = RFC3339.parse(text) else {
-                throw SheduError.badRequest(
-                    "\(decoder.codingPath.map(\.stringValue).joined(separator: ".")) must be an RFC 3339 time")
-            }
-            return date
-        }
-        return decoder
-    }()
-}
-
 extension Request {
     /// The body, up to the context's limit (413 above it).
     func collectBody(context: SheduRequestContext) async throws -> ByteBuffer {
@@ -40,7 +13,7 @@ extension Request {
         let buffer = try await collectBody(context: context)
         guard buffer.readableBytes > 0 else { throw SheduError.badRequest("a JSON request body is required") }
         do {
-            return try APIJSON.decoder.decode(type, from: Data(buffer.readableBytesView))
+            return try DomainJSON.decoder.decode(type, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
             throw SheduError.badRequest(error.fieldMessage)
         }
@@ -58,7 +31,7 @@ struct JSONResponse<Value: Encodable>: ResponseGenerator {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try APIJSON.encoder.encode(value)
+        let data = try DomainJSON.encoder.encode(value)
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -82,7 +55,7 @@ struct ListEnvelope<Item: Encodable & Sendable>: ResponseGenerator {
         if list.isEmpty {
             buffer.writeString("[]")
         } else {
-            buffer.writeBytes(try APIJSON.encoder.encode(list))
+            buffer.writeBytes(try DomainJSON.encoder.encode(list))
         }
         if let next {
             buffer.writeString(#","next":"#)

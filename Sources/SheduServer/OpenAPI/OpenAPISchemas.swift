@@ -11,6 +11,37 @@ enum OpenAPISchemas {
             "Subject": subject,
             "Validity": validity,
             "IssuanceProfile": issuanceProfile,
+            "MetadataUpdate": [
+                "description": "PUT: a plain object replaces the metadata; PATCH: a plain object is a merge patch (RFC 7396); either method with {\"patches\": [...]} applies a JSON Patch (RFC 6902)",
+                "type": "object",
+            ],
+            "JSONPatch": object(["patches": array(jsonPatchOperation)], required: ["patches"]),
+            "Key": kmsKey,
+            "KeyEngines": array(object([
+                "id": string(), "type": string(), "provider": string(), "name": string(),
+                "security_level": ["type": "integer"], "default": ["type": "boolean"], "metadata": ["type": "object"],
+                "supported_key_types": array(object(["type": string(), "sizes": array(["type": "integer"])])),
+            ])),
+            "KMSStats": object([
+                "total_keys": ["type": "integer"], "keys_distribution_per_engine": ["type": "object"],
+                "keys_distribution_per_algorithm": ["type": "object"],
+            ]),
+            "CreateKey": object(
+                [
+                    "algorithm": string(values: KeyAlgorithm.allCases.map(\.rawValue)), "size": ["type": "integer"],
+                    "name": string(), "engine_id": string(), "tags": array(string()), "metadata": ["type": "object"],
+                ], required: ["algorithm"]),
+            "ImportKey": object(
+                [
+                    "private_key": string("Base64 of a PEM private key: PKCS#8, PKCS#1 or SEC1"), "name": string(),
+                    "engine_id": string(), "tags": array(string()), "metadata": ["type": "object"],
+                ], required: ["private_key"]),
+            "KeyName": object(["name": string()], required: ["name"]),
+            "KeyTags": object(["tags": array(string())], required: ["tags"]),
+            "SignRequest": signRequest(withSignature: false),
+            "VerifyRequest": signRequest(withSignature: true),
+            "Signature": object(["signature": string("Base64 signature (ECDSA in DER)")]),
+            "VerifyResult": object(["valid": ["type": "boolean"]]),
         ]
     }
 
@@ -34,6 +65,30 @@ enum OpenAPISchemas {
 
     static func reference(_ name: String) -> JSONValue {
         ["$ref": .string("#/components/schemas/\(name)")]
+    }
+
+    static let jsonPatchOperation = object(
+        [
+            "op": string(values: ["add", "remove", "replace", "move", "copy", "test"]),
+            "path": string("JSON Pointer; add creates missing parents, remove of a missing path does nothing"),
+            "from": string(), "value": [:],
+        ], required: ["op", "path"])
+
+    static let kmsKey = object([
+        "key_id": string("Hex SHA-256 of the DER SubjectPublicKeyInfo"), "name": string(), "aliases": array(string()),
+        "engine_id": string(), "has_private_key": ["type": "boolean"],
+        "algorithm": string(values: KeyAlgorithm.allCases.map(\.rawValue)), "size": ["type": "integer"],
+        "public_key": string("Base64 of the PEM public key"), "creation_ts": string(format: "date-time"),
+        "tags": array(string()), "metadata": ["type": "object"], "pkcs11_uri": string(),
+    ])
+
+    static func signRequest(withSignature: Bool) -> JSONValue {
+        var properties: [String: JSONValue] = [
+            "algorithm": string(values: SignatureScheme.allCases.map(\.rawValue)), "message": string("Base64"),
+            "message_type": string(values: ["raw", "hash"]),
+        ]
+        if withSignature { properties["signature"] = string("Base64") }
+        return object(properties, required: withSignature ? ["algorithm", "message", "signature"] : ["algorithm", "message"])
     }
 
     static let subject = object([

@@ -15,5 +15,6 @@ public struct Migration: Sendable {
     /// Every migration of the schema, in order.
     public static let all: [Migration] = [
         .foundation,
+        .certificateAuthorities,
     ]
 }

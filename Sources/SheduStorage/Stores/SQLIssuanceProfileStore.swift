@@ -17,7 +17,7 @@ public struct SQLIssuanceProfileStore: IssuanceProfileStore {
     }
 
     public func insert(_ profile: IssuanceProfile) async throws {
-        let body = try JSONCoding.text(profile)
+        let body = try DomainJSON.text(profile)
         let dialect = database.dialect
         do {
             try await database.write { db in
@@ -34,7 +34,7 @@ public struct SQLIssuanceProfileStore: IssuanceProfileStore {
     }
 
     public func update(_ profile: IssuanceProfile) async throws -> Bool {
-        let body = try JSONCoding.text(profile)
+        let body = try DomainJSON.text(profile)
         let dialect = database.dialect
         return try await database.write { db in
             let rows = try await db.raw(
@@ -54,7 +54,7 @@ public struct SQLIssuanceProfileStore: IssuanceProfileStore {
                 "SELECT \(unsafeRaw: dialect.jsonText("body")) AS body FROM issuance_profiles WHERE id = \(bind: id)"
             ).first()
         }
-        return try row.map { try JSONCoding.decode(IssuanceProfile.self, from: $0.decode(column: "body", as: String.self)) }
+        return try row.map { try DomainJSON.decode(IssuanceProfile.self, from: $0.decode(column: "body", as: String.self)) }
     }
 
     public func delete(id: String) async throws -> Bool {
@@ -67,7 +67,7 @@ public struct SQLIssuanceProfileStore: IssuanceProfileStore {
         let dialect = database.dialect
         return try await database.read { db in
             try await compiler.page(query, on: db, columns: "\(unsafeRaw: dialect.jsonText("body")) AS body") { row in
-                try JSONCoding.decode(IssuanceProfile.self, from: row.decode(column: "body", as: String.self))
+                try DomainJSON.decode(IssuanceProfile.self, from: row.decode(column: "body", as: String.self))
             }
         }
     }

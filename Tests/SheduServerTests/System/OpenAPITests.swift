@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -15,7 +16,8 @@ struct OpenAPITests {
         let database = try await scratch.open()
         let router = Router(context: SheduRequestContext.self)
         let api = APIRouter(router: router)
-        registerRoutes(on: api, services: SheduServices(database: database))
+        registerRoutes(
+            on: api, services: SheduServices(database: database, masterKey: SymmetricKey(size: .bits256), clock: SystemClock()))
 
         let registered = Set(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         let document = OpenAPIDocument(routes: api.routes).document

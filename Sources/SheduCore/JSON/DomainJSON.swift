@@ -1,0 +1,47 @@
+import Foundation
+
+/// The one JSON encoding of domain objects: what the API returns, what events carry and what the
+/// database keeps. Times are RFC 3339 in UTC.
+public enum DomainJSON {
+    public static let encoder: JSONEncoder = makeEncoder(sorted: false)
+    /// Sorted keys, so equal documents are equal text (stored documents).
+    public static let sortedEncoder: JSONEncoder = makeEncoder(sorted: true)
+
+    public static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = RFC3339.parse(text) else {
+                throw SheduError.badRequest(
+                    "\(decoder.codingPath.map(\.stringValue).joined(separator: ".")) must be an RFC 3339 time")
+            }
+            return date
+        }
+        return decoder
+    }()
+
+    private static func makeEncoder(sorted: Bool) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339.format(date))
+        }
+        encoder.outputFormatting = sorted ? [.withoutEscapingSlashes, .sortedKeys] : [.withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// Stored form of a document.
+    public static func text(_ value: some Encodable) throws -> String {
+        String(decoding: try sortedEncoder.encode(value), as: UTF8.self)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        try decoder.decode(type, from: Data(text.utf8))
+    }
+
+    /// A value as a JSON document (for event payloads).
+    public static func value(_ value: some Encodable) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(value))
+    }
+}

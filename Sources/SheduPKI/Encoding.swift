@@ -1,0 +1,88 @@
+import Foundation
+import SwiftASN1
+import X509
+
+/// The encodings the Lamassu API uses for X.509 objects in JSON.
+public enum PEMText {
+    /// A certificate as Lamassu puts it in JSON: base64 of its PEM text.
+    public static func base64PEM(derCertificate der: [UInt8]) -> String {
+        Data(pem(derCertificate: der).utf8).base64EncodedString()
+    }
+
+    /// PEM text of a DER certificate, lines of 64 characters, ending with a line break.
+    public static func pem(derCertificate der: [UInt8], discriminator: String = "CERTIFICATE") -> String {
+        let base64 = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        return "-----BEGIN \(discriminator)-----\n\(base64)\n-----END \(discriminator)-----\n"
+    }
+
+    /// Decodes input that may be PEM text, base64 of PEM text, or base64 of DER, into DER bytes
+    /// of the expected kind. Line breaks and spaces inside base64 are tolerated.
+    public static func derBytes(from text: String, expecting discriminators: [String], field: String) throws -> [UInt8] {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw PKIError.invalidInput("\(field) is empty") }
+        if trimmed.hasPrefix("-----BEGIN") {
+            return try fromPEM(trimmed, expecting: discriminators, field: field)
+        }
+        let compact = trimmed.filter { !$0.isWhitespace }
+        guard let decoded = Data(base64Encoded: compact) ?? Data(base64Encoded: base64URLToStandard(compact)) else {
+            throw PKIError.invalidInput("\(field) is neither PEM nor base64")
+        }
+        if decoded.starts(with: Array("-----BEGIN".utf8)) {
+            return try fromPEM(String(decoding: decoded, as: UTF8.self), expecting: discriminators, field: field)
+        }
+        return Array(decoded)
+    }
+
+    private static func fromPEM(_ text: String, expecting discriminators: [String], field: String) throws -> [UInt8] {
+        let document: PEMDocument
+        do {
+            document = try PEMDocument(pemString: text)
+        } catch {
+            throw PKIError.invalidInput("\(field) is not valid PEM")
+        }
+        guard discriminators.contains(document.discriminator) else {
+            throw PKIError.invalidInput(
+                "\(field) is a PEM '\(document.discriminator)', expected \(discriminators.joined(separator: " or "))")
+        }
+        return document.derBytes
+    }
+
+    static func base64URLToStandard(_ text: String) -> String {
+        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        standard += String(repeating: "=", count: (4 - standard.count % 4) % 4)
+        return standard
+    }
+
+    /// All PEM certificates in a text, in order.
+    public static func certificates(inPEM text: String) throws -> [Certificate] {
+        var certificates: [Certificate] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "-----BEGIN CERTIFICATE-----"),
+            let end = rest.range(of: "-----END CERTIFICATE-----", range: start.upperBound..<rest.endIndex)
+        {
+            certificates.append(try Certificate(pemEncoded: String(rest[start.lowerBound..<end.upperBound])))
+            rest = rest[end.upperBound...]
+        }
+        return certificates
+    }
+}
+
+extension Certificate {
+    /// The DER encoding.
+    public var derBytes: [UInt8] {
+        var serializer = DER.Serializer()
+        // Serializing a certificate that was built or parsed cannot fail.
+        try! serializer.serialize(self)
+        return serializer.serializedBytes
+    }
+
+    /// Parses a certificate given as PEM, base64 of PEM or base64 of DER (`field` names it in errors).
+    public init(apiText text: String, field: String) throws {
+        let der = try PEMText.derBytes(from: text, expecting: ["CERTIFICATE"], field: field)
+        do {
+            try self.init(derEncoded: der)
+        } catch {
+            throw PKIError.invalidInput("\(field) is not an X.509 certificate")
+        }
+    }
+}

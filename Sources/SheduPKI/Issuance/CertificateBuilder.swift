@@ -1,0 +1,127 @@
+import Foundation
+import SwiftASN1
+import X509
+
+/// Builds and signs certificates as an issuance policy says (RFC 5280 clean: random positive
+/// 16-byte serials, SKI = SHA-256 of the key, AKI = the issuer's SKI, key usage critical,
+/// BasicConstraints critical, CRL distribution point and OCSP URL of the issuer).
+public enum CertificateBuilder {
+    /// What is being certified.
+    public struct Subject: Sendable {
+        public var name: DistinguishedName
+        public var publicKey: Certificate.PublicKey
+        /// Extensions the requester asked for (a CSR's extension request).
+        public var requestedExtensions: Certificate.Extensions?
+
+        public init(name: DistinguishedName, publicKey: Certificate.PublicKey, requestedExtensions: Certificate.Extensions? = nil) {
+            self.name = name
+            self.publicKey = publicKey
+            self.requestedExtensions = requestedExtensions
+        }
+
+        public init(csr: CertificateSigningRequest) {
+            self.init(name: csr.subject, publicKey: csr.publicKey, requestedExtensions: csr.requestedExtensions)
+        }
+    }
+
+    /// How far back `notBefore` is set, for devices whose clocks run a little late.
+    public static let backdating: TimeInterval = 60
+
+    /// Issues a certificate signed by `issuer`, or self-signed by `selfSigningKey` when there is no issuer.
+    public static func issue(
+        _ subject: Subject, policy: IssuancePolicy, issuer: Issuer?, selfSigningKey: SigningKey? = nil,
+        serialNumber: Certificate.SerialNumber = .random(), now: Date
+    ) throws -> Certificate {
+        guard let spec = KeySpec(of: subject.publicKey) else {
+            throw PKIError.invalidInput("the public key is of a kind Shedu does not certify")
+        }
+        try policy.keyPolicy.check(spec)
+
+        let notBefore = Date(timeIntervalSince1970: (now.timeIntervalSince1970 - backdating).rounded(.down))
+        let notAfter = Date(timeIntervalSince1970: policy.notAfter.timeIntervalSince1970.rounded(.down))
+        guard notAfter > now else {
+            throw PKIError.invalidInput("the validity ends at \(notAfter), which is not in the future")
+        }
+        if let issuer, notAfter > issuer.certificate.notValidAfter {
+            throw PKIError.invalidInput(
+                "the certificate would be valid until \(notAfter), after its issuing CA (valid until \(issuer.certificate.notValidAfter))")
+        }
+
+        let name = try subjectName(subject, policy: policy)
+        let requested = policy.honorExtensions ? subject.requestedExtensions : nil
+        let alternativeNames = requested?[oid: .X509ExtensionID.subjectAlternativeName]
+        if name.isEmpty, alternativeNames == nil {
+            throw PKIError.invalidInput("the certificate would have neither a subject nor a subject alternative name")
+        }
+        let keyUsage = try keyUsage(subject, policy: policy, spec: spec)
+        let extendedKeyUsage = try extendedKeyUsages(subject, policy: policy)
+        let subjectKeyIdentifier = subject.publicKey.keyIdentifier
+        let authorityKeyIdentifier = issuer?.keyIdentifier ?? subjectKeyIdentifier
+
+        let extensions = try Certificate.Extensions {
+            Critical(policy.signAsCA ? BasicConstraints.isCertificateAuthority(maxPathLength: nil) : .notCertificateAuthority)
+            Critical(keyUsage)
+            if !extendedKeyUsage.isEmpty {
+                try ExtendedKeyUsage(extendedKeyUsage.map { ExtendedKeyUsage.Usage(oid: $0.oid) })
+            }
+            SubjectKeyIdentifier(keyIdentifier: ArraySlice(subjectKeyIdentifier))
+            AuthorityKeyIdentifier(keyIdentifier: ArraySlice(authorityKeyIdentifier))
+            if let alternativeNames {
+                // An empty subject makes the alternative names critical (RFC 5280 §4.2.1.6).
+                Certificate.Extension(oid: alternativeNames.oid, critical: name.isEmpty, value: alternativeNames.value)
+            }
+            if let crlURL = issuer?.crlURL {
+                try CRLDistributionPointsExtension.make(uri: crlURL)
+            }
+            if let ocspURL = issuer?.ocspURL {
+                AuthorityInformationAccess([.init(method: .ocspServer, location: .uniformResourceIdentifier(ocspURL))])
+            }
+        }
+
+        guard let signingKey = issuer?.key ?? selfSigningKey else {
+            throw PKIError.invalidInput("no key to sign with")
+        }
+        return try Certificate(
+            version: .v3, serialNumber: serialNumber, publicKey: subject.publicKey, notValidBefore: notBefore,
+            notValidAfter: notAfter, issuer: issuer?.certificate.subject ?? name, subject: name,
+            signatureAlgorithm: signingKey.spec.certificateSignatureAlgorithm, extensions: extensions,
+            issuerPrivateKey: signingKey.certificateKey)
+    }
+
+    /// `honor_subject` keeps the requested name; otherwise the profile's subject, with the
+    /// requested common name when the profile names none.
+    static func subjectName(_ subject: Subject, policy: IssuancePolicy) throws -> DistinguishedName {
+        if policy.honorSubject { return subject.name }
+        var fields = policy.subject
+        if fields.commonName.isEmpty { fields.commonName = SheduPKI.Subject(subject.name).commonName }
+        return try fields.distinguishedName()
+    }
+
+    /// `honor_key_usage` keeps the requested usages (the profile's when none are requested); a CA
+    /// certificate always may sign certificates and CRLs; encipherment bits, which RFC 5480 and
+    /// RFC 8410 forbid for EC and Ed25519 keys, are dropped for them.
+    static func keyUsage(_ subject: Subject, policy: IssuancePolicy, spec: KeySpec) throws -> KeyUsage {
+        var names = policy.keyUsage
+        if policy.honorKeyUsage, let requested = try subject.requestedExtensions?.keyUsage {
+            names = KeyUsageName.names(requested)
+        }
+        if policy.signAsCA { names += [.certSign, .crlSign] }
+        if spec.algorithm != .rsa {
+            names.removeAll { [.keyEncipherment, .dataEncipherment].contains($0) }
+            if spec.algorithm == .ed25519 {
+                names.removeAll { [.keyAgreement, .encipherOnly, .decipherOnly].contains($0) }
+            }
+        }
+        guard !names.isEmpty else {
+            throw PKIError.invalidInput("the certificate would have no key usage")
+        }
+        return KeyUsageName.keyUsage(names)
+    }
+
+    static func extendedKeyUsages(_ subject: Subject, policy: IssuancePolicy) throws -> [ExtendedKeyUsageName] {
+        guard policy.honorExtendedKeyUsages, let requested = try subject.requestedExtensions?.extendedKeyUsage else {
+            return policy.extendedKeyUsages
+        }
+        return requested.compactMap { ExtendedKeyUsageName(oid: ASN1ObjectIdentifier($0)) }
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SheduCore
+import SheduTestSupport
+import Testing
+
+@testable import SheduServer
+
+@Suite("KMS: keys made, imported and used, never shown")
+struct KMSTests {
+    static let keyKinds: [(String, Int)] = [
+        ("ECDSA", 256), ("ECDSA", 384), ("ECDSA", 521), ("RSA", 2048), ("RSA", 3072), ("Ed25519", 256),
+    ]
+
+    static func schemes(for algorithm: String, size: Int) -> [String] {
+        switch algorithm {
+        case "ECDSA": ["ECDSA_SHA_256", "ECDSA_SHA_384", "ECDSA_SHA_512"]
+        case "RSA": ["RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
+                     "RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512"]
+        default: ["ED25519"]
+        }
+    }
+
+    @Test func everyKeyKindSignsAndOpenSSLVerifies() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        let work = try makeTemporaryFolder()
+        let message = Data("the device says hello".utf8)
+        try message.write(to: work.appendingPathComponent("message"))
+        try await app.withRouter { client in
+            for (algorithm, size) in Self.keyKinds {
+                let created = try await client.send(
+                    .post, "/api/kms/v1/keys", token: token,
+                    json: #"{"algorithm":"\#(algorithm)","size":\#(size),"name":"k-\#(algorithm)-\#(size)","tags":["t1"]}"#)
+                #expect(created.status == .created, "\(algorithm) \(size): \(created.text)")
+                let key = try created.json()
+                #expect(key["algorithm"] == .string(algorithm))
+                #expect(key["size"] == .int(Int64(size)))
+                #expect(key["has_private_key"] == true)
+                #expect(key["engine_id"] == "software")
+                #expect(key["tags"] == ["t1"])
+                let id = try #require(key["key_id"]?.stringValue)
+                #expect(id.count == 64)
+
+                // The key id is SHA-256 of the DER SubjectPublicKeyInfo, as openssl computes it.
+                let publicPEM = String(decoding: Data(base64Encoded: try #require(key["public_key"]?.stringValue))!, as: UTF8.self)
+                try publicPEM.write(to: work.appendingPathComponent("public.pem"), atomically: true, encoding: .utf8)
+                let spkiHash = try openssl(["pkey", "-pubin", "-in", "public.pem", "-outform", "DER"], in: work)
+                _ = spkiHash
+                let digest = try runTool("sh", ["-c", "openssl pkey -pubin -in public.pem -outform DER | sha256sum"], in: work)
+                #expect(digest.output.hasPrefix(id), "\(algorithm) \(size)")
+
+                for scheme in Self.schemes(for: algorithm, size: size) {
+                    let body = #"{"algorithm":"\#(scheme)","message":"\#(message.base64EncodedString())","message_type":"raw"}"#
+                    let signed = try await client.send(.post, "/api/kms/v1/keys/\(id)/sign", token: token, json: body)
+                    #expect(signed.status == .ok, "\(scheme): \(signed.text)")
+                    let signature = try #require(try signed.json()["signature"]?.stringValue)
+                    let verify = #"{"algorithm":"\#(scheme)","message":"\#(message.base64EncodedString())","message_type":"raw","signature":"\#(signature)"}"#
+                    let verified = try await client.send(.post, "/api/kms/v1/keys/\(id)/verify", token: token, json: verify)
+                    #expect(try verified.json()["valid"] == true, "\(scheme)")
+                    let tampered = verify.replacingOccurrences(of: message.base64EncodedString(), with: Data("other".utf8).base64EncodedString())
+                    #expect(try await client.send(.post, "/api/kms/v1/keys/\(id)/verify", token: token, json: tampered).json()["valid"] == false)
+
+                    // And openssl agrees.
+                    try Data(base64Encoded: signature)!.write(to: work.appendingPathComponent("signature"))
+                    var arguments = ["pkeyutl", "-verify", "-pubin", "-inkey", "public.pem", "-sigfile", "signature", "-in", "message", "-rawin"]
+                    if scheme != "ED25519" {
+                        let hash = "sha" + scheme.suffix(3)
+                        arguments = ["dgst", "-\(hash)", "-verify", "public.pem", "-signature", "signature"]
+                        if scheme.hasPrefix("RSASSA_PSS") {
+                            arguments += ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:digest"]
+                        }
+                        arguments.append("message")
+                    }
+                    let check = try runTool("openssl", arguments, in: work)
+                    #expect(check.output.contains("Verified OK") || check.output.contains("Signature Verified Successfully"),
+                            "\(scheme): \(check.output) \(check.errors)")
+                }
+            }
+        }
+        try? FileManager.default.removeItem(at: work)
+        await app.cleanup()
+    }
+
+    @Test func precomputedHashesSignLikeMessages() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            for (algorithm, size, scheme, hashName) in [("ECDSA", 256, "ECDSA_SHA_256", "sha256"), ("RSA", 2048, "RSASSA_PKCS1_V1_5_SHA_384", "sha384")] {
+                let id = try #require(try await client.send(
+                    .post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"\#(algorithm)","size":\#(size)}"#
+                ).json()["key_id"]?.stringValue)
+                let message = Data("firmware image".utf8)
+                let digestHex = try runTool("sh", ["-c", "printf 'firmware image' | openssl dgst -\(hashName) -binary | base64 -w0"]).output
+                let signed = try await client.send(
+                    .post, "/api/kms/v1/keys/\(id)/sign", token: token,
+                    json: #"{"algorithm":"\#(scheme)","message":"\#(digestHex)","message_type":"hash"}"#)
+                #expect(signed.status == .ok, "\(signed.text)")
+                let signature = try #require(try signed.json()["signature"]?.stringValue)
+                let verified = try await client.send(
+                    .post, "/api/kms/v1/keys/\(id)/verify", token: token,
+                    json: #"{"algorithm":"\#(scheme)","message":"\#(message.base64EncodedString())","message_type":"raw","signature":"\#(signature)"}"#)
+                #expect(try verified.json()["valid"] == true)
+                let wrongLength = try await client.send(
+                    .post, "/api/kms/v1/keys/\(id)/sign", token: token,
+                    json: #"{"algorithm":"\#(scheme)","message":"AAAA","message_type":"hash"}"#)
+                #expect(wrongLength.status == .badRequest)
+                #expect(try wrongLength.json()["err"]?.stringValue?.contains("bytes") == true)
+            }
+        }
+        await app.cleanup()
+    }
+
+    @Test func importsPKCS8PKCS1AndSEC1AndNeverShowsOrStoresThePrivateKey() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        let work = try makeTemporaryFolder()
+        _ = try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", "pkcs8.pem"], in: work)
+        _ = try openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "sec1.pem"], in: work)
+        _ = try openssl(["genrsa", "-traditional", "-out", "pkcs1.pem", "2048"], in: work)
+        _ = try openssl(["genpkey", "-algorithm", "ED25519", "-out", "ed.pem"], in: work)
+        let shared = Shared<[(file: String, id: String, secret: String)]>([])
+        try await app.withRouter { client in
+            for (file, algorithm, size) in [("pkcs8.pem", "ECDSA", 384), ("sec1.pem", "ECDSA", 256), ("pkcs1.pem", "RSA", 2048), ("ed.pem", "Ed25519", 256)] {
+                let pem = try String(contentsOf: work.appendingPathComponent(file), encoding: .utf8)
+                let body = #"{"private_key":"\#(Data(pem.utf8).base64EncodedString())","name":"\#(file)"}"#
+                let response = try await client.send(.post, "/api/kms/v1/keys/import", token: token, json: body)
+                #expect(response.status == .created, "\(file): \(response.text)")
+                let key = try response.json()
+                #expect(key["algorithm"] == .string(algorithm))
+                #expect(key["size"] == .int(Int64(size)))
+                let expectedID = try runTool("sh", ["-c", "openssl pkey -in \(file) -pubout -outform DER | sha256sum"], in: work).output
+                let id = try #require(key["key_id"]?.stringValue)
+                #expect(expectedID.hasPrefix(id), "\(file)")
+                // The private key's secret part, as hex, to look for later.
+                let der = try runTool("sh", ["-c", "openssl pkey -in \(file) -outform DER | od -An -tx1 | tr -d ' \\n'"], in: work).output
+                shared.withLock { $0.append((file, id, String(der.suffix(40)))) }
+
+                let again = try await client.send(.post, "/api/kms/v1/keys/import", token: token, json: body)
+                #expect(again.status == .conflict)
+            }
+            var everything = ""
+            everything += try await client.send(.get, "/api/kms/v1/keys?page_size=100", token: token).text
+            for key in shared.value { everything += try await client.send(.get, "/api/kms/v1/keys/\(key.id)", token: token).text }
+            for file in ["pkcs8.pem", "sec1.pem", "pkcs1.pem", "ed.pem"] {
+                let pem = try String(contentsOf: work.appendingPathComponent(file), encoding: .utf8)
+                let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+                #expect(!everything.contains(body.prefix(40)), "\(file) shows up in a response")
+            }
+        }
+        // Nothing in the data folder or database holds a private key in clear.
+        let files = try FileManager.default.subpathsOfDirectory(atPath: app.folder.path)
+        var bytes = Data()
+        for file in files {
+            if let data = FileManager.default.contents(atPath: app.folder.appendingPathComponent(file).path) { bytes += data }
+        }
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        for key in shared.value {
+            #expect(!hex.contains(key.secret), "\(key.file)'s private key is stored in clear")
+        }
+        try? FileManager.default.removeItem(at: work)
+        await app.cleanup()
+    }
+
+    @Test func badInputIsRefusedAndChangesNothing() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        let encrypted = try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:x"])
+        try await app.withRouter { client in
+            let cases: [(String, String, String)] = [
+                ("/api/kms/v1/keys", #"{"algorithm":"DSA","size":2048}"#, "algorithm 'DSA' is not one of RSA, ECDSA, Ed25519"),
+                ("/api/kms/v1/keys", #"{"algorithm":"RSA","size":1024}"#, "RSA keys come in sizes 2048, 3072, 4096, not 1024"),
+                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":224}"#, "ECDSA keys come in sizes 256, 384, 521"),
+                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256,"engine_id":"hsm"}"#, "engine_id 'hsm' is not one of: software"),
+                ("/api/kms/v1/keys", #"{"size":256}"#, "algorithm is required"),
+                ("/api/kms/v1/keys/import", #"{"private_key":"not base64!"}"#, "private_key must be base64 of a PEM private key"),
+                ("/api/kms/v1/keys/import", #"{"private_key":"\#(Data("hello".utf8).base64EncodedString())"}"#, "private_key is not a PEM private key"),
+                ("/api/kms/v1/keys/import", #"{"private_key":"\#(Data(encrypted.utf8).base64EncodedString())"}"#, "private_key is encrypted"),
+            ]
+            for (path, body, message) in cases {
+                let response = try await client.send(.post, path, token: token, json: body)
+                #expect(response.status == .badRequest, "\(body)")
+                #expect(try response.json()["err"]?.stringValue?.contains(message) == true, "\(body) → \(response.text)")
+            }
+            #expect(try await client.send(.get, "/api/kms/v1/keys", token: token).json() == ["list": []])
+            let missing = try await client.send(.get, "/api/kms/v1/keys/nope", token: token)
+            #expect(missing.status == .notFound)
+            #expect(try missing.json()["err"] == "key 'nope' not found")
+
+            let id = try #require(try await client.send(.post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"ECDSA","size":256}"#).json()["key_id"]?.stringValue)
+            let wrongScheme = try await client.send(
+                .post, "/api/kms/v1/keys/\(id)/sign", token: token, json: #"{"algorithm":"RSASSA_PSS_SHA_256","message":"AA=="}"#)
+            #expect(wrongScheme.status == .badRequest)
+            #expect(try wrongScheme.json()["err"] == "RSASSA_PSS_SHA_256 does not apply to a ECDSA key")
+            let badMessage = try await client.send(
+                .post, "/api/kms/v1/keys/\(id)/sign", token: token, json: #"{"algorithm":"ECDSA_SHA_256","message":"%%%"}"#)
+            #expect(try badMessage.json()["err"] == "message must be base64")
+        }
+        await app.cleanup()
+    }
+
+    @Test func namesTagsAliasesMetadataAndDeletion() async throws {
+        let app = try await TestApp.make()
+        let operatorToken = try await app.token(.operator)
+        let admin = try await app.token(.admin)
+        let viewer = try await app.token(.viewer)
+        try await app.withRouter { client in
+            #expect(try await client.send(.post, "/api/kms/v1/keys", token: viewer, json: #"{"algorithm":"ECDSA","size":256}"#).status == .forbidden)
+            let first = try #require(try await client.send(.post, "/api/kms/v1/keys", token: operatorToken, json: #"{"algorithm":"ECDSA","size":256,"name":"a"}"#).json()["key_id"]?.stringValue)
+            let second = try #require(try await client.send(.post, "/api/kms/v1/keys", token: operatorToken, json: #"{"algorithm":"Ed25519","name":"b"}"#).json()["key_id"]?.stringValue)
+
+            let renamed = try await client.send(.put, "/api/kms/v1/keys/\(first)/name", token: operatorToken, json: #"{"name":"gateway key"}"#)
+            #expect(try renamed.json()["name"] == "gateway key")
+            let tagged = try await client.send(.put, "/api/kms/v1/keys/\(first)/tags", token: operatorToken, json: #"{"tags":["prod","gw"]}"#)
+            #expect(try tagged.json()["tags"] == ["prod", "gw"])
+            let aliased = try await client.send(
+                .put, "/api/kms/v1/keys/\(first)/alias", token: operatorToken,
+                json: #"{"patches":[{"op":"add","path":"/-","value":"gateway"},{"op":"add","path":"/-","value":"gw-1"}]}"#)
+            #expect(try aliased.json()["aliases"] == ["gateway", "gw-1"])
+            #expect(try await client.send(.get, "/api/kms/v1/keys/gateway", token: viewer).json()["key_id"] == .string(first))
+            #expect(try await client.send(.get, "/api/kms/v1/keys/pkcs11:token-id=software;id=\(first);type=private", token: viewer).json()["key_id"] == .string(first))
+            let taken = try await client.send(
+                .put, "/api/kms/v1/keys/\(second)/alias", token: operatorToken, json: #"{"patches":[{"op":"add","path":"/-","value":"gateway"}]}"#)
+            #expect(taken.status == .conflict)
+            #expect(try taken.json()["err"] == "alias 'gateway' is already used by another key")
+            #expect(try await client.send(.get, "/api/kms/v1/keys/\(second)", token: viewer).json()["aliases"] == [])
+
+            let metadata = try await client.send(.patch, "/api/kms/v1/keys/gateway/metadata", token: operatorToken, json: #"{"site":"plant-1"}"#)
+            #expect(try metadata.json()["metadata"] == ["site": "plant-1"])
+
+            let filtered = try await client.send(.get, "/api/kms/v1/keys?filter=tags[contains]gw&filter=algorithm[eq]ECDSA", token: viewer)
+            #expect(try filtered.json()["list"]?.arrayValue?.count == 1)
+            let stats = try await client.send(.get, "/api/kms/v1/stats", token: viewer)
+            #expect(try stats.json() == ["total_keys": 2, "keys_distribution_per_engine": ["software": 2],
+                                         "keys_distribution_per_algorithm": ["ECDSA": 1, "RSA": 0, "Ed25519": 1]])
+            let engines = try await client.send(.get, "/api/kms/v1/engines", token: viewer)
+            #expect(try engines.json().arrayValue?.first?["id"] == "software")
+
+            #expect(try await client.send(.delete, "/api/kms/v1/keys/gateway", token: operatorToken).status == .forbidden)
+            #expect(try await client.send(.delete, "/api/kms/v1/keys/gateway", token: admin).status == .noContent)
+            #expect(try await client.send(.get, "/api/kms/v1/keys/\(first)", token: viewer).status == .notFound)
+            #expect(try await client.send(.get, "/api/kms/v1/keys/gateway", token: viewer).status == .notFound)
+        }
+        await app.cleanup()
+    }
+}
