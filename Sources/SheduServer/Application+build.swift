@@ -17,7 +17,9 @@ public func buildApplication(
 
     let database = try await SheduDatabase.open(
         try DatabaseLocation(url: configuration.resolvedDatabaseURL), logger: logger)
-    let services = SheduServices(database: database, masterKey: try dataFolder.readMasterKey(), clock: clock)
+    let services = SheduServices(
+        database: database, masterKey: try dataFolder.readMasterKey(), clock: clock,
+        publicURL: configuration.resolvedPublicURL)
 
     let oidc = configuration.oidc.map {
         OIDCKeySource(configuration: $0, httpClient: HTTPClient.shared, logger: logger)
@@ -36,7 +38,10 @@ public func buildApplication(
     let fastPath = fastPathRoutes()
     let counters = FastPathCounters(routes: fastPath)
 
-    var backgroundServices: [any Service] = [DatabaseService(database: database)]
+    var backgroundServices: [any Service] = [
+        DatabaseService(database: database),
+        ExpiryMonitor(ca: services.ca, interval: .seconds(60), logger: logger),
+    ]
     if let httpPort = configuration.httpPort {
         backgroundServices.append(
             Application(
@@ -59,6 +64,7 @@ func registerRoutes(on api: APIRouter, services: SheduServices) {
     SystemRoutes.register(on: api, registry: MetricsRegistry.shared)
     ProfileRoutes(service: services.profiles).register(on: api)
     KMSRoutes(kms: services.kms).register(on: api)
+    CARoutes(ca: services.ca).register(on: api)
     SystemRoutes.registerOpenAPI(on: api)
 }
 
@@ -74,11 +80,14 @@ func fastPathRoutes() -> FastPathRoutes {
 struct SheduServices: Sendable {
     let profiles: IssuanceProfileService
     let kms: KMSService
+    let ca: CAService
 
-    init(database: SheduDatabase, masterKey: SymmetricKey, clock: any WallClock) {
+    init(database: SheduDatabase, masterKey: SymmetricKey, clock: any WallClock, publicURL: String) {
         profiles = IssuanceProfileService(store: SQLIssuanceProfileStore(database: database))
         kms = KMSService(
             store: SQLKMSStore(database: database), engines: [SoftwareKeyEngine(masterKey: masterKey)], clock: clock)
+        ca = CAService(
+            store: SQLCAStore(database: database), profiles: profiles, kms: kms, clock: clock, publicURL: publicURL)
     }
 }
 

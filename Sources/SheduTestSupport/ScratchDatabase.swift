@@ -84,3 +84,27 @@ public struct ScratchDatabaseError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension ScratchDatabase {
+    /// Runs `body` with an open scratch database, then closes and drops it, whatever happens.
+    public static func withDatabase<T>(_ backend: TestBackend, _ body: (SheduDatabase) async throws -> T) async throws -> T {
+        let scratch = try await make(backend)
+        let database: SheduDatabase
+        do {
+            database = try await scratch.open()
+        } catch {
+            await scratch.drop()
+            throw error
+        }
+        do {
+            let result = try await body(database)
+            await database.close()
+            await scratch.drop()
+            return result
+        } catch {
+            await database.close()
+            await scratch.drop()
+            throw error
+        }
+    }
+}

@@ -224,6 +224,12 @@ public final class KMSService: Sendable {
         return signingKey
     }
 
+    /// The signing key of a key prepared but not stored yet.
+    public func signingKeyOf(_ prepared: StoredKey) throws -> SigningKey {
+        guard let material = prepared.material else { throw SheduError.conflict("key '\(prepared.key.id)' has no private key") }
+        return try engine(prepared.key.engineID).signingKey(material: material, keyID: prepared.key.id)
+    }
+
     /// Drops a key from the signing cache (the key was deleted or replaced).
     public func forget(keyID: String) {
         _ = signingKeys.withLock { $0.removeValue(forKey: keyID) }
@@ -234,6 +240,13 @@ public final class KMSService: Sendable {
         public var message: String
         public var messageType: String?
         public var signature: String?
+
+        public init(algorithm: String, message: String, messageType: String?, signature: String?) {
+            self.algorithm = algorithm
+            self.message = message
+            self.messageType = messageType
+            self.signature = signature
+        }
 
         enum CodingKeys: String, CodingKey {
             case algorithm, message, messageType = "message_type", signature

@@ -80,7 +80,8 @@ public struct ListQuery: Sendable, Hashable {
             pageSize = min(value, Self.maximumPageSize)
         }
 
-        var descending = fields.defaultSortDescending
+        // A sort_by without sort_mode sorts ascending; neither means the resource's default order.
+        var descending = (sortBy ?? "").isEmpty ? fields.defaultSortDescending : false
         if let sortMode, !sortMode.isEmpty {
             switch sortMode.lowercased() {
             case "asc": descending = false

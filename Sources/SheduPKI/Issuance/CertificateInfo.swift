@@ -48,6 +48,25 @@ public struct CertificateInfo: Sendable, Hashable {
     public var extendedKeyUsage: [ExtendedKeyUsageName]
     public var alternativeNames: AlternativeNames
 
+    public init(
+        serialNumber: String, subject: Subject, issuer: Subject, subjectKeyID: String, authorityKeyID: String,
+        keySpec: KeySpec, notBefore: Date, notAfter: Date, isCA: Bool, keyUsage: [KeyUsageName],
+        extendedKeyUsage: [ExtendedKeyUsageName], alternativeNames: AlternativeNames
+    ) {
+        self.serialNumber = serialNumber
+        self.subject = subject
+        self.issuer = issuer
+        self.subjectKeyID = subjectKeyID
+        self.authorityKeyID = authorityKeyID
+        self.keySpec = keySpec
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.isCA = isCA
+        self.keyUsage = keyUsage
+        self.extendedKeyUsage = extendedKeyUsage
+        self.alternativeNames = alternativeNames
+    }
+
     public init(_ certificate: Certificate) throws {
         guard let spec = KeySpec(of: certificate.publicKey) else {
             throw PKIError.invalidInput("the certificate's key is of a kind Shedu does not support")

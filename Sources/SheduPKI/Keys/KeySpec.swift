@@ -36,6 +36,12 @@ public struct KeySpec: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(algorithm.rawValue) \(bits)" }
 
+    /// A spec read back from storage, trusted to be one Shedu wrote.
+    public init(storedAlgorithm algorithm: KeyAlgorithm, bits: Int) {
+        self.algorithm = algorithm
+        self.bits = bits
+    }
+
     /// The spec of a public key; nil for a key Shedu does not use.
     public init?(of publicKey: Certificate.PublicKey) {
         if P256.Signing.PublicKey(publicKey) != nil {

@@ -42,6 +42,56 @@ enum OpenAPISchemas {
             "VerifyRequest": signRequest(withSignature: true),
             "Signature": object(["signature": string("Base64 signature (ECDSA in DER)")]),
             "VerifyResult": object(["valid": ["type": "boolean"]]),
+            "Certificate": certificate,
+            "CA": object([
+                "id": string(), "certificate": reference("Certificate"), "serial_number": string(),
+                "metadata": ["type": "object"], "creation_ts": string(format: "date-time"),
+                "level": ["type": "integer", "description": "0 for a root"],
+                "profile_id": string("Default issuance profile of what the CA signs"),
+            ]),
+            "CreateCA": object(
+                [
+                    "id": string(), "parent_id": string("Absent for a root"), "subject": reference("Subject"),
+                    "key_metadata": object(["type": string(values: KeyAlgorithm.allCases.map(\.rawValue)), "bits": ["type": "integer"], "key_id": string()]),
+                    "ca_expiration": reference("Validity"), "profile_id": string(), "engine_id": string(),
+                    "metadata": ["type": "object"], "ca_issuance_profile_id": string(),
+                    "ca_issuance_profile": reference("IssuanceProfile"),
+                ], required: ["subject"]),
+            "ImportCA": object(
+                [
+                    "id": string(), "ca": string("Base64 of the PEM certificate"),
+                    "private_key": string("Base64 of the PEM private key"), "ca_chain": array(string()),
+                    "profile_id": string(), "engine_id": string(),
+                ], required: ["ca"]),
+            "StatusChange": object(
+                [
+                    "status": string(values: CertificateStatus.allCases.map(\.rawValue)),
+                    "revocation_reason": string(values: RevocationReason.allCases.map(\.rawValue)),
+                ], required: ["status"]),
+            "CAProfile": object(["profile_id": string()], required: ["profile_id"]),
+            "ReissueCA": object(["profile_id": string(), "profile": reference("IssuanceProfile")]),
+            "CASignRequest": caSignature(withSignature: false),
+            "CAVerifyRequest": caSignature(withSignature: true),
+            "SignedData": object(["signed_data": string("Base64")]),
+            "SignCertificate": object(
+                [
+                    "csr": string("Base64 of a DER CSR, base64 of a PEM CSR, or PEM"), "profile_id": string(),
+                    "profile": reference("IssuanceProfile"),
+                ], required: ["csr"]),
+            "ImportCertificate": object(
+                ["certificate": string("Base64 of the PEM certificate"), "metadata": ["type": "object"]], required: ["certificate"]),
+            "CreateCertificate": object(
+                [
+                    "ca_id": string(),
+                    "key_spec": object(["type": string(values: KeyAlgorithm.allCases.map(\.rawValue)), "bits": ["type": "integer"], "engine_id": string()]),
+                    "subject": reference("Subject"), "issuance_profile_id": string(),
+                    "issuance_profile": reference("IssuanceProfile"), "metadata": ["type": "object"],
+                ], required: ["ca_id", "key_spec", "subject"]),
+            "StatusCounts": object(Dictionary(uniqueKeysWithValues: CertificateStatus.allCases.map { ($0.rawValue, ["type": "integer"] as JSONValue) })),
+            "CAStats": object([
+                "cas": object(["total": ["type": "integer"], "engine_distribution": ["type": "object"], "status_distribution": reference("StatusCounts")]),
+                "certificates": object(["total": ["type": "integer"], "status_distribution": reference("StatusCounts")]),
+            ]),
         ]
     }
 
@@ -90,6 +140,32 @@ enum OpenAPISchemas {
         if withSignature { properties["signature"] = string("Base64") }
         return object(properties, required: withSignature ? ["algorithm", "message", "signature"] : ["algorithm", "message"])
     }
+
+    static func caSignature(withSignature: Bool) -> JSONValue {
+        var properties: [String: JSONValue] = [
+            "signature_algorithm": string(values: SignatureScheme.allCases.map(\.rawValue)), "message": string("Base64"),
+            "message_type": string(values: ["raw", "hash"]),
+        ]
+        if withSignature { properties["signature"] = string("Base64") }
+        return object(properties, required: ["signature_algorithm", "message"])
+    }
+
+    static let certificate = object([
+        "serial_number": string("Lowercase hex"), "subject_key_id": string(), "authority_key_id": string(),
+        "metadata": ["type": "object"], "status": string(values: CertificateStatus.allCases.map(\.rawValue)),
+        "certificate": string("Base64 of the PEM certificate"),
+        "key_metadata": object(["type": string(values: KeyAlgorithm.allCases.map(\.rawValue)), "bits": ["type": "integer"], "strength": string(values: ["HIGH", "MEDIUM", "LOW"])]),
+        "subject": reference("Subject"), "issuer": reference("Subject"), "valid_from": string(format: "date-time"),
+        "valid_to": string(format: "date-time"),
+        "extensions": object([
+            "key_usage": array(string()), "extended_key_usage": array(string()),
+            "subject_alternative_names": object(["dns": array(string()), "ip": array(string()), "email": array(string()), "uri": array(string())]),
+        ]),
+        "issuer_metadata": object(["serial_number": string(), "id": string(), "level": ["type": "integer"]]),
+        "revocation_timestamp": string(format: "date-time"),
+        "revocation_reason": string(values: RevocationReason.allCases.map(\.rawValue)),
+        "type": string(values: CertificateType.allCases.map(\.rawValue)), "engine_id": string(), "is_ca": ["type": "boolean"],
+    ])
 
     static let subject = object([
         "common_name": string(), "organization": string(), "organization_unit": string(),

@@ -56,7 +56,13 @@ actor ConnectionPool {
         return handed
     }
 
-    private func checkin(_ connection: PooledConnection) {
+    private func checkin(_ connection: PooledConnection) async {
+        if closed {
+            // Handed back after the pool closed: close it rather than leak it.
+            opened -= 1
+            await connection.close()
+            return
+        }
         if connection.isClosed() {
             opened -= 1
             // A waiter may now open a fresh connection.

@@ -65,6 +65,7 @@ extension Migration {
                 engine_id \(text) NOT NULL,
                 key_id \(text),
                 is_ca \(bool) NOT NULL,
+                ca_id \(text),
                 self_signed \(bool) NOT NULL,
                 issuer_ca_id \(text) NOT NULL,
                 issuer_serial \(text) NOT NULL,
@@ -85,6 +86,7 @@ extension Migration {
             "CREATE INDEX certificates_subject_cn ON certificates (subject_cn, serial_number)",
             "CREATE INDEX certificates_subject_key_id ON certificates (subject_key_id)",
             "CREATE INDEX certificates_held_by ON certificates (held_by_ca) WHERE held_by_ca IS NOT NULL",
+            "CREATE INDEX certificates_ca ON certificates (ca_id) WHERE ca_id IS NOT NULL",
             """
             CREATE TABLE cas (
                 id \(text) PRIMARY KEY,

@@ -5,13 +5,15 @@ extension ListQueryCompiler {
     /// Runs a list query and returns one page with the bookmark of the next.
     ///
     /// One round trip: it asks for one row more than the page to learn whether there is a next page.
+    /// - Parameter scope: a condition of the endpoint itself (not of the client's filters).
     func page<Item: Sendable>(
-        _ query: ListQuery, on db: any SQLDatabase, columns: SQLQueryString,
+        _ query: ListQuery, on db: any SQLDatabase, columns: SQLQueryString, scope: SQLQueryString? = nil,
         decode: (any SQLRow) throws -> Item
     ) async throws -> Page<Item> {
         let compiled = try compile(query)
         var sql: SQLQueryString = "SELECT \(columns), \(cursorColumns(compiled)) FROM \(unsafeRaw: table.from)"
-        if let condition = compiled.whereClause { sql += " WHERE \(condition)" }
+        let conditions = [scope, compiled.whereClause].compactMap { $0 }
+        if !conditions.isEmpty { sql += " WHERE \(conditions.map { "(\($0))" as SQLQueryString }.joined(separator: " AND "))" }
         sql += " ORDER BY \(compiled.orderBy) LIMIT \(literal: query.pageSize + 1)"
         let rows = try await db.raw(sql).all()
         let pageRows = rows.prefix(query.pageSize)

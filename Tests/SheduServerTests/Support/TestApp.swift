@@ -19,6 +19,7 @@ struct TestApp {
     let scratch: ScratchDatabase
     var configuration: ServerConfiguration
     let logs: LogCapture
+    var clock: any WallClock = SystemClock()
 
     static func make(
         _ backend: TestBackend = .sqlite, configure: (inout ServerConfiguration) -> Void = { _ in }
@@ -49,14 +50,14 @@ struct TestApp {
 
     /// Runs `body` against the router, without sockets.
     func withRouter(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = try await buildApplication(configuration: configuration, logger: logger)
+        let app = try await buildApplication(configuration: configuration, logger: logger, clock: clock)
         try await app.test(.router, body)
     }
 
     /// Runs the real server (TLS listener and all) in this process and gives `body` a client that
     /// trusts the data folder's CA.
     func withLiveServer(_ body: @escaping @Sendable (LiveClient) async throws -> Void) async throws {
-        let app = try await buildApplication(configuration: configuration, logger: logger)
+        let app = try await buildApplication(configuration: configuration, logger: logger, clock: clock)
         let serviceGroup = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let client = try LiveClient(

@@ -17,7 +17,8 @@ struct OpenAPITests {
         let router = Router(context: SheduRequestContext.self)
         let api = APIRouter(router: router)
         registerRoutes(
-            on: api, services: SheduServices(database: database, masterKey: SymmetricKey(size: .bits256), clock: SystemClock()))
+            on: api, services: SheduServices(database: database, masterKey: SymmetricKey(size: .bits256), clock: SystemClock(),
+                publicURL: "https://localhost:8443"))
 
         let registered = Set(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         let document = OpenAPIDocument(routes: api.routes).document

@@ -1,0 +1,202 @@
+import Foundation
+import SheduPKI
+import X509
+
+extension CAService {
+    /// Signs a CSR with an ACTIVE CA (the profile: inline, `profile_id`, or the CA's default).
+    /// The certificate is durable before this returns.
+    public func sign(caID: String, _ request: SignCertificateRequest) async throws -> CertificateRecord {
+        let context = try await activeIssuer(caID)
+        let profile = try await resolveProfile(
+            inline: request.profile, id: request.profileID, caDefault: context.ca.profileID, caID: caID)
+        let csr: CertificateSigningRequest
+        do {
+            csr = try CertificateSigningRequest(apiText: request.csr)
+        } catch let error as PKIError {
+            throw SheduError.badRequest(error.description)
+        }
+        guard csr.hasValidSignature else {
+            throw SheduError.unprocessable("the CSR's signature does not verify with the key it carries")
+        }
+        let now = clock.now()
+        let policy = profile.policy(now: now)
+        return try await withFreshSerial { serial in
+            let certificate = try build(.init(csr: csr), policy: policy, issuer: context.issuer, serialNumber: serial, now: now)
+            let record = try CertificateRecord(
+                certificate: certificate, type: .importedWithoutKey, issuer: issuerMetadata(context.ca), creationDate: now)
+            try await store.insertCertificate(
+                record, newKey: nil, requireActiveCA: caID, events: [issuanceEvent(record, caID: caID, at: now)])
+            return record
+        }
+    }
+
+    /// A key made in the KMS and a certificate for it, signed by an ACTIVE CA (server-side key generation).
+    public func createCertificate(_ request: CreateCertificateRequest) async throws -> CertificateRecord {
+        let context = try await activeIssuer(request.caID)
+        var profile = try await resolveProfile(
+            inline: request.issuanceProfile, id: request.issuanceProfileID, caDefault: context.ca.profileID,
+            caID: request.caID)
+        if request.issuanceProfile != nil {
+            // There is no request to honor usages from.
+            profile.honorKeyUsage = false
+            profile.honorExtendedKeyUsages = false
+        }
+        guard let algorithm = KeyAlgorithm(name: request.keySpec.type) else {
+            throw SheduError.badRequest("key_spec.type '\(request.keySpec.type)' is not one of \(KeyAlgorithm.allNames)")
+        }
+        let spec: KeySpec
+        do {
+            spec = try KeySpec(algorithm: algorithm, bits: request.keySpec.bits ?? (algorithm == .rsa ? 2048 : 256))
+        } catch let error as PKIError {
+            throw SheduError.badRequest("key_spec.bits: \(error.description)")
+        }
+        let name: DistinguishedName
+        do {
+            name = try request.subject.distinguishedName()
+        } catch let error as PKIError {
+            throw SheduError.badRequest(error.description)
+        }
+        let key = try kms.prepareKey(
+            spec: spec, name: "Key for certificate CN=\(request.subject.commonName)", engineID: request.keySpec.engineID)
+        let now = clock.now()
+        let policy = profile.policy(now: now)
+        return try await withFreshSerial { serial in
+            let certificate = try build(
+                .init(name: name, publicKey: try kms.signingKeyOf(key).publicKey), policy: policy, issuer: context.issuer,
+                serialNumber: serial, now: now)
+            var record = try CertificateRecord(
+                certificate: certificate, type: .managed, engineID: key.key.engineID, keyID: key.key.id,
+                issuer: issuerMetadata(context.ca), creationDate: now)
+            record.metadata = request.metadata ?? [:]
+            try await store.insertCertificate(
+                record, newKey: key, requireActiveCA: request.caID,
+                events: [try event("certificate.create", certificate: record)])
+            return record
+        }
+    }
+
+    /// Adds a certificate issued elsewhere (or by a Shedu CA, recognized by its signature).
+    public func importCertificate(_ request: ImportCertificateRequest) async throws -> CertificateRecord {
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(apiText: request.certificate, field: "certificate")
+        } catch let error as PKIError {
+            throw SheduError.badRequest(error.description)
+        }
+        let now = clock.now()
+        let issuer = try await findIssuer(of: certificate)
+        var record = try CertificateRecord(
+            certificate: certificate, status: certificate.notValidAfter <= now ? .expired : .active,
+            type: .importedWithoutKey, issuer: issuer.map(issuerMetadata) ?? .unknown, creationDate: now)
+        record.metadata = request.metadata ?? [:]
+        do {
+            try await store.insertCertificate(
+                record, newKey: nil, requireActiveCA: nil, events: [try event("certificate.import", certificate: record)])
+        } catch is SerialNumberTaken {
+            throw SheduError.conflict("certificate \(record.serialNumber) already exists")
+        }
+        return record
+    }
+
+    public func certificate(serialNumber: String) async throws -> CertificateRecord {
+        guard let record = try await store.certificate(serialNumber: Self.normalizedSerial(serialNumber)) else {
+            throw SheduError.notFound("certificate '\(serialNumber)' not found")
+        }
+        return record
+    }
+
+    public func listCertificates(_ query: ListQuery, scope: CertificateScope = .all) async throws -> Page<CertificateRecord> {
+        if case .issuedBy(let caID) = scope { _ = try await ca(id: caID) }
+        return try await store.listCertificates(query, scope: scope)
+    }
+
+    /// Changes a certificate's status (revoke with a reason, hold and release, ACTIVE ↔ INACTIVE).
+    /// For a CA's current certificate this is the CA's status change, cascade included.
+    public func updateCertificateStatus(serialNumber: String, _ change: StatusChange) async throws -> CertificateRecord {
+        let current = try await certificate(serialNumber: serialNumber)
+        if let caID = current.caID, let ca = try await store.ca(id: caID), ca.certificate.serialNumber == current.serialNumber {
+            return try await updateCAStatus(id: caID, change).certificate
+        }
+        let now = clock.now()
+        let updated = try await store.updateCertificate(serialNumber: current.serialNumber) { record in
+            let previous = record
+            let transition = try change.transition(
+                from: record.status, reason: record.revocationReason, subject: "certificate \(record.serialNumber)")
+            guard transition != .none else { return [] }
+            record.apply(transition, at: now)
+            return [
+                try DomainEvent(
+                    type: "certificate.status.update", service: "ca", subject: "certificate/\(record.serialNumber)",
+                    time: now, previous: previous, updated: record)
+            ]
+        }
+        guard let updated else { throw SheduError.notFound("certificate '\(serialNumber)' not found") }
+        return updated
+    }
+
+    public func updateCertificateMetadata(serialNumber: String, _ update: MetadataUpdate) async throws -> CertificateRecord {
+        let now = clock.now()
+        let updated = try await store.updateCertificate(serialNumber: Self.normalizedSerial(serialNumber)) { record in
+            let previous = record
+            record.metadata = try update.apply(to: record.metadata)
+            return [
+                try DomainEvent(
+                    type: "certificate.metadata.update", service: "ca", subject: "certificate/\(record.serialNumber)",
+                    time: now, previous: previous, updated: record)
+            ]
+        }
+        guard let updated else { throw SheduError.notFound("certificate '\(serialNumber)' not found") }
+        return updated
+    }
+
+    /// Deletes a certificate whose issuing CA no longer exists.
+    public func deleteCertificate(serialNumber: String) async throws {
+        let record = try await certificate(serialNumber: serialNumber)
+        guard try await store.deleteCertificate(
+            serialNumber: record.serialNumber, events: [try event("certificate.delete", certificate: record)])
+        else {
+            throw SheduError.notFound("certificate '\(serialNumber)' not found")
+        }
+    }
+
+    public func stats() async throws -> CAStats {
+        try await store.stats()
+    }
+
+    public func statuses(issuedBy caID: String) async throws -> StatusCounts {
+        _ = try await ca(id: caID)
+        return try await store.certificateStatuses(issuedBy: caID)
+    }
+
+    /// Marks everything whose validity ended EXPIRED; returns how many changed.
+    @discardableResult
+    public func expire() async throws -> Int {
+        let now = clock.now()
+        var total = 0
+        while true {
+            let changed = try await store.expireCertificates(before: now, limit: 1000)
+            total += changed
+            if changed < 1000 { break }
+        }
+        if total > 0 { invalidate() }
+        return total
+    }
+
+    func issuerMetadata(_ ca: CertificateAuthority) -> CertificateRecord.IssuerMetadata {
+        .init(serialNumber: ca.certificate.serialNumber, id: ca.id, level: ca.level)
+    }
+
+    /// The issuance event carries a reference, not the object: it costs nothing on the signing path,
+    /// and the object is read when the event is delivered.
+    func issuanceEvent(_ record: CertificateRecord, caID: String, at time: Date) -> DomainEvent {
+        DomainEvent(
+            type: "ca.sign.certificate", service: "ca", subject: "certificate/\(record.serialNumber)", time: time,
+            data: ["serial_number": .string(record.serialNumber), "issuer_ca_id": .string(caID)])
+    }
+
+    /// Serial numbers as stored: lowercase hex without separators or leading zero bytes.
+    static func normalizedSerial(_ text: String) -> String {
+        let compact = text.lowercased().filter { $0 != ":" && $0 != "-" }
+        return Certificate.SerialNumber(hexString: compact)?.hexString ?? compact
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import SheduPKI
+import Synchronization
+import X509
+
+/// Certificate authorities and the certificates they issue (API.md §2).
+///
+/// The signing path keeps each CA's certificate and unsealed key in memory; every change of a CA
+/// goes through ``invalidate(caID:)``, the one place that drops that state.
+public final class CAService: Sendable {
+    let store: any CAStore
+    let profiles: IssuanceProfileService
+    let kms: KMSService
+    let clock: any WallClock
+    /// Base of the CRL and OCSP URLs written into certificates (`--public-url`).
+    let publicURL: String
+
+    struct IssuerContext: Sendable {
+        var ca: CertificateAuthority
+        var issuer: Issuer
+    }
+
+    private let issuers = Mutex<[String: IssuerContext]>([:])
+
+    public init(store: any CAStore, profiles: IssuanceProfileService, kms: KMSService, clock: any WallClock, publicURL: String) {
+        self.store = store
+        self.profiles = profiles
+        self.kms = kms
+        self.clock = clock
+        self.publicURL = publicURL
+    }
+
+    // MARK: Shared helpers
+
+    func notFound(ca id: String) -> SheduError { .notFound("CA '\(id)' not found") }
+
+    public func ca(id: String) async throws -> CertificateAuthority {
+        guard let ca = try await store.ca(id: id) else { throw notFound(ca: id) }
+        return ca
+    }
+
+    public func listCAs(_ query: ListQuery) async throws -> Page<CertificateAuthority> {
+        try await store.listCAs(query)
+    }
+
+    /// Drops what the signing path keeps about CAs: all of them, since a change can cascade down
+    /// the tree (CA changes are rare; issuance is not).
+    public func invalidate() {
+        issuers.withLock { $0.removeAll() }
+    }
+
+    /// The URLs a CA's certificates carry: its CRL and the OCSP responder.
+    func issuerURLs(keyIdentifier: [UInt8]) -> (crl: String, ocsp: String) {
+        ("\(publicURL)/api/va/crl/\(Hex.encode(keyIdentifier))", "\(publicURL)/api/va/ocsp")
+    }
+
+    /// The CA ready to sign: certificate, key and URLs, kept in memory.
+    func issuerContext(_ caID: String) async throws -> IssuerContext {
+        if let cached = issuers.withLock({ $0[caID] }) { return cached }
+        let ca = try await ca(id: caID)
+        guard let keyID = ca.keyID else {
+            throw SheduError.conflict("CA '\(caID)' has no private key in Shedu (it was imported without one)")
+        }
+        let key = try await kms.signingKey(keyID: keyID)
+        let certificate = try ca.certificate.certificate()
+        let keyIdentifier = certificate.subjectKeyIdentifierBytes ?? certificate.publicKey.keyIdentifier
+        let urls = issuerURLs(keyIdentifier: keyIdentifier)
+        let context = IssuerContext(
+            ca: ca, issuer: Issuer(certificate: certificate, key: key, crlURL: urls.crl, ocspURL: urls.ocsp))
+        issuers.withLock { $0[caID] = context }
+        return context
+    }
+
+    /// An ACTIVE CA that holds its key, ready to sign.
+    func activeIssuer(_ caID: String) async throws -> IssuerContext {
+        let context = try await issuerContext(caID)
+        guard context.ca.status == .active else {
+            throw SheduError.conflict("CA '\(caID)' is \(context.ca.status.rawValue) and cannot sign")
+        }
+        return context
+    }
+
+    /// Profile precedence of API.md §2: inline, then `profile_id`, then the CA's default.
+    func resolveProfile(inline: IssuanceProfile?, id: String?, caDefault: String?, caID: String) async throws -> IssuanceProfile {
+        if let inline { return inline }
+        if let id, !id.isEmpty { return try await profiles.profile(id: id) }
+        if let caDefault, !caDefault.isEmpty { return try await profiles.profile(id: caDefault) }
+        throw SheduError.badRequest(
+            "no issuance profile: pass profile_id or profile, or give CA '\(caID)' a default profile")
+    }
+
+    /// Builds and signs a certificate, mapping the PKI's refusals to 400.
+    func build(
+        _ subject: CertificateBuilder.Subject, policy: IssuancePolicy, issuer: Issuer?, selfSigningKey: SigningKey? = nil,
+        serialNumber: Certificate.SerialNumber = .random(), now: Date
+    ) throws -> Certificate {
+        do {
+            return try CertificateBuilder.issue(
+                subject, policy: policy, issuer: issuer, selfSigningKey: selfSigningKey, serialNumber: serialNumber, now: now)
+        } catch let error as PKIError {
+            throw SheduError.badRequest(error.description)
+        }
+    }
+
+    func event(_ type: String, ca: CertificateAuthority) throws -> DomainEvent {
+        try DomainEvent(type: type, service: "ca", subject: "ca/\(ca.id)", time: clock.now(), object: ca)
+    }
+
+    func event(_ type: String, certificate: CertificateRecord) throws -> DomainEvent {
+        try DomainEvent(
+            type: type, service: "ca", subject: "certificate/\(certificate.serialNumber)", time: clock.now(),
+            object: certificate)
+    }
+
+    /// Runs `body` again with a new serial number when a random serial is already taken.
+    func withFreshSerial<T>(_ body: (Certificate.SerialNumber) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body(.random())
+            } catch is SerialNumberTaken where attempt < 3 {
+                attempt += 1
+            }
+        }
+    }
+}
+
+/// A store's answer when a certificate's serial number is already taken.
+public struct SerialNumberTaken: Error, Sendable {
+    public let serialNumber: String
+    public init(serialNumber: String) { self.serialNumber = serialNumber }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Which certificates a list covers, beside its filters.
+public enum CertificateScope: Sendable, Hashable {
+    case all
+    /// Certificates a CA issued (not its own).
+    case issuedBy(caID: String)
+    /// Live certificates (not REVOKED or EXPIRED) whose `valid_to` is in the window.
+    case expiring(after: Date?, before: Date?)
+}
+
+/// Certificate counts by status.
+public typealias StatusCounts = [CertificateStatus: Int]
+
+public struct CAStats: Sendable, Hashable {
+    public var caCount: Int
+    public var caEngines: [String: Int]
+    public var caStatuses: StatusCounts
+    public var certificateCount: Int
+    public var certificateStatuses: StatusCounts
+
+    public init(caCount: Int, caEngines: [String: Int], caStatuses: StatusCounts, certificateCount: Int, certificateStatuses: StatusCounts) {
+        self.caCount = caCount
+        self.caEngines = caEngines
+        self.caStatuses = caStatuses
+        self.certificateCount = certificateCount
+        self.certificateStatuses = certificateStatuses
+    }
+}
+
+/// Where CAs and certificates are kept. Changes and their events are written in one transaction.
+public protocol CAStore: Sendable {
+    /// Adds a CA with its certificate, and its new KMS key if it has one. `requireActiveParent`
+    /// names a CA that must still be ACTIVE when the transaction commits. `reparent` lists CAs
+    /// that become children of this one, with the levels below recomputed.
+    func insertCA(
+        _ ca: CertificateAuthority, newKey: StoredKey?, requireActiveParent: String?, reparent: [String],
+        events: [DomainEvent]
+    ) async throws
+    func ca(id: String) async throws -> CertificateAuthority?
+    func listCAs(_ query: ListQuery) async throws -> Page<CertificateAuthority>
+    /// CAs whose certificate has this subject key id, or else this subject common name.
+    func caCandidates(subjectKeyID: String?, commonName: String) async throws -> [CertificateAuthority]
+    /// CAs whose certificate names this authority key id (possible children of a CA being imported).
+    func casCertified(byAuthorityKeyID: String) async throws -> [CertificateAuthority]
+    /// Reads, changes and writes a CA's own fields (metadata, profile) in one transaction.
+    func updateCA(id: String, _ change: @escaping @Sendable (inout CertificateAuthority) throws -> [DomainEvent]) async throws
+        -> CertificateAuthority?
+    /// Makes `certificate` the CA's current certificate; the previous one stays, marked as replaced.
+    func replaceCACertificate(id: String, with certificate: CertificateRecord, requireActiveParent: String?, events: [DomainEvent])
+        async throws
+    /// Applies a status transition to a CA's certificate and everything below it (see ``CAService``).
+    func changeCAStatus(id: String, transition: StatusChange.Transition, at time: Date, events: [DomainEvent]) async throws
+    /// Removes a CA (its certificates stay); its key goes too when no other CA uses it.
+    func deleteCA(id: String, deleteKey: Bool, events: [DomainEvent]) async throws
+
+    /// Adds a certificate; when `requireActiveCA` is given, only if that CA is still ACTIVE.
+    func insertCertificate(_ certificate: CertificateRecord, newKey: StoredKey?, requireActiveCA: String?, events: [DomainEvent])
+        async throws
+    func certificate(serialNumber: String) async throws -> CertificateRecord?
+    func listCertificates(_ query: ListQuery, scope: CertificateScope) async throws -> Page<CertificateRecord>
+    /// Reads, changes and writes a certificate in one transaction; nil when there is none.
+    func updateCertificate(
+        serialNumber: String, _ change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+    ) async throws -> CertificateRecord?
+    /// Removes a certificate; refused while its issuing CA exists. False when there was none.
+    func deleteCertificate(serialNumber: String, events: [DomainEvent]) async throws -> Bool
+    func stats() async throws -> CAStats
+    func certificateStatuses(issuedBy caID: String) async throws -> StatusCounts
+    /// Marks live certificates and CAs whose validity ended before `now` EXPIRED, at most `limit`
+    /// per call, with their events; returns how many changed.
+    func expireCertificates(before now: Date, limit: Int) async throws -> Int
+}

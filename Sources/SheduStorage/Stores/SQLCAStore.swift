@@ -1,0 +1,597 @@
+import Foundation
+import SQLKit
+import SheduCore
+import SheduPKI
+
+/// CAs and certificates in SQL. A CA is a row of `cas` joined to its current certificate in
+/// `certificates`; every certificate Shedu knows is one row of `certificates`.
+public struct SQLCAStore: CAStore {
+    let database: SheduDatabase
+    private let certificates: ListQueryCompiler
+    private let authorities: ListQueryCompiler
+
+    public init(database: SheduDatabase) {
+        self.database = database
+        certificates = ListQueryCompiler(
+            dialect: database.dialect,
+            table: ResourceTable(from: "certificates t", primaryKey: "t.serial_number", columns: Self.certificateColumns))
+        var caColumns = Self.certificateColumns
+        caColumns["id"] = .init("c.id", .text)
+        caColumns["profile_id"] = .init("c.profile_id", .text, nullable: true)
+        caColumns["level"] = .init("c.level", .number)
+        caColumns["creation_ts"] = .init("c.created_at", .epochMilliseconds)
+        authorities = ListQueryCompiler(
+            dialect: database.dialect,
+            table: ResourceTable(
+                from: "cas c JOIN certificates t ON t.serial_number = c.serial_number", primaryKey: "c.id", columns: caColumns))
+    }
+
+    static let certificateColumns: [String: ResourceTable.Column] = [
+        "serial_number": .init("t.serial_number", .text), "subject.common_name": .init("t.subject_cn", .text),
+        "subject_key_id": .init("t.subject_key_id", .text), "authority_key_id": .init("t.authority_key_id", .text),
+        "issuer_meta.id": .init("t.issuer_ca_id", .text), "status": .init("t.status", .text),
+        "type": .init("t.type", .text), "engine_id": .init("t.engine_id", .text),
+        "valid_from": .init("t.valid_from", .epochMilliseconds), "valid_to": .init("t.valid_to", .epochMilliseconds),
+        "revocation_timestamp": .init("t.revocation_timestamp", .epochMilliseconds, nullable: true),
+        "revocation_reason": .init("t.revocation_reason", .text), "metadata": .init("t.metadata", .json),
+        "extensions.key_usage": .init("t.key_usage", .jsonStringArray),
+        "extensions.extended_key_usage": .init("t.extended_key_usage", .jsonStringArray),
+        "is_ca": .init("t.is_ca", .boolean), "key_metadata.type": .init("t.key_type", .text),
+        "key_metadata.bits": .init("t.key_bits", .number),
+    ]
+
+    private var dialect: SQLDialectKind { database.dialect }
+
+    // MARK: Columns and rows
+
+    /// The certificate columns, read from `t`.
+    private var certificateSelect: SQLQueryString {
+        let json = dialect.jsonText
+        return """
+            t.serial_number, t.der, t.subject_key_id, t.authority_key_id, t.key_type, t.key_bits, t.valid_from, t.valid_to,
+            t.status, t.revocation_timestamp, t.revocation_reason, t.held_by_ca, t.type, t.engine_id, t.key_id, t.is_ca,
+            t.ca_id, t.self_signed, t.issuer_ca_id, t.issuer_serial, t.issuer_level, t.created_at,
+            \(unsafeRaw: json("t.subject")) AS subject, \(unsafeRaw: json("t.issuer")) AS issuer,
+            \(unsafeRaw: json("t.key_usage")) AS key_usage, \(unsafeRaw: json("t.extended_key_usage")) AS extended_key_usage,
+            \(unsafeRaw: json("t.alternative_names")) AS alternative_names, \(unsafeRaw: json("t.metadata")) AS metadata
+            """
+    }
+
+    private var caSelect: SQLQueryString {
+        """
+        \(certificateSelect), c.id AS a_id, c.parent_id AS a_parent, c.level AS a_level, c.profile_id AS a_profile,
+        c.key_id AS a_key, \(unsafeRaw: dialect.jsonText("c.metadata")) AS a_metadata, c.created_at AS a_created
+        """
+    }
+
+    static func decodeCertificate(_ row: any SQLRow) throws -> CertificateRecord {
+        func json<T: Decodable>(_ column: String, as type: T.Type) throws -> T {
+            try DomainJSON.decode(type, from: row.decode(column: column, as: String.self))
+        }
+        let info = CertificateInfo(
+            serialNumber: try row.decode(column: "serial_number", as: String.self),
+            subject: try json("subject", as: Subject.self), issuer: try json("issuer", as: Subject.self),
+            subjectKeyID: try row.decode(column: "subject_key_id", as: String.self),
+            authorityKeyID: try row.decode(column: "authority_key_id", as: String.self),
+            keySpec: KeySpec(
+                storedAlgorithm: KeyAlgorithm(rawValue: try row.decode(column: "key_type", as: String.self)) ?? .ecdsa,
+                bits: try row.decode(column: "key_bits", as: Int.self)),
+            notBefore: Date(epochMilliseconds: try row.decode(column: "valid_from", as: Int64.self)),
+            notAfter: Date(epochMilliseconds: try row.decode(column: "valid_to", as: Int64.self)),
+            isCA: try row.decode(column: "is_ca", as: Bool.self),
+            keyUsage: try json("key_usage", as: [KeyUsageName].self),
+            extendedKeyUsage: try json("extended_key_usage", as: [ExtendedKeyUsageName].self),
+            alternativeNames: try json("alternative_names", as: CertificateInfo.AlternativeNames.self))
+        return CertificateRecord(
+            der: Array(try row.decode(column: "der", as: Data.self)), info: info,
+            status: CertificateStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .active,
+            revocationTimestamp: try row.decode(column: "revocation_timestamp", as: Int64?.self).map(Date.init(epochMilliseconds:)),
+            revocationReason: RevocationReason(rawValue: try row.decode(column: "revocation_reason", as: String.self)) ?? .unspecified,
+            heldByCA: try row.decode(column: "held_by_ca", as: String?.self),
+            type: CertificateType(rawValue: try row.decode(column: "type", as: String.self)) ?? .importedWithoutKey,
+            engineID: try row.decode(column: "engine_id", as: String.self),
+            keyID: try row.decode(column: "key_id", as: String?.self), caID: try row.decode(column: "ca_id", as: String?.self),
+            isSelfSigned: try row.decode(column: "self_signed", as: Bool.self),
+            issuer: .init(
+                serialNumber: try row.decode(column: "issuer_serial", as: String.self),
+                id: try row.decode(column: "issuer_ca_id", as: String.self),
+                level: try row.decode(column: "issuer_level", as: Int.self)),
+            metadata: try json("metadata", as: [String: JSONValue].self),
+            creationDate: Date(epochMilliseconds: try row.decode(column: "created_at", as: Int64.self)))
+    }
+
+    static func decodeCA(_ row: any SQLRow) throws -> CertificateAuthority {
+        CertificateAuthority(
+            id: try row.decode(column: "a_id", as: String.self), certificate: try decodeCertificate(row),
+            metadata: try DomainJSON.decode([String: JSONValue].self, from: row.decode(column: "a_metadata", as: String.self)),
+            creationDate: Date(epochMilliseconds: try row.decode(column: "a_created", as: Int64.self)),
+            level: try row.decode(column: "a_level", as: Int.self),
+            profileID: try row.decode(column: "a_profile", as: String?.self),
+            parentID: try row.decode(column: "a_parent", as: String?.self),
+            keyID: try row.decode(column: "a_key", as: String?.self))
+    }
+
+    /// The VALUES of a certificate row, in the column order of ``insertColumns``.
+    private func values(_ record: CertificateRecord) throws -> SQLQueryString {
+        let info = record.info
+        return """
+            \(bind: record.serialNumber), \(bind: Data(record.der)), \(bind: info.subject.commonName),
+            \(dialect.jsonBind(try DomainJSON.text(info.subject))), \(dialect.jsonBind(try DomainJSON.text(info.issuer))),
+            \(bind: info.subjectKeyID), \(bind: info.authorityKeyID), \(bind: info.keySpec.algorithm.rawValue),
+            \(bind: info.keySpec.bits), \(bind: info.notBefore.epochMilliseconds), \(bind: info.notAfter.epochMilliseconds),
+            \(bind: record.status.rawValue), \(bind: record.revocationTimestamp?.epochMilliseconds),
+            \(bind: record.revocationReason.rawValue), \(bind: record.heldByCA), \(bind: record.type.rawValue),
+            \(bind: record.engineID), \(bind: record.keyID), \(bind: info.isCA), \(bind: record.caID),
+            \(bind: record.isSelfSigned), \(bind: record.issuer.id), \(bind: record.issuer.serialNumber),
+            \(bind: record.issuer.level), \(dialect.jsonBind(try DomainJSON.text(info.keyUsage))),
+            \(dialect.jsonBind(try DomainJSON.text(info.extendedKeyUsage))),
+            \(dialect.jsonBind(try DomainJSON.text(info.alternativeNames))),
+            \(dialect.jsonBind(try DomainJSON.text(record.metadata))), \(bind: record.creationDate.epochMilliseconds)
+            """
+    }
+
+    private static let insertColumns: SQLQueryString = """
+        serial_number, der, subject_cn, subject, issuer, subject_key_id, authority_key_id, key_type, key_bits,
+        valid_from, valid_to, status, revocation_timestamp, revocation_reason, held_by_ca, type, engine_id, key_id,
+        is_ca, ca_id, self_signed, issuer_ca_id, issuer_serial, issuer_level, key_usage, extended_key_usage,
+        alternative_names, metadata, created_at
+        """
+
+    /// The condition "this CA is ACTIVE", for writes that must not happen otherwise.
+    private static func activeCA(_ id: String) -> SQLQueryString {
+        """
+        EXISTS (SELECT 1 FROM cas ac JOIN certificates act ON act.serial_number = ac.serial_number
+                WHERE ac.id = \(bind: id) AND act.status = 'ACTIVE')
+        """
+    }
+
+    private func insertCertificateRow(_ record: CertificateRecord, requireActiveCA: String?, on db: any SQLDatabase) async throws {
+        var sql: SQLQueryString = "INSERT INTO certificates (\(Self.insertColumns)) SELECT \(try values(record))"
+        if let requireActiveCA { sql += " WHERE \(Self.activeCA(requireActiveCA))" }
+        sql += " RETURNING serial_number"
+        let inserted: [any SQLRow]
+        do {
+            inserted = try await db.raw(sql).all()
+        } catch where SheduDatabase.isUniqueViolation(error) {
+            throw SerialNumberTaken(serialNumber: record.serialNumber)
+        }
+        if inserted.isEmpty, let requireActiveCA {
+            throw SheduError.conflict("CA '\(requireActiveCA)' is no longer ACTIVE")
+        }
+    }
+
+    // MARK: CAs
+
+    public func insertCA(
+        _ ca: CertificateAuthority, newKey: StoredKey?, requireActiveParent: String?, reparent: [String],
+        events: [DomainEvent]
+    ) async throws {
+        let dialect = self.dialect
+        try await database.write { db in
+            if let newKey { try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect) }
+            try await insertCertificateRow(ca.certificate, requireActiveCA: requireActiveParent, on: db)
+            do {
+                try await db.raw(
+                    """
+                    INSERT INTO cas (id, serial_number, parent_id, level, profile_id, key_id, metadata, created_at)
+                    VALUES (\(bind: ca.id), \(bind: ca.certificate.serialNumber), \(bind: ca.parentID), \(bind: ca.level),
+                        \(bind: ca.profileID), \(bind: ca.keyID), \(dialect.jsonBind(try DomainJSON.text(ca.metadata))),
+                        \(bind: ca.creationDate.epochMilliseconds))
+                    """
+                ).run()
+            } catch where SheduDatabase.isUniqueViolation(error) {
+                throw SheduError.conflict("CA '\(ca.id)' already exists")
+            }
+            if !reparent.isEmpty {
+                try await db.raw("UPDATE cas SET parent_id = \(bind: ca.id) WHERE id IN (\(binds: reparent))").run()
+                try await db.raw(
+                    """
+                    UPDATE certificates SET issuer_ca_id = \(bind: ca.id), issuer_serial = \(bind: ca.certificate.serialNumber),
+                        issuer_level = \(bind: ca.level)
+                    WHERE serial_number IN (SELECT serial_number FROM cas WHERE id IN (\(binds: reparent)))
+                    """
+                ).run()
+                try await db.raw(
+                    """
+                    WITH RECURSIVE tree(id, depth) AS (
+                        SELECT id, 0 FROM cas WHERE id = \(bind: ca.id)
+                        UNION ALL SELECT c.id, tree.depth + 1 FROM cas c JOIN tree ON c.parent_id = tree.id)
+                    UPDATE cas SET level = \(bind: ca.level) + (SELECT depth FROM tree WHERE tree.id = cas.id)
+                    WHERE id IN (SELECT id FROM tree)
+                    """
+                ).run()
+            }
+            try await Outbox.insert(events, on: db, dialect: dialect)
+        }
+    }
+
+    public func ca(id: String) async throws -> CertificateAuthority? {
+        let select = caSelect
+        return try await database.read { db in
+            try await db.raw(
+                "SELECT \(select) FROM cas c JOIN certificates t ON t.serial_number = c.serial_number WHERE c.id = \(bind: id)"
+            ).first().map(Self.decodeCA)
+        }
+    }
+
+    public func listCAs(_ query: ListQuery) async throws -> Page<CertificateAuthority> {
+        let select = caSelect
+        return try await database.read { db in
+            try await authorities.page(query, on: db, columns: select, decode: Self.decodeCA)
+        }
+    }
+
+    public func caCandidates(subjectKeyID: String?, commonName: String) async throws -> [CertificateAuthority] {
+        let select = caSelect
+        return try await database.read { db in
+            try await db.raw(
+                """
+                SELECT \(select) FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                WHERE t.subject_key_id = \(bind: subjectKeyID ?? "") OR t.subject_cn = \(bind: commonName)
+                """
+            ).all().map(Self.decodeCA)
+        }
+    }
+
+    public func casCertified(byAuthorityKeyID authorityKeyID: String) async throws -> [CertificateAuthority] {
+        let select = caSelect
+        return try await database.read { db in
+            try await db.raw(
+                """
+                SELECT \(select) FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                WHERE t.authority_key_id = \(bind: authorityKeyID)
+                """
+            ).all().map(Self.decodeCA)
+        }
+    }
+
+    public func updateCA(id: String, _ change: @escaping @Sendable (inout CertificateAuthority) throws -> [DomainEvent])
+        async throws -> CertificateAuthority?
+    {
+        let select = caSelect
+        let dialect = self.dialect
+        return try await database.write { db in
+            guard let row = try await db.raw(
+                "SELECT \(select) FROM cas c JOIN certificates t ON t.serial_number = c.serial_number WHERE c.id = \(bind: id)"
+            ).first() else { return nil }
+            var ca = try Self.decodeCA(row)
+            let events = try change(&ca)
+            try await db.raw(
+                """
+                UPDATE cas SET metadata = \(dialect.jsonBind(try DomainJSON.text(ca.metadata))), profile_id = \(bind: ca.profileID)
+                WHERE id = \(bind: id)
+                """
+            ).run()
+            try await Outbox.insert(events, on: db, dialect: dialect)
+            return ca
+        }
+    }
+
+    public func replaceCACertificate(
+        id: String, with certificate: CertificateRecord, requireActiveParent: String?, events: [DomainEvent]
+    ) async throws {
+        let dialect = self.dialect
+        try await database.write { db in
+            guard let current = try await db.raw("SELECT serial_number FROM cas WHERE id = \(bind: id)").first() else {
+                throw SheduError.notFound("CA '\(id)' not found")
+            }
+            let previousSerial = try current.decode(column: "serial_number", as: String.self)
+            try await insertCertificateRow(certificate, requireActiveCA: requireActiveParent, on: db)
+            try await db.raw("UPDATE cas SET serial_number = \(bind: certificate.serialNumber) WHERE id = \(bind: id)").run()
+            // The replaced certificate says what replaced it, as Lamassu marks it.
+            let metadataRow = try await db.raw(
+                "SELECT \(unsafeRaw: dialect.jsonText("metadata")) AS metadata FROM certificates WHERE serial_number = \(bind: previousSerial)"
+            ).first()
+            var metadata = try metadataRow.map {
+                try DomainJSON.decode([String: JSONValue].self, from: $0.decode(column: "metadata", as: String.self))
+            } ?? [:]
+            metadata["lamassu.io/ca/reissued-as"] = .string(certificate.serialNumber)
+            metadata["lamassu.io/ca/reissued-at"] = .string(RFC3339.format(certificate.creationDate))
+            try await db.raw(
+                """
+                UPDATE certificates SET metadata = \(dialect.jsonBind(try DomainJSON.text(metadata)))
+                WHERE serial_number = \(bind: previousSerial)
+                """
+            ).run()
+            try await Outbox.insert(events, on: db, dialect: dialect)
+        }
+    }
+
+    /// The CA, every CA below it, as a recursive query's name `tree`.
+    private static func tree(_ id: String) -> SQLQueryString {
+        """
+        WITH RECURSIVE tree(id) AS (
+            SELECT id FROM cas WHERE id = \(bind: id)
+            UNION ALL SELECT c.id FROM cas c JOIN tree ON c.parent_id = tree.id)
+        """
+    }
+
+    /// Certificates below a CA: issued by it or a CA below it, and the certificates of those CAs
+    /// (current or replaced), except the CA's own current certificate.
+    private static func below(ownSerial: String) -> SQLQueryString {
+        """
+        serial_number <> \(bind: ownSerial)
+        AND ((issuer_ca_id IN (SELECT id FROM tree) AND NOT self_signed) OR ca_id IN (SELECT id FROM tree))
+        """
+    }
+
+    public func changeCAStatus(id: String, transition: StatusChange.Transition, at time: Date, events: [DomainEvent]) async throws {
+        let dialect = self.dialect
+        let now = time.epochMilliseconds
+        try await database.write { db in
+            guard let row = try await db.raw(
+                """
+                SELECT c.serial_number, t.valid_to FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                WHERE c.id = \(bind: id)
+                """
+            ).first() else { throw SheduError.notFound("CA '\(id)' not found") }
+            let serial = try row.decode(column: "serial_number", as: String.self)
+            let validTo = try row.decode(column: "valid_to", as: Int64.self)
+
+            // What happens below the CA, as (condition on the rows, new status, new reason, held by).
+            let cascade: (condition: SQLQueryString, status: String, reason: String, heldBy: String?)?
+            switch transition {
+            case .none:
+                cascade = nil
+            case .setStatus(let status):
+                try await db.raw("UPDATE certificates SET status = \(bind: status.rawValue) WHERE serial_number = \(bind: serial)").run()
+                cascade = nil
+            case .revoke(let reason):
+                try await db.raw(
+                    """
+                    UPDATE certificates SET status = 'REVOKED', revocation_reason = \(bind: reason.rawValue),
+                        revocation_timestamp = \(bind: now), held_by_ca = NULL
+                    WHERE serial_number = \(bind: serial)
+                    """
+                ).run()
+                if reason == .certificateHold {
+                    cascade = ("status IN ('ACTIVE', 'INACTIVE') AND \(Self.below(ownSerial: serial))", "REVOKED", "CertificateHold", id)
+                } else {
+                    cascade = (
+                        """
+                        (status IN ('ACTIVE', 'INACTIVE') OR (status = 'REVOKED' AND revocation_reason = 'CertificateHold'))
+                        AND \(Self.below(ownSerial: serial))
+                        """, "REVOKED", "CessationOfOperation", nil
+                    )
+                }
+            case .release:
+                let status = validTo <= now ? "EXPIRED" : "ACTIVE"
+                try await db.raw(
+                    """
+                    UPDATE certificates SET status = \(bind: status), revocation_reason = 'Unspecified',
+                        revocation_timestamp = NULL, held_by_ca = NULL
+                    WHERE serial_number = \(bind: serial)
+                    """
+                ).run()
+                cascade = ("held_by_ca = \(bind: id) AND status = 'REVOKED'", "", "Unspecified", nil)
+            }
+            if let cascade {
+                let released = cascade.status.isEmpty
+                let newStatus: SQLQueryString =
+                    released ? "CASE WHEN valid_to <= \(bind: now) THEN 'EXPIRED' ELSE 'ACTIVE' END" : "\(bind: cascade.status)"
+                let data = dialect.jsonObject([
+                    ("serial_number", "serial_number"),
+                    ("previous", dialect.jsonObject([("status", "status"), ("revocation_reason", "revocation_reason")])),
+                    ("updated", dialect.jsonObject([("status", newStatus), ("revocation_reason", "\(bind: cascade.reason)")])),
+                    ("cause", "\(bind: "ca/\(id)")"),
+                ])
+                try await db.raw(
+                    """
+                    \(Self.tree(id))
+                    INSERT INTO events (id, type, source, subject, time, data)
+                    SELECT \(dialect.randomID), 'certificate.status.update', 'shedu://service/ca', 'certificate/' || serial_number,
+                        \(bind: now), \(data)
+                    FROM certificates WHERE \(cascade.condition)
+                    """
+                ).run()
+                try await db.raw(
+                    """
+                    \(Self.tree(id))
+                    UPDATE certificates SET status = \(newStatus), revocation_reason = \(bind: cascade.reason),
+                        revocation_timestamp = \(released ? "NULL" : "\(bind: now)" as SQLQueryString), held_by_ca = \(bind: cascade.heldBy)
+                    WHERE \(cascade.condition)
+                    """
+                ).run()
+            }
+            try await Outbox.insert(events, on: db, dialect: dialect)
+        }
+    }
+
+    public func deleteCA(id: String, deleteKey: Bool, events: [DomainEvent]) async throws {
+        let dialect = self.dialect
+        try await database.write { db in
+            guard let row = try await db.raw(
+                """
+                SELECT c.key_id, t.status, t.type FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                WHERE c.id = \(bind: id)
+                """
+            ).first() else { throw SheduError.notFound("CA '\(id)' not found") }
+            let status = try row.decode(column: "status", as: String.self)
+            let type = try row.decode(column: "type", as: String.self)
+            guard status == "REVOKED" || status == "EXPIRED" || type == "IMPORTED_WITHOUT_KEY" else {
+                throw SheduError.conflict("CA '\(id)' is \(status); revoke it before deleting it")
+            }
+            try await db.raw("DELETE FROM cas WHERE id = \(bind: id)").run()
+            if deleteKey, let keyID = try row.decode(column: "key_id", as: String?.self) {
+                try await db.raw(
+                    "DELETE FROM kms_keys WHERE id = \(bind: keyID) AND NOT EXISTS (SELECT 1 FROM cas WHERE key_id = \(bind: keyID))"
+                ).run()
+            }
+            try await Outbox.insert(events, on: db, dialect: dialect)
+        }
+    }
+
+    // MARK: Certificates
+
+    public func insertCertificate(
+        _ certificate: CertificateRecord, newKey: StoredKey?, requireActiveCA: String?, events: [DomainEvent]
+    ) async throws {
+        let dialect = self.dialect
+        try await database.write { db in
+            if let newKey { try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect) }
+            try await insertCertificateRow(certificate, requireActiveCA: requireActiveCA, on: db)
+            try await Outbox.insert(events, on: db, dialect: dialect)
+        }
+    }
+
+    public func certificate(serialNumber: String) async throws -> CertificateRecord? {
+        let select = certificateSelect
+        return try await database.read { db in
+            try await db.raw("SELECT \(select) FROM certificates t WHERE t.serial_number = \(bind: serialNumber)")
+                .first().map(Self.decodeCertificate)
+        }
+    }
+
+    public func listCertificates(_ query: ListQuery, scope: CertificateScope) async throws -> Page<CertificateRecord> {
+        let select = certificateSelect
+        let condition: SQLQueryString?
+        switch scope {
+        case .all:
+            condition = nil
+        case .issuedBy(let caID):
+            condition = "t.issuer_ca_id = \(bind: caID) AND NOT t.self_signed"
+        case .expiring(let after, let before):
+            var parts: [SQLQueryString] = ["t.status IN ('ACTIVE', 'INACTIVE')"]
+            if let after { parts.append("t.valid_to > \(bind: after.epochMilliseconds)") }
+            if let before { parts.append("t.valid_to < \(bind: before.epochMilliseconds)") }
+            condition = parts.joined(separator: " AND ")
+        }
+        return try await database.read { db in
+            try await certificates.page(query, on: db, columns: select, scope: condition, decode: Self.decodeCertificate)
+        }
+    }
+
+    public func updateCertificate(
+        serialNumber: String, _ change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+    ) async throws -> CertificateRecord? {
+        let select = certificateSelect
+        let dialect = self.dialect
+        return try await database.write { db in
+            guard let row = try await db.raw("SELECT \(select) FROM certificates t WHERE t.serial_number = \(bind: serialNumber)").first()
+            else { return nil }
+            var record = try Self.decodeCertificate(row)
+            let events = try change(&record)
+            guard !events.isEmpty else { return record }
+            try await db.raw(
+                """
+                UPDATE certificates SET status = \(bind: record.status.rawValue),
+                    revocation_timestamp = \(bind: record.revocationTimestamp?.epochMilliseconds),
+                    revocation_reason = \(bind: record.revocationReason.rawValue), held_by_ca = \(bind: record.heldByCA),
+                    metadata = \(dialect.jsonBind(try DomainJSON.text(record.metadata)))
+                WHERE serial_number = \(bind: serialNumber)
+                """
+            ).run()
+            try await Outbox.insert(events, on: db, dialect: dialect)
+            return record
+        }
+    }
+
+    public func deleteCertificate(serialNumber: String, events: [DomainEvent]) async throws -> Bool {
+        let dialect = self.dialect
+        return try await database.write { db in
+            guard let row = try await db.raw(
+                """
+                SELECT t.issuer_ca_id, (SELECT id FROM cas WHERE serial_number = t.serial_number) AS own_ca,
+                    (SELECT id FROM cas WHERE id = t.issuer_ca_id) AS issuing_ca
+                FROM certificates t WHERE t.serial_number = \(bind: serialNumber)
+                """
+            ).first() else { return false }
+            if let ownCA = try row.decode(column: "own_ca", as: String?.self) {
+                throw SheduError.conflict("certificate \(serialNumber) is the certificate of CA '\(ownCA)'; delete the CA first")
+            }
+            if let issuingCA = try row.decode(column: "issuing_ca", as: String?.self) {
+                throw SheduError.conflict("cannot delete certificate \(serialNumber): its issuing CA '\(issuingCA)' still exists")
+            }
+            try await db.raw("DELETE FROM certificates WHERE serial_number = \(bind: serialNumber)").run()
+            try await Outbox.insert(events, on: db, dialect: dialect)
+            return true
+        }
+    }
+
+    // MARK: Statistics and expiry
+
+    public func stats() async throws -> CAStats {
+        try await database.read { db in
+            var stats = CAStats(caCount: 0, caEngines: [:], caStatuses: [:], certificateCount: 0, certificateStatuses: [:])
+            for status in CertificateStatus.allCases {
+                stats.caStatuses[status] = 0
+                stats.certificateStatuses[status] = 0
+            }
+            for row in try await db.raw(
+                """
+                SELECT t.status, t.engine_id, COUNT(*) AS n FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                GROUP BY t.status, t.engine_id
+                """
+            ).all() {
+                let count = try row.decode(column: "n", as: Int.self)
+                stats.caCount += count
+                let engine = try row.decode(column: "engine_id", as: String.self)
+                stats.caEngines[engine.isEmpty ? "none" : engine, default: 0] += count
+                if let status = CertificateStatus(rawValue: try row.decode(column: "status", as: String.self)) {
+                    stats.caStatuses[status, default: 0] += count
+                }
+            }
+            for row in try await db.raw("SELECT status, COUNT(*) AS n FROM certificates GROUP BY status").all() {
+                let count = try row.decode(column: "n", as: Int.self)
+                stats.certificateCount += count
+                if let status = CertificateStatus(rawValue: try row.decode(column: "status", as: String.self)) {
+                    stats.certificateStatuses[status, default: 0] += count
+                }
+            }
+            return stats
+        }
+    }
+
+    public func certificateStatuses(issuedBy caID: String) async throws -> StatusCounts {
+        try await database.read { db in
+            var counts: StatusCounts = [:]
+            for status in CertificateStatus.allCases { counts[status] = 0 }
+            for row in try await db.raw(
+                """
+                SELECT status, COUNT(*) AS n FROM certificates
+                WHERE issuer_ca_id = \(bind: caID) AND NOT self_signed GROUP BY status
+                """
+            ).all() {
+                if let status = CertificateStatus(rawValue: try row.decode(column: "status", as: String.self)) {
+                    counts[status] = try row.decode(column: "n", as: Int.self)
+                }
+            }
+            return counts
+        }
+    }
+
+    public func expireCertificates(before now: Date, limit: Int) async throws -> Int {
+        let dialect = self.dialect
+        let instant = now.epochMilliseconds
+        return try await database.write { db in
+            // One indexed range of live certificates past their validity, in a fixed order.
+            let batch: SQLQueryString = """
+                SELECT serial_number FROM certificates
+                WHERE status IN ('ACTIVE', 'INACTIVE') AND valid_to <= \(bind: instant)
+                ORDER BY valid_to, serial_number LIMIT \(literal: limit)
+                """
+            let data = dialect.jsonObject([
+                ("serial_number", "serial_number"),
+                ("previous", dialect.jsonObject([("status", "status")])),
+                ("updated", dialect.jsonObject([("status", "'EXPIRED'")])),
+            ])
+            try await db.raw(
+                """
+                INSERT INTO events (id, type, source, subject, time, data)
+                SELECT \(dialect.randomID),
+                    CASE WHEN ca_id IS NOT NULL AND EXISTS (SELECT 1 FROM cas WHERE cas.serial_number = certificates.serial_number)
+                        THEN 'ca.status.update' ELSE 'certificate.status.update' END,
+                    'shedu://service/ca',
+                    CASE WHEN ca_id IS NOT NULL AND EXISTS (SELECT 1 FROM cas WHERE cas.serial_number = certificates.serial_number)
+                        THEN 'ca/' || ca_id ELSE 'certificate/' || serial_number END,
+                    \(bind: instant), \(data)
+                FROM certificates WHERE serial_number IN (\(batch))
+                """
+            ).run()
+            let changed = try await db.raw(
+                "UPDATE certificates SET status = 'EXPIRED' WHERE serial_number IN (\(batch)) RETURNING serial_number"
+            ).all()
+            return changed.count
+        }
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SheduCore
+import SheduPKI
+import SheduTestSupport
+import Testing
+import X509
+
+@testable import SheduServer
+
+@Suite("CA: status, cascades, import, reissue, deletion")
+struct CALifecycleTests {
+    @Test(arguments: TestBackend.available)
+    func revokingACARevokesEverythingBelowItAndHoldsCanBeReleased(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            try await api.createCA(id: "root", expiration: "20y")
+            try await api.createCA(id: "sub-a", parent: "root", expiration: "10y")
+            try await api.createCA(id: "sub-b", parent: "root", expiration: "10y")
+            try await api.createCA(id: "sub-a-1", parent: "sub-a", expiration: "5y")
+            var leaves: [String: String] = [:]
+            for ca in ["sub-a", "sub-a-1", "sub-b"] {
+                for index in 0..<3 {
+                    let csr = try TestPKI.csr(commonName: "\(ca)-dev-\(index)", key: try TestPKI.key("ECDSA", 256))
+                    let leaf = try await api.sign(ca: ca, csr: csr).json()
+                    leaves["\(ca)-\(index)"] = leaf["serial_number"]?.stringValue
+                }
+            }
+            // One leaf of sub-a-1 was revoked before, for key compromise: it keeps its reason.
+            let compromised = leaves["sub-a-1-0"]!
+            #expect(try await api.status("/api/ca/v1/certificates/\(compromised)/status", "REVOKED", reason: "KeyCompromise").status == .ok)
+
+            // Hold sub-a: sub-a, sub-a-1 and their certificates are held; sub-b is untouched.
+            let held = try await api.status("/api/ca/v1/cas/sub-a/status", "REVOKED", reason: "CertificateHold")
+            #expect(held.status == .ok)
+            #expect(try held.json()["certificate"]?["status"] == "REVOKED")
+            #expect(try await api.get("/api/ca/v1/cas/sub-a-1")["certificate"]?["revocation_reason"] == "CertificateHold")
+            #expect(try await api.get("/api/ca/v1/certificates/\(leaves["sub-a-0"]!)")["revocation_reason"] == "CertificateHold")
+            #expect(try await api.get("/api/ca/v1/certificates/\(compromised)")["revocation_reason"] == "KeyCompromise")
+            #expect(try await api.get("/api/ca/v1/certificates/\(leaves["sub-b-0"]!)")["status"] == "ACTIVE")
+            // A held CA cannot sign.
+            let refused = try await api.sign(ca: "sub-a-1", csr: try TestPKI.csr(commonName: "x", key: try TestPKI.key("ECDSA", 256)))
+            #expect(refused.status == .conflict)
+            #expect(try refused.json()["err"] == "CA 'sub-a-1' is REVOKED and cannot sign")
+
+            // Release: everything the hold held is ACTIVE again; the compromised leaf stays revoked.
+            #expect(try await api.status("/api/ca/v1/cas/sub-a/status", "ACTIVE").status == .ok)
+            #expect(try await api.get("/api/ca/v1/cas/sub-a-1")["certificate"]?["status"] == "ACTIVE")
+            let released = try await api.get("/api/ca/v1/certificates/\(leaves["sub-a-1-1"]!)")
+            #expect(released["status"] == "ACTIVE")
+            #expect(released["revocation_timestamp"] == "0001-01-01T00:00:00Z")
+            #expect(try await api.get("/api/ca/v1/certificates/\(compromised)")["status"] == "REVOKED")
+
+            // Revoke the root: everything below is revoked, CessationOfOperation, in one go.
+            let revoked = try await api.status("/api/ca/v1/cas/root/status", "REVOKED", reason: "KeyCompromise")
+            #expect(try revoked.json()["certificate"]?["revocation_reason"] == "KeyCompromise")
+            for ca in ["sub-a", "sub-b", "sub-a-1"] {
+                let state = try await api.get("/api/ca/v1/cas/\(ca)")["certificate"]
+                #expect(state?["status"] == "REVOKED")
+                #expect(state?["revocation_reason"] == "CessationOfOperation", "\(ca)")
+            }
+            for (name, serial) in leaves where serial != compromised {
+                let leaf = try await api.get("/api/ca/v1/certificates/\(serial)")
+                #expect(leaf["status"] == "REVOKED", "\(name)")
+                #expect(leaf["revocation_reason"] == "CessationOfOperation", "\(name)")
+            }
+            #expect(try await api.get("/api/ca/v1/certificates/\(compromised)")["revocation_reason"] == "KeyCompromise")
+            // A final revocation cannot be undone.
+            let undo = try await api.status("/api/ca/v1/cas/root/status", "ACTIVE")
+            #expect(undo.status == .conflict)
+            #expect(try undo.json()["err"] == "CA 'root' is REVOKED (KeyCompromise), which is final")
+            // sub-a issued three device certificates and the certificate of sub-a-1.
+            let stats = try await api.get("/api/ca/v1/stats/sub-a")
+            #expect(stats == ["ACTIVE": 0, "EXPIRED": 0, "REVOKED": 4, "INACTIVE": 0])
+        }
+        await app.cleanup()
+    }
+
+    @Test func certificateStatusTransitionsFollowTheRules() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            try await api.createCA(id: "ca", expiration: "5y")
+            let serial = try #require(try await api.sign(ca: "ca", csr: try TestPKI.csr(commonName: "d", key: try TestPKI.key("ECDSA", 256))).json()["serial_number"]?.stringValue)
+            let path = "/api/ca/v1/certificates/\(serial)/status"
+            #expect(try await api.status(path, "INACTIVE").json()["status"] == "INACTIVE")
+            #expect(try await api.status(path, "ACTIVE").json()["status"] == "ACTIVE")
+            let hold = try await api.status(path, "REVOKED", reason: "certificatehold").json()
+            #expect(hold["revocation_reason"] == "CertificateHold")
+            #expect(hold["revocation_timestamp"] != "0001-01-01T00:00:00Z")
+            #expect(try await api.status(path, "INACTIVE").status == .conflict)
+            #expect(try await api.status(path, "ACTIVE").json()["status"] == "ACTIVE")
+            let superseded = try await client.send(.put, path, token: token, json: #"{"status":"REVOKED","revocation_reason":"Superseded"}"#)
+            #expect(try superseded.json()["revocation_reason"] == "Superseded")
+            let problems: [(String, String?, HTTPResponse.Status, String)] = [
+                ("ACTIVE", nil, .conflict, "is REVOKED (Superseded), which is final"),
+                ("EXPIRED", nil, .badRequest, "status EXPIRED is set by the expiry monitor"),
+                ("DELETED", nil, .badRequest, "status 'DELETED' is not one of ACTIVE, EXPIRED, REVOKED, INACTIVE"),
+                ("REVOKED", "Bored", .badRequest, "revocation_reason 'Bored' is not one of"),
+            ]
+            for (status, reason, code, message) in problems {
+                let response = try await api.status(path, status, reason: reason)
+                #expect(response.status == code, "\(status)")
+                #expect(try response.json()["err"]?.stringValue?.contains(message) == true, "\(response.text)")
+            }
+            #expect(try await api.status("/api/ca/v1/certificates/abcdef/status", "REVOKED").status == .notFound)
+        }
+        await app.cleanup()
+    }
+
+    @Test func createRulesAndDeletion() async throws {
+        let app = try await TestApp.make()
+        let admin = try await app.token(.admin)
+        let operatorToken = try await app.token(.operator)
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: admin)
+            try await api.createProfile(deviceProfile)
+            try await api.createCA(id: "root", expiration: "5y")
+            let duplicate = try await api.createCA(id: "root", expect: .conflict)
+            #expect(duplicate["err"] == "CA 'root' already exists")
+            let outliving = try await api.createCA(id: "child", parent: "root", expiration: "10y", expect: .badRequest)
+            #expect(outliving["err"]?.stringValue?.contains("after its issuing CA") == true)
+            let noParent = try await api.createCA(id: "orphan", parent: "ghost", expect: .notFound)
+            #expect(noParent["err"] == "CA 'ghost' not found")
+            let badKey = try await api.createCA(id: "weak", type: "RSA", bits: 1024, expect: .badRequest)
+            #expect(badKey["err"]?.stringValue?.contains("RSA keys come in sizes") == true)
+            let badProfile = try await api.createCA(id: "p", profileID: "missing", expect: .notFound)
+            #expect(badProfile["err"] == "issuance profile 'missing' not found")
+            #expect(try await api.get("/api/ca/v1/cas")["list"]?.arrayValue?.count == 1, "refusals wrote nothing")
+            #expect(try await api.get("/api/kms/v1/keys")["list"]?.arrayValue?.count == 1, "no orphan keys either")
+
+            // The CA's key is a KMS key in use: it cannot be deleted.
+            let keyID = try #require(try await api.get("/api/ca/v1/cas/root")["certificate"]?["subject_key_id"]?.stringValue)
+            let keyDelete = try await client.send(.delete, "/api/kms/v1/keys/\(keyID)", token: admin)
+            #expect(keyDelete.status == .conflict)
+
+            let serial = try #require(try await api.sign(ca: "root", csr: try TestPKI.csr(commonName: "d", key: try TestPKI.key("ECDSA", 256))).json()["serial_number"]?.stringValue)
+            #expect(try await client.send(.delete, "/api/ca/v1/cas/root", token: operatorToken).status == .forbidden)
+            let active = try await client.send(.delete, "/api/ca/v1/cas/root", token: admin)
+            #expect(active.status == .conflict)
+            #expect(try active.json()["err"] == "CA 'root' is ACTIVE; revoke it before deleting it")
+            let certificateDelete = try await client.send(.delete, "/api/ca/v1/certificates/\(serial)", token: admin)
+            #expect(certificateDelete.status == .conflict)
+            #expect(try certificateDelete.json()["err"]?.stringValue?.contains("its issuing CA 'root' still exists") == true)
+
+            _ = try await api.status("/api/ca/v1/cas/root/status", "REVOKED")
+            #expect(try await client.send(.delete, "/api/ca/v1/cas/root", token: admin).status == .noContent)
+            #expect(try await client.send(.get, "/api/ca/v1/cas/root", token: admin).status == .notFound)
+            #expect(try await client.send(.get, "/api/kms/v1/keys/\(keyID)", token: admin).status == .notFound, "the CA's key went with it")
+            // Its certificates remain, and can now be deleted.
+            #expect(try await api.get("/api/ca/v1/certificates/\(serial)")["status"] == "REVOKED")
+            #expect(try await client.send(.delete, "/api/ca/v1/certificates/\(serial)", token: admin).status == .noContent)
+            #expect(try await client.send(.get, "/api/ca/v1/certificates/\(serial)", token: admin).status == .notFound)
+        }
+        await app.cleanup()
+    }
+
+    @Test func importFindsParentsAndChildrenAndReissueKeepsTheKey() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let work = try makeTemporaryFolder()
+        // An outside hierarchy made with openssl: root → intermediate.
+        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
+                         "-out", "root.pem", "-subj", "/CN=Outside Root", "-days", "3650",
+                         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
+        _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "int.key",
+                         "-out", "int.csr", "-subj", "/CN=Outside Intermediate"], in: work)
+        try "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+            .write(to: work.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
+        _ = try openssl(["x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+                         "-out", "int.pem", "-days", "1825", "-extfile", "ext.cnf"], in: work)
+        @Sendable func base64(_ file: String) throws -> String {
+            try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString()
+        }
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            // The intermediate first, with its key: its parent is not known yet.
+            let intermediate = try await client.send(
+                .post, "/api/ca/v1/cas/import", token: token,
+                json: #"{"id":"int","ca":"\#(try base64("int.pem"))","private_key":"\#(try base64("int.key"))","profile_id":"device-profile"}"#)
+            #expect(intermediate.status == .created, "\(intermediate.text)")
+            #expect(try intermediate.json()["certificate"]?["type"] == "IMPORTED_WITH_KEY")
+            #expect(try intermediate.json()["certificate"]?["issuer_metadata"] == ["serial_number": "-", "id": "-", "level": -1])
+            // Then the root, without its key: the intermediate becomes its child.
+            let root = try await client.send(.post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"outside-root","ca":"\#(try base64("root.pem"))"}"#)
+            #expect(root.status == .created, "\(root.text)")
+            #expect(try root.json()["certificate"]?["type"] == "IMPORTED_WITHOUT_KEY")
+            let reparented = try await api.get("/api/ca/v1/cas/int")
+            #expect(reparented["level"] == 1)
+            #expect(reparented["certificate"]?["issuer_metadata"]?["id"] == "outside-root")
+            // The imported intermediate signs, and openssl verifies up to the outside root.
+            let leaf = try await api.sign(ca: "int", csr: try TestPKI.csr(commonName: "dev", key: try TestPKI.key("ECDSA", 256))).json()
+            try TestPKI.pem(fromAPI: leaf["certificate"]!.stringValue!).write(to: work.appendingPathComponent("leaf.pem"), atomically: true, encoding: .utf8)
+            let verified = try runTool("openssl", ["verify", "-CAfile", "root.pem", "-untrusted", "int.pem", "leaf.pem"], in: work)
+            #expect(verified.output.contains("leaf.pem: OK"), "\(verified.errors)")
+            // A keyless CA cannot sign; a wrong key and a non-CA certificate are refused.
+            let keyless = try await api.sign(ca: "outside-root", csr: try TestPKI.csr(commonName: "x", key: try TestPKI.key("ECDSA", 256)))
+            #expect(keyless.status == .conflict)
+            let mismatch = try await client.send(
+                .post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"bad","ca":"\#(try base64("root.pem"))","private_key":"\#(try base64("int.key"))"}"#)
+            #expect(try mismatch.json()["err"] == "private_key does not belong to the certificate in ca")
+            let notCA = try await client.send(.post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"leaf","ca":"\#(try base64("leaf.pem"))"}"#)
+            #expect(try notCA.json()["err"]?.stringValue?.contains("is not a CA certificate") == true)
+            let again = try await client.send(.post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"root-again","ca":"\#(try base64("root.pem"))"}"#)
+            #expect(again.status == .conflict)
+
+            // Reissue: a new certificate, same key and id; the old one says what replaced it.
+            try await api.createCA(id: "mine", expiration: "3y")
+            let before = try await api.get("/api/ca/v1/cas/mine")
+            let reissued = try await client.send(.post, "/api/ca/v1/cas/mine/reissue", token: token, json: "{}")
+            #expect(reissued.status == .ok, "\(reissued.text)")
+            let after = try reissued.json()
+            #expect(after["serial_number"] != before["serial_number"])
+            #expect(after["certificate"]?["subject_key_id"] == before["certificate"]?["subject_key_id"])
+            let oldSerial = try #require(before["serial_number"]?.stringValue)
+            #expect(try await api.get("/api/ca/v1/certificates/\(oldSerial)")["metadata"]?["lamassu.io/ca/reissued-as"] == after["serial_number"])
+            #expect(after["certificate"]?["metadata"]?["lamassu.io/ca/reissued-from"] == before["serial_number"])
+        }
+        try? FileManager.default.removeItem(at: work)
+        await app.cleanup()
+    }
+
+    @Test func serverSideKeysImportsStatsAndExpirationWindows() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            try await api.createCA(id: "ca", expiration: "5y", profileID: "device-profile")
+            let made = try await client.send(
+                .post, "/api/ca/v1/certificates", token: token,
+                json: #"{"ca_id":"ca","key_spec":{"type":"RSA","bits":2048},"subject":{"common_name":"gateway-1"},"metadata":{"site":"a"}}"#)
+            #expect(made.status == .created, "\(made.text)")
+            let certificate = try made.json()
+            #expect(certificate["type"] == "MANAGED")
+            #expect(certificate["engine_id"] == "software")
+            #expect(certificate["metadata"] == ["site": "a"])
+            let key = try await api.get("/api/kms/v1/keys/\(certificate["subject_key_id"]!.stringValue!)")
+            #expect(key["algorithm"] == "RSA")
+            #expect(!key.jsonText().contains("PRIVATE"))
+
+            // Importing a certificate Shedu issued recognizes its CA; a foreign one has no known issuer.
+            let pem = try TestPKI.pem(fromAPI: certificate["certificate"]!.stringValue!)
+            #expect(try await client.send(.post, "/api/ca/v1/certificates/import", token: token,
+                                          json: #"{"certificate":"\#(Data(pem.utf8).base64EncodedString())"}"#).status == .conflict)
+            let foreign = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=foreign", "-days", "30"])
+            let imported = try await client.send(.post, "/api/ca/v1/certificates/import", token: token,
+                                                 json: #"{"certificate":"\#(Data(foreign.utf8).base64EncodedString())","metadata":{"from":"elsewhere"}}"#)
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(try imported.json()["type"] == "IMPORTED_WITHOUT_KEY")
+
+            // The expiration window: the RSA certificate (1 year) is in it, the CA (5 years) is not.
+            let window = try await api.get("/api/ca/v1/certificates/expiration?expires_after=2026-01-01T00:00:00Z&expires_before=\(RFC3339.format(Date().addingTimeInterval(400 * 86_400)))")
+            let serials = window["list"]?.arrayValue?.compactMap { $0["serial_number"]?.stringValue } ?? []
+            #expect(serials.contains(certificate["serial_number"]!.stringValue!))
+            #expect(serials.count == 2, "the RSA and the foreign certificate")
+            let badWindow = try await client.send(.get, "/api/ca/v1/certificates/expiration?expires_before=soon", token: token)
+            #expect(badWindow.status == .badRequest)
+
+            let stats = try await api.get("/api/ca/v1/stats")
+            #expect(stats["cas"]?["total"] == 1)
+            #expect(stats["cas"]?["engine_distribution"] == ["software": 1])
+            #expect(stats["certificates"]?["total"] == 3)
+            #expect(stats["certificates"]?["status_distribution"] == ["ACTIVE": 3, "EXPIRED": 0, "REVOKED": 0, "INACTIVE": 0])
+            let byStatus = try await api.get("/api/ca/v1/certificates/status/active")
+            #expect(byStatus["list"]?.arrayValue?.count == 3)
+            let byCN = try await api.get("/api/ca/v1/cas/cn/ca")
+            #expect(byCN["list"]?.arrayValue?.count == 1)
+            let metadata = try await client.send(.patch, "/api/ca/v1/cas/ca/metadata", token: token, json: #"{"owner":"ops"}"#)
+            #expect(try metadata.json()["metadata"] == ["owner": "ops"])
+            let filtered = try await api.get("/api/ca/v1/certificates?filter=key_metadata.type[eq]RSA&filter=metadata[jsonpath]$.site == \"a\"")
+            #expect(filtered["list"]?.arrayValue?.count == 1)
+        }
+        await app.cleanup()
+    }
+}

@@ -1,0 +1,97 @@
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SQLKit
+import SheduCore
+import SheduPKI
+import SheduStorage
+import SheduTestSupport
+import Testing
+
+@testable import SheduServer
+
+@Suite("CA: concurrency, paging and expiry")
+struct CAScaleTests {
+    /// Many tasks sign at once (grouped into shared transactions): every certificate is stored,
+    /// with its own serial number.
+    @Test(arguments: TestBackend.available)
+    func concurrentIssuanceGivesDistinctSerialsAndLosesNothing(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.operator)
+        // Thousands on SQLite; fewer on PostgreSQL, where the same code paths run.
+        let count = backend == .sqlite ? 2000 : 600
+        let csrs = try (0..<count).map { try TestPKI.csr(commonName: "device-\($0)", key: try TestPKI.key("ECDSA", 256)) }
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            try await api.createCA(id: "ca", expiration: "5y", profileID: "device-profile")
+            let serials = try await withThrowingTaskGroup(of: [String].self) { group in
+                for worker in 0..<50 {
+                    group.addTask {
+                        var mine: [String] = []
+                        for index in stride(from: worker, to: csrs.count, by: 50) {
+                            let response = try await api.sign(ca: "ca", csr: csrs[index], profileID: nil)
+                            guard response.status == .created else { throw TestFailure("sign failed: \(response.text)") }
+                            mine.append(try #require(try response.json()["serial_number"]?.stringValue))
+                        }
+                        return mine
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(serials.count == count)
+            #expect(Set(serials).count == count, "duplicate serial numbers")
+
+            // Paging with bookmarks returns each certificate exactly once, in every order.
+            for query in ["page_size=100", "page_size=333&sort_by=serial_number&sort_mode=asc",
+                          "page_size=250&sort_by=subject.common_name&sort_mode=desc&filter=status[eq]ACTIVE"] {
+                let listed = try await api.all("/api/ca/v1/cas/ca/certificates?\(query)").compactMap { $0["serial_number"]?.stringValue }
+                #expect(listed.count == count, "\(query)")
+                #expect(Set(listed) == Set(serials), "\(query): a certificate is missing or repeated")
+            }
+            let sorted = try await api.all("/api/ca/v1/certificates?page_size=400&sort_by=serial_number&filter=is_ca[eq]false")
+                .compactMap { $0["serial_number"]?.stringValue }
+            #expect(sorted.count == serials.count && sorted == serials.sorted(), "not in ascending serial order")
+            #expect(try await api.get("/api/ca/v1/stats/ca")["ACTIVE"] == .int(Int64(count)))
+        }
+        await app.cleanup()
+    }
+
+    /// The monitor marks what passed its validity EXPIRED, by range, and records events.
+    @Test(arguments: TestBackend.available)
+    func theExpiryMonitorExpiresByRangeAndLeavesEvents(_ backend: TestBackend) async throws {
+        try await ScratchDatabase.withDatabase(backend) { database in
+        let clock = ManualClock(Date())
+        let services = SheduServices(
+            database: database, masterKey: SymmetricKey(size: .bits256), clock: clock, publicURL: "https://localhost:8443")
+        _ = try await services.profiles.create(IssuanceProfile(id: "short", validity: .duration(.seconds(3600))))
+        _ = try await services.profiles.create(IssuanceProfile(id: "long", validity: .duration(.days(1))))
+        let ca = try await services.ca.createCA(
+            try DomainJSON.decoder.decode(CreateCARequest.self, from: Data(#"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"2d"}}"#.utf8)))
+        var short: [String] = []
+        for index in 0..<1500 {
+            let csr = try TestPKI.csr(commonName: "d\(index)", key: try TestPKI.key("ECDSA", 256))
+            let record = try await services.ca.sign(caID: ca.id, SignCertificateRequest(csr: csr, profileID: index % 3 == 0 ? "long" : "short"))
+            if index % 3 != 0 { short.append(record.serialNumber) }
+        }
+        #expect(try await services.ca.expire() == 0)
+        clock.advance(by: 2 * 3600)
+        #expect(try await services.ca.expire() == 1000, "one pass per 1000, until none are left")
+        #expect(try await services.ca.statuses(issuedBy: "ca")[.expired] == 1000)
+        #expect(try await services.ca.certificate(serialNumber: short[0]).status == .expired)
+        let events = try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM events WHERE type = 'certificate.status.update'").first()!.decode(column: "n", as: Int.self)
+        }
+        #expect(events == 1000)
+        // Three days on, the CA itself and the rest have expired.
+        clock.advance(by: 3 * 86_400)
+        #expect(try await services.ca.expire() == 501)
+        #expect(try await services.ca.ca(id: "ca").status == .expired)
+        let caEvents = try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM events WHERE type = 'ca.status.update' AND subject = 'ca/ca'").first()!.decode(column: "n", as: Int.self)
+        }
+        #expect(caEvents == 1)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Crypto
+import Foundation
+import SheduPKI
+import SwiftASN1
+import Testing
+import X509
+import _CryptoExtras
+
+/// Keys and CSRs made by tests.
+enum TestPKI {
+    static func key(_ algorithm: String, _ bits: Int) throws -> SigningKey {
+        try SigningKey.generate(try KeySpec(algorithm: KeyAlgorithm(name: algorithm)!, bits: bits))
+    }
+
+    /// A CSR signed by `key`, as base64 of its DER (the seeds' form).
+    static func csr(
+        commonName: String, organization: String? = nil, key: SigningKey, dnsNames: [String] = [],
+        keyUsage: KeyUsage? = nil, extendedKeyUsage: [ExtendedKeyUsage.Usage] = []
+    ) throws -> String {
+        let name = try DistinguishedName {
+            if let organization { OrganizationName(organization) }
+            CommonName(commonName)
+        }
+        var extensions = Certificate.Extensions()
+        if !dnsNames.isEmpty {
+            try extensions.append(Certificate.Extension(SubjectAlternativeNames(dnsNames.map { .dnsName($0) }), critical: false))
+        }
+        if let keyUsage { try extensions.append(Certificate.Extension(keyUsage, critical: true)) }
+        if !extendedKeyUsage.isEmpty {
+            try extensions.append(Certificate.Extension(try ExtendedKeyUsage(extendedKeyUsage), critical: false))
+        }
+        var attributes = CertificateSigningRequest.Attributes()
+        if !extensions.isEmpty {
+            attributes.insert(try CertificateSigningRequest.Attribute(ExtensionRequest(extensions: extensions)))
+        }
+        let request = try CertificateSigningRequest(
+            version: .v1, subject: name, privateKey: key.certificateKey, attributes: attributes,
+            signatureAlgorithm: key.spec.certificateSignatureAlgorithm)
+        var serializer = DER.Serializer()
+        try serializer.serialize(request)
+        return Data(serializer.serializedBytes).base64EncodedString()
+    }
+
+    /// The DER of a certificate from the API's base64-of-PEM form.
+    static func certificate(fromAPI base64PEM: String) throws -> Certificate {
+        let pem = String(decoding: try #require(Data(base64Encoded: base64PEM)), as: UTF8.self)
+        return try Certificate(pemEncoded: pem)
+    }
+
+    static func pem(fromAPI base64PEM: String) throws -> String {
+        String(decoding: try #require(Data(base64Encoded: base64PEM)), as: UTF8.self)
+    }
+
+    /// Findings of pkilint at ERROR or worse (empty when clean); nil when pkilint is not installed.
+    static func pkilintErrors(_ tool: String, pem: String) throws -> String? {
+        guard let directory = ProcessInfo.processInfo.environment["SHEDU_PKILINT_BIN"] else { return nil }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lint-\(UUID().uuidString).pem")
+        try pem.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try runTool("\(directory)/\(tool)", ["lint", "-s", "ERROR", file.path])
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines) + result.errors.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static var pkilintInstalled: Bool { ProcessInfo.processInfo.environment["SHEDU_PKILINT_BIN"] != nil }
+}
