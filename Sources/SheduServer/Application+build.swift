@@ -12,6 +12,14 @@ import ServiceLifecycle
 public func buildApplication(
     configuration: ServerConfiguration, logger: Logger, clock: any WallClock = SystemClock()
 ) async throws -> some ApplicationProtocol {
+    try await buildServer(configuration: configuration, logger: logger, clock: clock).application
+}
+
+/// ``buildApplication(configuration:logger:clock:)`` with the services it wired, for tests that
+/// drive a background job themselves.
+func buildServer(
+    configuration: ServerConfiguration, logger: Logger, clock: any WallClock
+) async throws -> (application: some ApplicationProtocol, services: SheduServices) {
     let dataFolder = DataFolder(path: configuration.dataDirectory)
     try dataFolder.prepare(serverNames: DataFolder.serverNames(host: configuration.host))
 
@@ -40,7 +48,8 @@ public func buildApplication(
 
     var backgroundServices: [any Service] = [
         DatabaseService(database: database),
-        ExpiryMonitor(ca: services.ca, interval: .seconds(60), logger: logger),
+        PeriodicJob(name: "certificate expiry", interval: .seconds(60), logger: logger) { try await services.ca.expire() },
+        PeriodicJob(name: "device windows", interval: .seconds(60), logger: logger) { try await services.devices.advanceWindows() },
     ]
     if let httpPort = configuration.httpPort {
         backgroundServices.append(
@@ -49,7 +58,7 @@ public func buildApplication(
                 configuration: .init(address: .hostname(configuration.host, port: httpPort), serverName: "shedu"),
                 logger: logger))
     }
-    return Application(
+    let application = Application(
         responder: responder,
         server: try .https(
             certificateChainPEM: try dataFolder.read(dataFolder.serverCertificate),
@@ -57,6 +66,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shedu"),
         services: backgroundServices,
         logger: logger)
+    return (application, services)
 }
 
 /// Every route of the server, in one place.
@@ -65,6 +75,8 @@ func registerRoutes(on api: APIRouter, services: SheduServices) {
     ProfileRoutes(service: services.profiles).register(on: api)
     KMSRoutes(kms: services.kms).register(on: api)
     CARoutes(ca: services.ca).register(on: api)
+    DMSRoutes(dms: services.dms, devices: services.devices).register(on: api)
+    DeviceRoutes(devices: services.devices, groups: services.deviceGroups).register(on: api)
     SystemRoutes.registerOpenAPI(on: api)
 }
 
@@ -78,16 +90,26 @@ func fastPathRoutes() -> FastPathRoutes {
 
 /// The domain services, wired to their stores.
 struct SheduServices: Sendable {
+    let database: SheduDatabase
     let profiles: IssuanceProfileService
     let kms: KMSService
     let ca: CAService
+    let dms: DMSService
+    let devices: DeviceService
+    let deviceGroups: DeviceGroupService
 
     init(database: SheduDatabase, masterKey: SymmetricKey, clock: any WallClock, publicURL: String) {
+        self.database = database
         profiles = IssuanceProfileService(store: SQLIssuanceProfileStore(database: database))
         kms = KMSService(
             store: SQLKMSStore(database: database), engines: [SoftwareKeyEngine(masterKey: masterKey)], clock: clock)
-        ca = CAService(
-            store: SQLCAStore(database: database), profiles: profiles, kms: kms, clock: clock, publicURL: publicURL)
+        let caStore = SQLCAStore(database: database)
+        ca = CAService(store: caStore, profiles: profiles, kms: kms, clock: clock, publicURL: publicURL)
+        let dmsStore = SQLDMSStore(database: database)
+        dms = DMSService(store: dmsStore, ca: ca, profiles: profiles, clock: clock)
+        devices = DeviceService(
+            store: SQLDeviceStore(database: database, certificates: caStore), dmsStore: dmsStore, ca: ca, clock: clock)
+        deviceGroups = DeviceGroupService(store: SQLDeviceGroupStore(database: database), devices: devices, clock: clock)
     }
 }
 

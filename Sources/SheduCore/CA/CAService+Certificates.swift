@@ -118,7 +118,21 @@ extension CAService {
             return try await updateCAStatus(id: caID, change).certificate
         }
         let now = clock.now()
-        let updated = try await store.updateCertificate(serialNumber: current.serialNumber) { record in
+        let updated = try await store.updateCertificate(
+            serialNumber: current.serialNumber, now: now, statusChange(change, at: now, onlyIfLive: false))
+        guard let updated else { throw SheduError.notFound("certificate '\(serialNumber)' not found") }
+        return updated
+    }
+
+    /// The rule of a status change of one certificate, for the store to apply inside its
+    /// transaction: checked against API.md §2, recorded as a `certificate.status.update` event.
+    /// With `onlyIfLive`, a certificate that is not ACTIVE or INACTIVE is left as it is (a
+    /// superseded identity that was revoked already).
+    public func statusChange(_ change: StatusChange, at now: Date, onlyIfLive: Bool)
+        -> @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+    {
+        { record in
+            if onlyIfLive, record.status != .active, record.status != .inactive { return [] }
             let previous = record
             let transition = try change.transition(
                 from: record.status, reason: record.revocationReason, subject: "certificate \(record.serialNumber)")
@@ -130,21 +144,29 @@ extension CAService {
                     time: now, previous: previous, updated: record)
             ]
         }
-        guard let updated else { throw SheduError.notFound("certificate '\(serialNumber)' not found") }
-        return updated
     }
 
-    public func updateCertificateMetadata(serialNumber: String, _ update: MetadataUpdate) async throws -> CertificateRecord {
-        let now = clock.now()
-        let updated = try await store.updateCertificate(serialNumber: Self.normalizedSerial(serialNumber)) { record in
+    /// A metadata change of one certificate, for the store to apply inside its transaction.
+    public func metadataChange(at now: Date, _ update: @escaping @Sendable (inout [String: JSONValue]) throws -> Void)
+        -> @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+    {
+        { record in
             let previous = record
-            record.metadata = try update.apply(to: record.metadata)
+            try update(&record.metadata)
+            guard record.metadata != previous.metadata else { return [] }
             return [
                 try DomainEvent(
                     type: "certificate.metadata.update", service: "ca", subject: "certificate/\(record.serialNumber)",
                     time: now, previous: previous, updated: record)
             ]
         }
+    }
+
+    public func updateCertificateMetadata(serialNumber: String, _ update: MetadataUpdate) async throws -> CertificateRecord {
+        let now = clock.now()
+        let updated = try await store.updateCertificate(
+            serialNumber: Self.normalizedSerial(serialNumber), now: now,
+            metadataChange(at: now) { metadata in metadata = try update.apply(to: metadata) })
         guard let updated else { throw SheduError.notFound("certificate '\(serialNumber)' not found") }
         return updated
     }
@@ -195,7 +217,7 @@ extension CAService {
     }
 
     /// Serial numbers as stored: lowercase hex without separators or leading zero bytes.
-    static func normalizedSerial(_ text: String) -> String {
+    public static func normalizedSerial(_ text: String) -> String {
         let compact = text.lowercased().filter { $0 != ":" && $0 != "-" }
         return Certificate.SerialNumber(hexString: compact)?.hexString ?? compact
     }

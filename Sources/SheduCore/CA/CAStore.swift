@@ -59,9 +59,10 @@ public protocol CAStore: Sendable {
         async throws
     func certificate(serialNumber: String) async throws -> CertificateRecord?
     func listCertificates(_ query: ListQuery, scope: CertificateScope) async throws -> Page<CertificateRecord>
-    /// Reads, changes and writes a certificate in one transaction; nil when there is none.
+    /// Reads, changes and writes a certificate in one transaction; nil when there is none. A
+    /// device bound to it follows a change of its status (at `now`) in the same transaction.
     func updateCertificate(
-        serialNumber: String, _ change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+        serialNumber: String, now: Date, _ change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]
     ) async throws -> CertificateRecord?
     /// Removes a certificate; refused while its issuing CA exists. False when there was none.
     func deleteCertificate(serialNumber: String, events: [DomainEvent]) async throws -> Bool

@@ -25,6 +25,14 @@ public enum RFC3339 {
         return text + "Z"
     }
 
+    /// A fixed-width form with nine fractional digits, the last six a sequence number, so keys made
+    /// at the same millisecond stay distinct and sort in time order as text (device histories).
+    public static func sequencedKey(epochMilliseconds: Int64, sequence: Int) -> String {
+        let whole = format(epochMilliseconds: epochMilliseconds - epochMilliseconds % 1000 - (epochMilliseconds % 1000 < 0 ? 1000 : 0))
+        let milliseconds = ((epochMilliseconds % 1000) + 1000) % 1000
+        return whole.dropLast() + "." + pad(Int(milliseconds), 3) + pad(sequence % 1_000_000, 6) + "Z"
+    }
+
     /// Accepts `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, lowercase `t`/`z` or a space as separator,
     /// and with `allowDateOnly` a bare `YYYY-MM-DD` (midnight UTC).
     public static func parse(_ text: String, allowDateOnly: Bool = false) -> Date? {

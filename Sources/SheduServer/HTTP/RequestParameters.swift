@@ -33,6 +33,13 @@ extension Request {
     }
 }
 
+extension Request {
+    /// The `filter` parameters alone, for counts and statistics.
+    func filters(fields: FieldSet) throws -> [Filter] {
+        try queryValues("filter").map { try Filter(parsing: $0, fields: fields) }
+    }
+}
+
 extension SheduRequestContext {
     /// A path parameter, percent-decoded.
     func pathParameter(_ name: String) throws -> String {

@@ -18,7 +18,7 @@ struct KMSRoutes {
             JSONResponse(.ok, kms.engineInfos)
         }
         api.on(.get, "\(base)/stats", summary: "Key counts", tag: "KMS", response: "KMSStats") { request, _ in
-            JSONResponse(.ok, try await kms.stats(filters: try request.listQuery(fields: KMSKey.fields).filters))
+            JSONResponse(.ok, try await kms.stats(filters: try request.filters(fields: KMSKey.fields)))
         }
         api.on(.get, "\(base)/keys", summary: "List keys", tag: "KMS", response: "Key", list: true) { request, _ in
             ListEnvelope(try await kms.list(request.listQuery(fields: KMSKey.fields)))

@@ -11,7 +11,7 @@ extension ListQueryCompiler {
         decode: (any SQLRow) throws -> Item
     ) async throws -> Page<Item> {
         let compiled = try compile(query)
-        var sql: SQLQueryString = "SELECT \(columns), \(cursorColumns(compiled)) FROM \(unsafeRaw: table.from)"
+        var sql: SQLQueryString = "SELECT \(columns), \(cursorColumns(compiled)) FROM \(unsafeRaw: compiled.from)"
         let conditions = [scope, compiled.whereClause].compactMap { $0 }
         if !conditions.isEmpty { sql += " WHERE \(conditions.map { "(\($0))" as SQLQueryString }.joined(separator: " AND "))" }
         sql += " ORDER BY \(compiled.orderBy) LIMIT \(literal: query.pageSize + 1)"
@@ -23,5 +23,21 @@ extension ListQueryCompiler {
             next = query.bookmark(after: try cursor(from: last, compiled: compiled))
         }
         return Page(items: items, next: next)
+    }
+
+    /// Rows matching `filters` (and `scope`) counted by the value of `groupBy`, an expression
+    /// over the resource's table (all rows under the key "" without one).
+    func counts(
+        filters: [Filter], on db: any SQLDatabase, scope: SQLQueryString? = nil, groupBy: String? = nil
+    ) async throws -> [String: Int] {
+        var sql: SQLQueryString = "SELECT \(unsafeRaw: groupBy ?? "''") AS g, COUNT(*) AS n FROM \(unsafeRaw: table.from)"
+        let conditions = [scope, try filterCondition(filters)].compactMap { $0 }
+        if !conditions.isEmpty { sql += " WHERE \(conditions.map { "(\($0))" as SQLQueryString }.joined(separator: " AND "))" }
+        if let groupBy { sql += " GROUP BY \(unsafeRaw: groupBy)" }
+        var counts: [String: Int] = [:]
+        for row in try await db.raw(sql).all() {
+            counts[try row.decode(column: "g", as: String.self), default: 0] += try row.decode(column: "n", as: Int.self)
+        }
+        return counts
     }
 }

@@ -17,6 +17,9 @@ struct ListQueryCompiler {
     }
 
     struct Compiled {
+        /// The FROM clause and primary key expression of the plan chosen (see ``ResourceTable/DrivingTable``).
+        var from: String
+        var primaryKey: String
         var filters: SQLQueryString?
         var keyset: SQLQueryString?
         var orderBy: SQLQueryString
@@ -34,15 +37,27 @@ struct ListQueryCompiler {
     }
 
     func compile(_ query: ListQuery) throws -> Compiled {
-        let filters = try query.filters.map(compile)
-        let sortExpressions = try sortExpressions(for: query.sort)
+        var from = table.from
+        var primaryKey = table.primaryKey
+        var sortColumnOverrides: [String: String] = [:]
+        var filters: [SQLQueryString] = []
+        var remaining = query.filters
+        if let (driver, index) = drivingTable(for: query), case .string(let value) = query.filters[index].value {
+            from = driver.from
+            primaryKey = driver.primaryKey
+            sortColumnOverrides = driver.sortColumns
+            filters.append("\(unsafeRaw: driver.valueColumn) = \(bind: value)")
+            remaining.remove(at: index)
+        }
+        filters += try remaining.map(compile)
+        let sortExpressions = try sortExpressions(for: query.sort, overrides: sortColumnOverrides)
         let direction = query.descending ? "DESC" : "ASC"
         // NULL sorts as the largest value on both dialects.
         let nulls = query.descending ? " NULLS FIRST" : " NULLS LAST"
         var orderParts: [SQLQueryString] = sortExpressions.map {
             "\($0.sql) \(unsafeRaw: direction)\(unsafeRaw: $0.nullable ? nulls : "")"
         }
-        orderParts.append("\(unsafeRaw: table.primaryKey) \(unsafeRaw: direction)")
+        orderParts.append("\(unsafeRaw: primaryKey) \(unsafeRaw: direction)")
 
         var keyset: SQLQueryString?
         if let cursor = query.cursor {
@@ -51,11 +66,30 @@ struct ListQueryCompiler {
             }
             keyset = try keysetCondition(
                 expressions: sortExpressions[...], values: cursor.sortValues[...], key: cursor.key,
-                descending: query.descending)
+                primaryKey: primaryKey, descending: query.descending)
         }
         return Compiled(
+            from: from, primaryKey: primaryKey,
             filters: filters.isEmpty ? nil : filters.map { "(\($0))" }.joined(separator: " AND "),
             keyset: keyset, orderBy: orderParts.joined(separator: ", "), sortExpressions: sortExpressions)
+    }
+
+    /// The filters alone, AND-ed, for counts and statistics; nil without filters.
+    func filterCondition(_ filters: [Filter]) throws -> SQLQueryString? {
+        let compiled = try filters.map(compile)
+        return compiled.isEmpty ? nil : compiled.map { "(\($0))" }.joined(separator: " AND ")
+    }
+
+    /// The driving table a query can use: one whose field has a case-sensitive `contains` filter,
+    /// when the list is ordered by a field that table's index holds.
+    private func drivingTable(for query: ListQuery) -> (ResourceTable.DrivingTable, Int)? {
+        guard case .field(let sortField) = query.sort else { return nil }
+        for driver in table.drivingTables where driver.sortColumns[sortField] != nil {
+            if let index = query.filters.firstIndex(where: { $0.field.name == driver.field && $0.op == .contains }) {
+                return (driver, index)
+            }
+        }
+        return nil
     }
 
     /// Reads a row's sort values and key into the cursor of the page after it.
@@ -81,16 +115,17 @@ struct ListQueryCompiler {
         var parts = compiled.sortExpressions.enumerated().map { index, expression -> SQLQueryString in
             "\(expression.sql) AS _sort\(unsafeRaw: String(index))"
         }
-        parts.append("\(unsafeRaw: table.primaryKey) AS _key")
+        parts.append("\(unsafeRaw: compiled.primaryKey) AS _key")
         return parts.joined(separator: ", ")
     }
 
     // MARK: Order
 
-    private func sortExpressions(for key: SortKey) throws -> [SortExpression] {
+    private func sortExpressions(for key: SortKey, overrides: [String: String]) throws -> [SortExpression] {
         switch key {
         case .field(let name):
-            let column = try column(named: name)
+            var column = try column(named: name)
+            if let override = overrides[name] { column.expression = override }
             let type: SortExpression.ValueType =
                 switch column.kind {
                 case .epochMilliseconds: .integer
@@ -111,12 +146,14 @@ struct ListQueryCompiler {
 
     /// Rows strictly after the cursor in the list's order (NULL is the largest value).
     private func keysetCondition(
-        expressions: ArraySlice<SortExpression>, values: ArraySlice<JSONValue>, key: String, descending: Bool
+        expressions: ArraySlice<SortExpression>, values: ArraySlice<JSONValue>, key: String, primaryKey: String,
+        descending: Bool
     ) throws -> SQLQueryString {
-        let keyComparison: SQLQueryString = "\(unsafeRaw: table.primaryKey) \(unsafeRaw: descending ? "<" : ">") \(bind: key)"
+        let keyComparison: SQLQueryString = "\(unsafeRaw: primaryKey) \(unsafeRaw: descending ? "<" : ">") \(bind: key)"
         guard let expression = expressions.first, let value = values.first else { return keyComparison }
         let rest = try keysetCondition(
-            expressions: expressions.dropFirst(), values: values.dropFirst(), key: key, descending: descending)
+            expressions: expressions.dropFirst(), values: values.dropFirst(), key: key, primaryKey: primaryKey,
+            descending: descending)
         let sql = expression.sql
         if value == .null {
             // After a NULL: later NULLs, and (descending) every non-NULL value.
@@ -161,6 +198,11 @@ struct ListQueryCompiler {
             return values.count == 2 ? "1 = 1" : "\(sql) = \(bind: values.first ?? false)"
         case (.jsonStringArray, .string(let text)):
             return stringArrayContains(column.expression, text, ignoreCase: filter.op == .containsIgnoreCase)
+        case (.sideTable(let sideTable, let owner, let valueColumn), .string(let text)):
+            let match: SQLQueryString =
+                filter.op == .containsIgnoreCase
+                ? "LOWER(s.\(unsafeRaw: valueColumn)) = LOWER(\(bind: text))" : "s.\(unsafeRaw: valueColumn) = \(bind: text)"
+            return "EXISTS (SELECT 1 FROM \(unsafeRaw: sideTable) s WHERE s.\(unsafeRaw: owner) = \(unsafeRaw: table.primaryKey) AND \(match))"
         case (.json, .jsonPath(let predicate)):
             return compile(predicate, column: column.expression)
         case (.epochMilliseconds, .date(let date)):

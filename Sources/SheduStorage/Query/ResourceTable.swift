@@ -16,6 +16,9 @@ struct ResourceTable: Sendable {
         case jsonStringArray
         /// A JSON document (TEXT on SQLite, JSONB on PostgreSQL).
         case json
+        /// A set of strings kept one per row in a side table (`table`: `owner` = the resource's
+        /// primary key, `value` = one string), so that `contains` is an index lookup.
+        case sideTable(table: String, owner: String, value: String)
     }
 
     struct Column: Sendable {
@@ -38,9 +41,28 @@ struct ResourceTable: Sendable {
     /// API field name → column.
     var columns: [String: Column]
 
-    init(from: String, primaryKey: String, columns: [String: Column]) {
+    /// Another way into the rows for lists filtered by one value of a side-table field: the side
+    /// table's own index, ordered as the list is, drives the page (a rare tag is then as fast as
+    /// a common one, at any depth).
+    struct DrivingTable: Sendable {
+        /// The API field whose `contains` filter selects this plan.
+        var field: String
+        /// The FROM clause, joining the side table (alias in `valueColumn`) to the resource.
+        var from: String
+        /// The side table's value column, compared with the filter's value.
+        var valueColumn: String
+        /// The primary key as the side table holds it.
+        var primaryKey: String
+        /// Sort fields the side table's index holds, with their columns there.
+        var sortColumns: [String: String]
+    }
+
+    var drivingTables: [DrivingTable]
+
+    init(from: String, primaryKey: String, columns: [String: Column], drivingTables: [DrivingTable] = []) {
         self.from = from
         self.primaryKey = primaryKey
         self.columns = columns
+        self.drivingTables = drivingTables
     }
 }

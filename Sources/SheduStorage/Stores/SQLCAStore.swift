@@ -145,7 +145,7 @@ public struct SQLCAStore: CAStore {
         """
     }
 
-    private func insertCertificateRow(_ record: CertificateRecord, requireActiveCA: String?, on db: any SQLDatabase) async throws {
+    func insertCertificateRow(_ record: CertificateRecord, requireActiveCA: String?, on db: any SQLDatabase) async throws {
         var sql: SQLQueryString = "INSERT INTO certificates (\(Self.insertColumns)) SELECT \(try values(record))"
         if let requireActiveCA { sql += " WHERE \(Self.activeCA(requireActiveCA))" }
         sql += " RETURNING serial_number"
@@ -394,6 +394,14 @@ public struct SQLCAStore: CAStore {
                 ).run()
             }
             try await Outbox.insert(events, on: db, dialect: dialect)
+            // Devices bound to a certificate at or below the CA follow it.
+            try await DeviceStatusSync.sync(
+                prefix: Self.tree(id),
+                where: """
+                    devices.active_serial IN (SELECT serial_number FROM certificates
+                        WHERE serial_number = \(bind: serial) OR (\(Self.below(ownSerial: serial))))
+                    """,
+                now: time, followCertificate: true, on: db, dialect: dialect)
         }
     }
 
@@ -462,28 +470,43 @@ public struct SQLCAStore: CAStore {
     }
 
     public func updateCertificate(
-        serialNumber: String, _ change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+        serialNumber: String, now: Date, _ change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+    ) async throws -> CertificateRecord? {
+        try await database.write { db in
+            try await updateCertificate(serialNumber: serialNumber, now: now, change, on: db)
+        }
+    }
+
+    /// ``updateCertificate(serialNumber:now:_:)`` inside the caller's transaction: a device bound
+    /// to the certificate follows its new status in the same transaction.
+    func updateCertificate(
+        serialNumber: String, now: Date, _ change: @Sendable (inout CertificateRecord) throws -> [DomainEvent],
+        on db: any SQLDatabase
     ) async throws -> CertificateRecord? {
         let select = certificateSelect
         let dialect = self.dialect
-        return try await database.write { db in
-            guard let row = try await db.raw("SELECT \(select) FROM certificates t WHERE t.serial_number = \(bind: serialNumber)").first()
-            else { return nil }
-            var record = try Self.decodeCertificate(row)
-            let events = try change(&record)
-            guard !events.isEmpty else { return record }
-            try await db.raw(
-                """
-                UPDATE certificates SET status = \(bind: record.status.rawValue),
-                    revocation_timestamp = \(bind: record.revocationTimestamp?.epochMilliseconds),
-                    revocation_reason = \(bind: record.revocationReason.rawValue), held_by_ca = \(bind: record.heldByCA),
-                    metadata = \(dialect.jsonBind(try DomainJSON.text(record.metadata)))
-                WHERE serial_number = \(bind: serialNumber)
-                """
-            ).run()
-            try await Outbox.insert(events, on: db, dialect: dialect)
-            return record
+        guard let row = try await db.raw("SELECT \(select) FROM certificates t WHERE t.serial_number = \(bind: serialNumber)").first()
+        else { return nil }
+        var record = try Self.decodeCertificate(row)
+        let previousStatus = record.status
+        let events = try change(&record)
+        guard !events.isEmpty else { return record }
+        try await db.raw(
+            """
+            UPDATE certificates SET status = \(bind: record.status.rawValue),
+                revocation_timestamp = \(bind: record.revocationTimestamp?.epochMilliseconds),
+                revocation_reason = \(bind: record.revocationReason.rawValue), held_by_ca = \(bind: record.heldByCA),
+                metadata = \(dialect.jsonBind(try DomainJSON.text(record.metadata)))
+            WHERE serial_number = \(bind: serialNumber)
+            """
+        ).run()
+        try await Outbox.insert(events, on: db, dialect: dialect)
+        if record.status != previousStatus {
+            try await DeviceStatusSync.sync(
+                where: "devices.active_serial = \(bind: serialNumber)", now: now, followCertificate: true, on: db,
+                dialect: dialect)
         }
+        return record
     }
 
     public func deleteCertificate(serialNumber: String, events: [DomainEvent]) async throws -> Bool {
@@ -590,7 +613,12 @@ public struct SQLCAStore: CAStore {
             ).run()
             let changed = try await db.raw(
                 "UPDATE certificates SET status = 'EXPIRED' WHERE serial_number IN (\(batch)) RETURNING serial_number"
-            ).all()
+            ).all().map { try $0.decode(column: "serial_number", as: String.self) }
+            if !changed.isEmpty {
+                try await DeviceStatusSync.sync(
+                    where: "devices.active_serial IN (\(binds: changed))", now: now, followCertificate: true, on: db,
+                    dialect: dialect)
+            }
             return changed.count
         }
     }

@@ -50,8 +50,19 @@ struct TestApp {
 
     /// Runs `body` against the router, without sockets.
     func withRouter(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = try await buildApplication(configuration: configuration, logger: logger, clock: clock)
-        try await app.test(.router, body)
+        try await withRouter { client, _ in try await body(client) }
+    }
+
+    /// Runs `body` against the router, with the services behind it (to run a background job's pass).
+    func withRouter(_ body: @escaping @Sendable (any TestClientProtocol, SheduServices) async throws -> Void) async throws {
+        let server = try await buildServer(configuration: configuration, logger: logger, clock: clock)
+        do {
+            try await server.application.test(.router) { client in try await body(client, server.services) }
+        } catch {
+            // A failed test must still close the database (the framework's shutdown may not run).
+            await server.services.database.close()
+            throw error
+        }
     }
 
     /// Runs the real server (TLS listener and all) in this process and gives `body` a client that

@@ -1,0 +1,143 @@
+import Foundation
+
+/// DMS records (API.md §5): create, read, update and delete, with settings that must name CAs
+/// and profiles that exist.
+public struct DMSService: Sendable {
+    let store: any DMSStore
+    let ca: CAService
+    let profiles: IssuanceProfileService
+    let clock: any WallClock
+
+    public init(store: any DMSStore, ca: CAService, profiles: IssuanceProfileService, clock: any WallClock) {
+        self.store = store
+        self.ca = ca
+        self.profiles = profiles
+        self.clock = clock
+    }
+
+    static func notFound(_ id: String) -> SheduError { .notFound("DMS '\(id)' not found") }
+
+    public func create(_ request: DMSRequest) async throws -> DMS {
+        guard let id = request.id?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
+            throw SheduError.badRequest("id is required")
+        }
+        try Self.validateID(id)
+        let dms = DMS(
+            id: id, name: request.name ?? id, metadata: request.metadata ?? [:], creationDate: clock.now(),
+            settings: request.settings ?? DMSSettings())
+        try await validate(dms.settings)
+        try await store.insert(dms, events: [try event("dms.create", dms)])
+        return dms
+    }
+
+    public func dms(id: String) async throws -> DMS {
+        guard let dms = try await store.dms(id: id) else { throw Self.notFound(id) }
+        return dms
+    }
+
+    public func list(_ query: ListQuery) async throws -> Page<DMS> {
+        try await store.list(query)
+    }
+
+    /// `PUT /dms/{id}`: name, metadata and settings replaced; the id stays.
+    public func replace(id: String, _ request: DMSRequest) async throws -> DMS {
+        if let bodyID = request.id, !bodyID.isEmpty, bodyID != id {
+            throw SheduError.badRequest("id '\(bodyID)' in the body differs from '\(id)' in the path")
+        }
+        if let settings = request.settings { try await validate(settings) }
+        let now = clock.now()
+        let updated = try await store.update(id: id, now: now) { dms in
+            let previous = dms
+            if let name = request.name { dms.name = name }
+            if let metadata = request.metadata { dms.metadata = metadata }
+            if let settings = request.settings { dms.settings = settings }
+            return [try DomainEvent(type: "dms.update", service: "dmsmanager", subject: "dms/\(id)", time: now, previous: previous, updated: dms)]
+        }
+        guard let updated else { throw Self.notFound(id) }
+        return updated
+    }
+
+    public func updateMetadata(id: String, _ update: MetadataUpdate) async throws -> DMS {
+        let now = clock.now()
+        let updated = try await store.update(id: id, now: now) { dms in
+            let previous = dms
+            dms.metadata = try update.apply(to: dms.metadata)
+            return [
+                try DomainEvent(
+                    type: "dms.metadata.update", service: "dmsmanager", subject: "dms/\(id)", time: now, previous: previous,
+                    updated: dms)
+            ]
+        }
+        guard let updated else { throw Self.notFound(id) }
+        return updated
+    }
+
+    public func delete(id: String) async throws {
+        let dms = try await dms(id: id)
+        guard try await store.delete(id: id, events: [try event("dms.delete", dms)]) else { throw Self.notFound(id) }
+    }
+
+    public func count(filters: [Filter]) async throws -> Int {
+        try await store.count(filters: filters)
+    }
+
+    /// Settings are checked before they are stored: every CA and profile they name exists, the
+    /// windows are ordered, and a webhook mode has a URL.
+    func validate(_ settings: DMSSettings) async throws {
+        if settings.enrollment.enrollmentCA.isEmpty {
+            throw SheduError.badRequest("settings.enrollment_settings.enrollment_ca is required")
+        }
+        for (field, id) in settings.referencedCAs {
+            do {
+                _ = try await ca.ca(id: id)
+            } catch let error as SheduError where error.kind == .notFound {
+                throw SheduError.badRequest("settings.\(field): CA '\(id)' does not exist")
+            }
+        }
+        if !settings.issuanceProfileID.isEmpty {
+            do {
+                _ = try await profiles.profile(id: settings.issuanceProfileID)
+            } catch let error as SheduError where error.kind == .notFound {
+                throw SheduError.badRequest("settings.issuance_profile_id: issuance profile '\(settings.issuanceProfileID)' does not exist")
+            }
+        }
+        let windows = settings.reenrollment
+        guard windows.criticalDelta <= windows.preventiveDelta else {
+            throw SheduError.badRequest(
+                "settings.reenrollment_settings.critical_delta (\(windows.criticalDelta)) must not be longer than preventive_delta (\(windows.preventiveDelta))")
+        }
+        for (name, authentication) in [("enrollment_settings", settings.enrollment.est), ("reenrollment_settings", settings.reenrollment.est)] {
+            guard let authentication else { continue }
+            if authentication.authMode.callsWebhook {
+                let url = authentication.externalWebhook.url
+                guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+                    throw SheduError.badRequest(
+                        "settings.\(name).est_rfc7030_settings.external_webhook_settings.url must be an http(s) URL for auth mode \(authentication.authMode.rawValue)")
+                }
+                guard ["POST", "PUT"].contains(authentication.externalWebhook.method) else {
+                    throw SheduError.badRequest(
+                        "settings.\(name).est_rfc7030_settings.external_webhook_settings.method must be POST or PUT")
+                }
+            }
+            if authentication.authMode.checksClientCertificate, authentication.clientCertificate.validationCAs.isEmpty,
+                name == "enrollment_settings"
+            {
+                throw SheduError.badRequest(
+                    "settings.enrollment_settings.est_rfc7030_settings.client_certificate_settings.validation_cas must name at least one CA for auth mode \(authentication.authMode.rawValue)")
+            }
+        }
+        if settings.serverKeyGeneration.enabled {
+            _ = try settings.serverKeyGeneration.key.spec()
+        }
+    }
+
+    static func validateID(_ id: String) throws {
+        guard id.count <= 128, !id.contains("/"), !id.contains(where: \.isWhitespace) else {
+            throw SheduError.badRequest("id must be at most 128 characters, without '/' or spaces")
+        }
+    }
+
+    func event(_ type: String, _ dms: DMS) throws -> DomainEvent {
+        try DomainEvent(type: type, service: "dmsmanager", subject: "dms/\(dms.id)", time: clock.now(), object: dms)
+    }
+}

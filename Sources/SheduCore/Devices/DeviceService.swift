@@ -1,0 +1,228 @@
+import Foundation
+
+/// The device inventory (API.md §4): registration, identity binding, decommissioning, and the
+/// status that follows each device's certificate.
+public struct DeviceService: Sendable {
+    let store: any DeviceStore
+    let dmsStore: any DMSStore
+    let ca: CAService
+    let clock: any WallClock
+
+    public init(store: any DeviceStore, dmsStore: any DMSStore, ca: CAService, clock: any WallClock) {
+        self.store = store
+        self.dmsStore = dmsStore
+        self.ca = ca
+        self.clock = clock
+    }
+
+    static func notFound(_ id: String) -> SheduError { .notFound("device '\(id)' not found") }
+
+    public func register(_ request: RegisterDeviceRequest) async throws -> Device {
+        guard let id = request.id?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
+            throw SheduError.badRequest("id is required")
+        }
+        guard id.count <= 256, !id.contains("/") else {
+            throw SheduError.badRequest("id must be at most 256 characters and contain no '/'")
+        }
+        guard let dmsID = request.dmsID, !dmsID.isEmpty else { throw SheduError.badRequest("dms_id is required") }
+        guard try await dmsStore.dms(id: dmsID) != nil else { throw DMSService.notFound(dmsID) }
+        let device = newDevice(
+            id: id, dmsID: dmsID, tags: request.tags ?? [], metadata: request.metadata ?? [:], icon: request.icon ?? "",
+            iconColor: request.iconColor ?? "")
+        try await store.insert(device, events: [try event("device.create", device)])
+        return device
+    }
+
+    /// A device as registration makes it: NO_IDENTITY, with its CREATED event.
+    func newDevice(id: String, dmsID: String, tags: [String], metadata: [String: JSONValue], icon: String, iconColor: String)
+        -> Device
+    {
+        let now = clock.now()
+        var device = Device(
+            id: id, dmsOwner: dmsID, tags: Self.distinct(tags), metadata: metadata, icon: icon, iconColor: iconColor,
+            creationDate: now)
+        device.events.append(DeviceEvent(.created), at: now)
+        return device
+    }
+
+    public func device(id: String) async throws -> Device {
+        guard let device = try await store.device(id: id) else { throw Self.notFound(id) }
+        return device
+    }
+
+    public func list(_ query: ListQuery, scope: DeviceScope = .all) async throws -> Page<Device> {
+        if case .dms(let dmsID) = scope, try await dmsStore.dms(id: dmsID) == nil { throw DMSService.notFound(dmsID) }
+        return try await store.list(query, scope: scope)
+    }
+
+    /// Counts of every status (zeros included) of the devices matching `filters`.
+    public func statusCounts(filters: [Filter]) async throws -> [DeviceStatus: Int] {
+        var counts = try await store.statusCounts(filters: filters)
+        for status in DeviceStatus.allCases where counts[status] == nil { counts[status] = 0 }
+        return counts
+    }
+
+    public func updateMetadata(id: String, _ update: MetadataUpdate) async throws -> Device {
+        let now = clock.now()
+        let updated = try await store.update(id: id, now: now) { device in
+            let previous = device
+            device.metadata = try update.apply(to: device.metadata)
+            return DeviceChange(events: [try updateEvent("device.metadata.update", previous, device, at: now)])
+        }
+        guard let updated else { throw Self.notFound(id) }
+        return updated
+    }
+
+    /// How a binding records itself in the device's history.
+    public enum BindingKind: Sendable {
+        /// A first or replacement identity (`PROVISIONED`, then `RE-PROVISIONED`).
+        case provisioning
+        /// A renewal through re-enrollment (`RENEWED`).
+        case renewal
+    }
+
+    /// Makes `serialNumber` the active identity of the device: `PUT /devices/{id}/idslot`
+    /// (the previous certificate is revoked `Superseded`) and `POST /dms/bind-identity` (it is not).
+    public func bindIdentity(deviceID: String, serialNumber: String, revokePrevious: Bool) async throws
+        -> (device: Device, certificate: CertificateRecord, dms: DMS)
+    {
+        let current = try await device(id: deviceID)
+        let certificate = try await ca.certificate(serialNumber: serialNumber)
+        guard let dms = try await dmsStore.dms(id: current.dmsOwner) else { throw DMSService.notFound(current.dmsOwner) }
+        let plan = try binding(
+            deviceID: deviceID, certificate: certificate, dms: dms, kind: .provisioning,
+            supersede: revokePrevious ? .superseded : nil)
+        guard let device = try await store.update(id: deviceID, now: plan.now, plan.change) else { throw Self.notFound(deviceID) }
+        return (device, try await ca.certificate(serialNumber: certificate.serialNumber), dms)
+    }
+
+    /// The change that binds `certificate` to a device of `dms`, for ``DeviceStore/update``: the
+    /// new slot version and windows, the certificate's attachment metadata, and the previous
+    /// identity revoked with `supersede` when given.
+    public func binding(
+        deviceID: String, certificate: CertificateRecord, dms: DMS, kind: BindingKind, supersede: RevocationReason?
+    ) throws -> (now: Date, change: @Sendable (inout Device) throws -> DeviceChange) {
+        let commonName = certificate.info.subject.commonName
+        guard commonName == deviceID else {
+            throw SheduError.badRequest(
+                "certificate \(certificate.serialNumber) is for '\(commonName)' (its subject CN), not for device '\(deviceID)'")
+        }
+        guard certificate.status == .active else {
+            throw SheduError.conflict(
+                "certificate \(certificate.serialNumber) is \(certificate.status.rawValue) and cannot become an identity")
+        }
+        let now = clock.now()
+        let serial = certificate.serialNumber
+        let windows = StatusWindows(
+            expiresAt: certificate.info.notAfter, preventiveDelta: dms.settings.reenrollment.preventiveDelta,
+            criticalDelta: dms.settings.reenrollment.criticalDelta)
+        let attach = ca.metadataChange(at: now) { metadata in
+            metadata[MetadataKeys.attachedTo] = ["authorized_by": ["ra_id": .string(dms.id)], "device_id": .string(deviceID)]
+            metadata[MetadataKeys.expirationDeltas] = [
+                ["delta": .string(dms.settings.reenrollment.preventiveDelta.description), "name": "Preventive", "triggered": false],
+                ["delta": .string(dms.settings.reenrollment.criticalDelta.description), "name": "Critical", "triggered": false],
+            ]
+        }
+        let revoke = ca.statusChange(.init(status: .revoked, revocationReason: supersede ?? .superseded), at: now, onlyIfLive: true)
+        let change: @Sendable (inout Device) throws -> DeviceChange = { device in
+            guard device.status != .decommissioned else {
+                throw SheduError.conflict("device '\(device.id)' is DECOMMISSIONED, which is final")
+            }
+            guard device.dmsOwner == dms.id else {
+                throw SheduError.forbidden("device '\(device.id)' is registered to DMS '\(device.dmsOwner)', not '\(dms.id)'")
+            }
+            let previous = device
+            let previousSerial = device.activeSerialNumber
+            if previousSerial == serial { return DeviceChange() }
+            let type: DeviceEventType
+            if var slot = device.identity {
+                let version = (slot.versions.keys.max() ?? -1) + 1
+                slot.versions[version] = serial
+                slot.activeVersion = version
+                slot.expirationDate = windows.expiresAt
+                type = kind == .renewal ? .renewed : .reprovisioned
+                slot.events.append(DeviceEvent(type, "New Active Version set to \(version)"), at: now)
+                device.identity = slot
+            } else {
+                type = .provisioned
+                var slot = IdentitySlot(activeVersion: 0, versions: [0: serial], expirationDate: windows.expiresAt)
+                slot.events.append(DeviceEvent(.provisioned), at: now)
+                device.identity = slot
+            }
+            device.events.append(DeviceEvent(type, "certificate \(serial)"), at: now)
+            device.windows = windows
+            var certificateChanges = [CertificateChange(serialNumber: serial, change: attach)]
+            if let previousSerial, supersede != nil {
+                certificateChanges.append(CertificateChange(serialNumber: previousSerial, change: revoke))
+            }
+            return DeviceChange(
+                events: [try updateEvent("device.identity.update", previous, device, at: now)],
+                certificateChanges: certificateChanges)
+        }
+        return (now, change)
+    }
+
+    /// Takes a device out of service for good; its active certificate is revoked
+    /// `CessationOfOperation`.
+    public func decommission(id: String) async throws -> Device {
+        let now = clock.now()
+        let revoke = ca.statusChange(.init(status: .revoked, revocationReason: .cessationOfOperation), at: now, onlyIfLive: true)
+        let updated = try await store.update(id: id, now: now) { device in
+            guard device.status != .decommissioned else {
+                throw SheduError.conflict("device '\(device.id)' is already DECOMMISSIONED")
+            }
+            let previous = device
+            device.status = .decommissioned
+            device.events.append(DeviceEvent(.decommissioned), at: now)
+            device.events.append(
+                DeviceEvent(.statusUpdated, "Status updated from '\(previous.status.rawValue)' to 'DECOMMISSIONED'"), at: now)
+            var changes: [CertificateChange] = []
+            if let serial = device.activeSerialNumber { changes.append(CertificateChange(serialNumber: serial, change: revoke)) }
+            return DeviceChange(
+                events: [try updateEvent("device.status.update", previous, device, at: now)], certificateChanges: changes)
+        }
+        guard let updated else { throw Self.notFound(id) }
+        return updated
+    }
+
+    /// Deletes a device for good; one with a live identity must be decommissioned first.
+    public func delete(id: String) async throws {
+        let current = try await device(id: id)
+        guard !current.status.hasLiveIdentity else {
+            throw SheduError.conflict(
+                "device '\(id)' is \(current.status.rawValue) with a live certificate; decommission it before deleting it")
+        }
+        guard try await store.delete(id: id, events: [try event("device.delete", current)]) else { throw Self.notFound(id) }
+    }
+
+    /// Runs the window monitor once: every device whose next window began moves into it.
+    @discardableResult
+    public func advanceWindows(batchSize: Int = 5000) async throws -> Int {
+        let now = clock.now()
+        var total = 0
+        while true {
+            let moved = try await store.advanceWindows(now: now, limit: batchSize)
+            total += moved
+            if moved < batchSize { return total }
+        }
+    }
+
+    func event(_ type: String, _ device: Device) throws -> DomainEvent {
+        try DomainEvent(type: type, service: "devmanager", subject: "device/\(device.id)", time: clock.now(), object: device)
+    }
+
+    func updateEvent(_ type: String, _ previous: Device, _ updated: Device, at now: Date) throws -> DomainEvent {
+        try DomainEvent(type: type, service: "devmanager", subject: "device/\(updated.id)", time: now, previous: previous, updated: updated)
+    }
+
+    static func distinct(_ tags: [String]) -> [String] {
+        var seen = Set<String>()
+        return tags.filter { seen.insert($0).inserted }
+    }
+}
+
+/// Metadata keys the platform writes (Lamassu's names).
+public enum MetadataKeys {
+    public static let attachedTo = "lamassu.io/ra/attached-to"
+    public static let expirationDeltas = "lamassu.io/ca/expiration-deltas"
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// A change of a certificate made in the same transaction as a device change (binding metadata,
+/// revoking a superseded or decommissioned identity). The closure is the CA's own rule.
+public struct CertificateChange: Sendable {
+    public var serialNumber: String
+    public var change: @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+
+    public init(serialNumber: String, change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]) {
+        self.serialNumber = serialNumber
+        self.change = change
+    }
+}
+
+/// What a device change writes besides the device itself.
+public struct DeviceChange: Sendable {
+    public var events: [DomainEvent]
+    public var certificateChanges: [CertificateChange]
+
+    public init(events: [DomainEvent] = [], certificateChanges: [CertificateChange] = []) {
+        self.events = events
+        self.certificateChanges = certificateChanges
+    }
+}
+
+/// A certificate to add in the same transaction as a device change (enrollment), only while its
+/// CA is ACTIVE.
+public struct NewCertificate: Sendable {
+    public var record: CertificateRecord
+    public var requireActiveCA: String
+    public var events: [DomainEvent]
+
+    public init(record: CertificateRecord, requireActiveCA: String, events: [DomainEvent]) {
+        self.record = record
+        self.requireActiveCA = requireActiveCA
+        self.events = events
+    }
+}
+
+/// Which devices a list covers, beside its filters.
+public enum DeviceScope: Sendable, Hashable {
+    case all
+    case dms(String)
+}
+
+/// Where devices are kept.
+///
+/// The store owns one rule: a device's status follows its bound certificate. After every write
+/// of a device, and whenever a bound certificate changes status, the status is derived again
+/// from the certificate and the device's ``StatusWindows`` in the same transaction, and each
+/// change is recorded in the device's history and the outbox.
+public protocol DeviceStore: Sendable {
+    /// Adds a device; a duplicate id is a conflict, an unknown DMS not found.
+    func insert(_ device: Device, events: [DomainEvent]) async throws
+    func device(id: String) async throws -> Device?
+    func list(_ query: ListQuery, scope: DeviceScope) async throws -> Page<Device>
+    /// Device counts by status of the devices matching `filters` (all of them when empty).
+    func statusCounts(filters: [Filter]) async throws -> [DeviceStatus: Int]
+    /// Reads, changes and writes a device in one transaction, with the certificate changes the
+    /// change asks for; nil when there is no device. With `createIfMissing`, a missing device is
+    /// created first (its events included); with `newCertificate`, that certificate is added first.
+    func update(
+        id: String, now: Date, newCertificate: NewCertificate?, createIfMissing: (device: Device, events: [DomainEvent])?,
+        _ change: @escaping @Sendable (inout Device) throws -> DeviceChange
+    ) async throws -> Device?
+    /// Removes a device and its metadata; false when there was none.
+    func delete(id: String, events: [DomainEvent]) async throws -> Bool
+    /// Moves devices whose next window has begun (at most `limit`); returns how many moved.
+    func advanceWindows(now: Date, limit: Int) async throws -> Int
+}
+
+extension DeviceStore {
+    public func update(
+        id: String, now: Date, _ change: @escaping @Sendable (inout Device) throws -> DeviceChange
+    ) async throws -> Device? {
+        try await update(id: id, now: now, newCertificate: nil, createIfMissing: nil, change)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import SheduCore
+
+/// DMS records under `/api/dmsmanager/v1` (API.md §5); EST has its own routes.
+struct DMSRoutes {
+    let dms: DMSService
+    let devices: DeviceService
+
+    struct BindIdentityBody: Decodable {
+        var deviceID: String?
+        var certificateSerialNumber: String?
+        enum CodingKeys: String, CodingKey { case deviceID = "device_id", certificateSerialNumber = "certificate_serial_number" }
+    }
+
+    struct BindIdentityResult: Encodable {
+        var certificate: CertificateRecord
+        var dms: DMS
+        var device: Device
+    }
+
+    struct Stats: Encodable { var total: Int }
+
+    func register(on api: APIRouter) {
+        let base = "/api/dmsmanager/v1"
+        api.on(.get, "\(base)/dms", summary: "List DMSs", tag: "DMS", response: "DMS", list: true) { request, _ in
+            ListEnvelope(try await dms.list(request.listQuery(fields: DMS.fields)))
+        }
+        api.on(.post, "\(base)/dms", summary: "Create a DMS", tag: "DMS", request: "DMSRequest", response: "DMS", status: .created) {
+            request, context in
+            JSONResponse(.created, try await dms.create(request.decodeJSON(as: DMSRequest.self, context: context)))
+        }
+        api.on(.get, "\(base)/dms/{id}", summary: "Get a DMS", tag: "DMS", response: "DMS") { _, context in
+            JSONResponse(.ok, try await dms.dms(id: try context.pathParameter("id")))
+        }
+        api.on(.put, "\(base)/dms/{id}", summary: "Replace a DMS's name, metadata and settings", tag: "DMS", request: "DMSRequest", response: "DMS") {
+            request, context in
+            let body = try await request.decodeJSON(as: DMSRequest.self, context: context)
+            return JSONResponse(.ok, try await dms.replace(id: try context.pathParameter("id"), body))
+        }
+        api.metadata("\(base)/dms/{id}/metadata", summary: "Update a DMS's metadata", tag: "DMS", response: "DMS") { context, update in
+            try await dms.updateMetadata(id: try context.pathParameter("id"), update)
+        }
+        api.on(.delete, "\(base)/dms/{id}", summary: "Delete a DMS that owns no devices", tag: "DMS", status: .noContent) { _, context in
+            try await dms.delete(id: try context.pathParameter("id"))
+            return Response(status: .noContent)
+        }
+        api.on(.get, "\(base)/stats", summary: "DMS count", tag: "DMS", response: "DMSStats") { request, _ in
+            JSONResponse(.ok, Stats(total: try await dms.count(filters: try request.filters(fields: DMS.fields))))
+        }
+        api.on(.post, "\(base)/dms/bind-identity", summary: "Bind a certificate as a device's identity", tag: "DMS", request: "BindIdentity", response: "BindIdentityResult") {
+            request, context in
+            let body = try await request.decodeJSON(as: BindIdentityBody.self, context: context)
+            guard let deviceID = body.deviceID, !deviceID.isEmpty else { throw SheduError.badRequest("device_id is required") }
+            guard let serial = body.certificateSerialNumber, !serial.isEmpty else {
+                throw SheduError.badRequest("certificate_serial_number is required")
+            }
+            let bound = try await devices.bindIdentity(deviceID: deviceID, serialNumber: serial, revokePrevious: false)
+            return JSONResponse(.ok, BindIdentityResult(certificate: bound.certificate, dms: bound.dms, device: bound.device))
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import SQLKit
+import SheduCore
+
+/// The rule "a device's status follows its certificate", written once in SQL and applied by
+/// every path that changes a device or a bound certificate, inside that path's transaction.
+///
+/// The status comes from the bound certificate's status and the device's windows: REVOKED or
+/// EXPIRED with the certificate, else the window `now` is in. `next_window_at` is the next
+/// window still ahead, so the monitor finds due devices in one index range. Every change is
+/// appended to the device's history and to the outbox.
+enum DeviceStatusSync {
+    /// History keys of derived changes sort after the events a change itself records.
+    static let historySequence = 500_000
+
+    /// The status and next window of each row of `devices`, as SQL expressions.
+    /// - Parameter followCertificate: read the bound certificate's status too (else only time counts,
+    ///   as for the monitor, which only sees devices whose certificate is live).
+    static func derived(now: Int64, followCertificate: Bool) -> (status: SQLQueryString, next: SQLQueryString) {
+        let certificateStatus: SQLQueryString =
+            "(SELECT c.status FROM certificates c WHERE c.serial_number = devices.active_serial)"
+        let revoked: SQLQueryString = followCertificate ? "WHEN \(certificateStatus) = 'REVOKED' THEN 'REVOKED'" : ""
+        let expired: SQLQueryString = followCertificate ? "\(certificateStatus) = 'EXPIRED' OR " : ""
+        let dead: SQLQueryString = followCertificate ? "OR \(certificateStatus) IN ('REVOKED', 'EXPIRED') " : ""
+        let status: SQLQueryString = """
+            (CASE WHEN devices.active_serial IS NULL THEN 'NO_IDENTITY' \(revoked)
+                WHEN \(expired)devices.expires_at <= \(bind: now) THEN 'EXPIRED'
+                WHEN devices.critical_at <= \(bind: now) THEN 'ABOUT_TO_EXPIRE'
+                WHEN devices.preventive_at <= \(bind: now) THEN 'RENEWAL_WINDOW'
+                ELSE 'ACTIVE' END)
+            """
+        let next: SQLQueryString = """
+            (CASE WHEN devices.active_serial IS NULL \(dead)OR devices.expires_at <= \(bind: now) THEN NULL
+                WHEN devices.critical_at <= \(bind: now) THEN devices.expires_at
+                WHEN devices.preventive_at <= \(bind: now) THEN devices.critical_at
+                ELSE devices.preventive_at END)
+            """
+        return (status, next)
+    }
+
+    /// Derives the status of the devices matching `condition` (over `devices`) again and records
+    /// each change; returns how many devices changed status.
+    /// - Parameter prefix: a `WITH` clause the condition uses.
+    @discardableResult
+    static func sync(
+        prefix: SQLQueryString? = nil, where condition: SQLQueryString, now: Date, followCertificate: Bool,
+        on db: any SQLDatabase, dialect: SQLDialectKind
+    ) async throws -> Int {
+        let instant = now.epochMilliseconds
+        let (status, next) = derived(now: instant, followCertificate: followCertificate)
+        let with: SQLQueryString = prefix.map { "\($0) " } ?? ""
+        let candidates: SQLQueryString = "(\(condition)) AND devices.status <> 'DECOMMISSIONED'"
+        let data = dialect.jsonObject([
+            ("id", "devices.id"), ("previous", dialect.jsonObject([("status", "devices.status")])),
+            ("updated", dialect.jsonObject([("status", status)])),
+        ])
+        let changes = try await db.raw(
+            """
+            \(with)INSERT INTO events (id, type, source, subject, time, data)
+            SELECT \(dialect.randomID), 'device.status.update', 'shedu://service/devmanager', 'device/' || devices.id,
+                \(bind: instant), \(data)
+            FROM devices WHERE \(candidates) AND devices.status <> \(status)
+            RETURNING id
+            """
+        ).all()
+        let description: SQLQueryString = "'Status updated from ''' || devices.status || ''' to ''' || \(status) || ''''"
+        let entry = dialect.jsonObject([("type", "'STATUS-UPDATED'"), ("description", description)])
+        let key = DeviceHistory.key(now, sequence: historySequence)
+        let appended: SQLQueryString =
+            dialect == .sqlite
+            ? "json_set(devices.events, \(bind: "$.\"\(key)\""), \(entry))"
+            : "devices.events || jsonb_build_object(CAST(\(bind: key) AS TEXT), \(entry))"
+        let nextDiffers: SQLQueryString =
+            dialect == .sqlite ? "devices.next_window_at IS NOT \(next)" : "devices.next_window_at IS DISTINCT FROM \(next)"
+        try await db.raw(
+            """
+            \(with)UPDATE devices SET events = CASE WHEN devices.status <> \(status) THEN \(appended) ELSE devices.events END,
+                status = \(status), next_window_at = \(next)
+            WHERE \(candidates) AND (devices.status <> \(status) OR \(nextDiffers))
+            """
+        ).run()
+        return changes.count
+    }
+
+    /// Moves the windows of a DMS's devices after its deltas changed, and derives their status again.
+    static func moveWindows(
+        ofDMS dmsID: String, preventiveDelta: TimeDuration, criticalDelta: TimeDuration, now: Date, on db: any SQLDatabase,
+        dialect: SQLDialectKind
+    ) async throws {
+        try await db.raw(
+            """
+            UPDATE devices SET preventive_at = expires_at - \(bind: preventiveDelta.milliseconds),
+                critical_at = expires_at - \(bind: criticalDelta.milliseconds)
+            WHERE dms_owner = \(bind: dmsID) AND active_serial IS NOT NULL AND status <> 'DECOMMISSIONED'
+            """
+        ).run()
+        try await sync(where: "devices.dms_owner = \(bind: dmsID)", now: now, followCertificate: true, on: db, dialect: dialect)
+    }
+}
