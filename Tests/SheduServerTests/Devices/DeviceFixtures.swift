@@ -84,3 +84,10 @@ struct DeviceWorld {
         try await api.all(path).compactMap { $0["id"]?.stringValue }
     }
 }
+
+extension DeviceWorld {
+    func createProfile(id: String, validity: String) async throws {
+        try await api.createProfile(
+            #"{"id":"\#(id)","validity":{"type":"Duration","duration":"\#(validity)"},"key_usage":["DigitalSignature"],"extended_key_usages":["ClientAuth"]}"#)
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SheduCore
+import SheduTestSupport
+import Testing
+
+@testable import SheduServer
+
+@Suite("Devices, groups and DMS records: rules and bad input")
+struct DeviceRulesTests {
+    /// Each mistake is a 4xx that names the problem, and changes nothing.
+    @Test func badInputIsRefusedAndChangesNothing() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            try await world.register("device-1", tags: ["a"])
+            let before = try await world.device("device-1")
+            let otherSerial = try await world.issue(for: "someone-else")
+            let cases: [(HTTPRequest.Method, String, String?, HTTPResponse.Status, String)] = [
+                (.post, "/api/devmanager/v1/devices", #"{"id":"x","dms_id":"no-such-dms"}"#, .notFound, "DMS 'no-such-dms' not found"),
+                (.post, "/api/devmanager/v1/devices", #"{"id":"device-1","dms_id":"manufacturing-dms"}"#, .conflict, "already exists"),
+                (.post, "/api/devmanager/v1/devices", #"{"dms_id":"manufacturing-dms"}"#, .badRequest, "id is required"),
+                (.post, "/api/devmanager/v1/devices", #"{"id":"y"}"#, .badRequest, "dms_id is required"),
+                (.post, "/api/devmanager/v1/devices", #"{"id":"y","dms_id":"manufacturing-dms","tags":"a"}"#, .badRequest, "tags"),
+                (.put, "/api/devmanager/v1/devices/device-1/metadata", #"{"patches":[{"op":"jump","path":"/a"}]}"#, .badRequest, "jump"),
+                (.put, "/api/devmanager/v1/devices/device-1/metadata", #"{"patches":[{"op":"replace","path":"/missing","value":1}]}"#, .badRequest, "missing"),
+                (.put, "/api/devmanager/v1/devices/device-1/metadata", "[1]", .badRequest, "object"),
+                (.put, "/api/devmanager/v1/devices/device-1/idslot", #"{"certificate_serial_number":"\#(otherSerial)"}"#, .badRequest, "someone-else"),
+                (.put, "/api/devmanager/v1/devices/device-1/idslot", #"{"certificate_serial_number":"abcdef"}"#, .notFound, "certificate"),
+                (.put, "/api/devmanager/v1/devices/device-1/idslot", "{}", .badRequest, "certificate_serial_number is required"),
+                (.put, "/api/devmanager/v1/devices/nobody/idslot", #"{"certificate_serial_number":"\#(otherSerial)"}"#, .notFound, "device 'nobody' not found"),
+                (.post, "/api/dmsmanager/v1/dms/bind-identity", #"{"device_id":"device-1"}"#, .badRequest, "certificate_serial_number is required"),
+                (.get, "/api/devmanager/v1/devices?filter=status[eq]SLEEPING", nil, .badRequest, "SLEEPING"),
+                (.get, "/api/devmanager/v1/devices?filter=colour[eq]red", nil, .badRequest, "colour"),
+                (.get, "/api/devmanager/v1/devices?filter=tags[eq]a", nil, .badRequest, "tags"),
+                (.get, "/api/devmanager/v1/devices/dms/no-such-dms", nil, .notFound, "no-such-dms"),
+                (.get, "/api/devmanager/v1/devices/nobody", nil, .notFound, "device 'nobody' not found"),
+                (.delete, "/api/devmanager/v1/devices/nobody/decommission", nil, .notFound, "nobody"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x", enrollmentCA: "no-such-ca"), .badRequest, "no-such-ca"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x", preventive: "1d", critical: "3d"), .badRequest, "critical_delta"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x", preventive: "soon"), .badRequest, "'soon' is not a duration"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("manufacturing-dms"), .conflict, "already exists"),
+                (.post, "/api/dmsmanager/v1/dms", #"{"name":"no id"}"#, .badRequest, "id is required"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: "CLIENT_CERTIFICATE", with: "MAGIC"), .badRequest, "MAGIC"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: "\"CLIENT_CERTIFICATE\"", with: "\"EXTERNAL_WEBHOOK\""), .badRequest, "url"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: "JITP", with: "WHENEVER"), .badRequest, "registration_mode"),
+                (.delete, "/api/dmsmanager/v1/dms/manufacturing-dms", nil, .conflict, "device"),
+                (.get, "/api/dmsmanager/v1/dms/no-such-dms", nil, .notFound, "DMS 'no-such-dms' not found"),
+                (.put, "/api/dmsmanager/v1/dms/manufacturing-dms", DeviceWorld.dmsJSON("other-id"), .badRequest, "differs"),
+                (.post, "/api/devmanager/v1/device-groups", #"{"name":"g","criteria":[{"field":"tags","operand":"eq","value":"a"}]}"#, .badRequest, "tags"),
+                (.post, "/api/devmanager/v1/device-groups", #"{"name":"g","criteria":[{"field":"size","operand":"eq","value":"a"}]}"#, .badRequest, "size"),
+                (.post, "/api/devmanager/v1/device-groups", #"{"name":"g","parent_id":"no-such-group"}"#, .notFound, "no-such-group"),
+                (.post, "/api/devmanager/v1/device-groups", #"{"criteria":[]}"#, .badRequest, "name is required"),
+            ]
+            for (method, path, body, status, message) in cases {
+                let response = try await client.send(method, path, token: token, json: body)
+                #expect(response.status == status, "\(method) \(path) \(body ?? ""): \(response.text)")
+                let error = try response.json()["err"]?.stringValue ?? ""
+                #expect(error.contains(message), "\(method) \(path): '\(error)' should name \(message)")
+            }
+            #expect(try await world.device("device-1") == before, "nothing changed")
+            #expect(try await world.ids("/api/devmanager/v1/devices") == ["device-1"])
+            #expect(try await world.ids("/api/dmsmanager/v1/dms") == ["manufacturing-dms"])
+
+            // A live identity blocks deletion; decommissioning is final.
+            #expect(try await world.bind("device-1", try await world.issue(for: "device-1")).status == .ok)
+            let live = try await client.send(.delete, "/api/devmanager/v1/devices/device-1", token: token)
+            #expect(live.status == .conflict, "\(live.text)")
+            #expect(try await client.send(.delete, "/api/devmanager/v1/devices/device-1/decommission", token: token).status == .ok)
+            let again = try await client.send(.delete, "/api/devmanager/v1/devices/device-1/decommission", token: token)
+            #expect(again.status == .conflict, "\(again.text)")
+            let rebind = try await world.bind("device-1", try await world.issue(for: "device-1"))
+            #expect(rebind.status == .conflict, "\(rebind.text)")
+            #expect(try await world.status(of: "device-1") == "DECOMMISSIONED")
+
+            // A viewer reads but may not change anything.
+            let viewer = try await app.token(.viewer)
+            #expect(try await client.send(.get, "/api/devmanager/v1/devices", token: viewer).status == .ok)
+            #expect(try await client.send(.post, "/api/devmanager/v1/devices", token: viewer, json: #"{"id":"v","dms_id":"manufacturing-dms"}"#).status == .forbidden)
+            #expect(try await client.send(.get, "/api/devmanager/v1/devices").status == .unauthorized)
+        }
+        await app.cleanup()
+    }
+
+    /// Nested groups select the devices of their own and every ancestor's criteria, always
+    /// current; a cycle is refused; deleting a group deletes the groups below it.
+    @Test(arguments: TestBackend.available)
+    func deviceGroupsNestAndStayCurrent(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            try await world.register("s-1", tags: ["production", "sensor"], metadata: #"{"site":"madrid","floor":3}"#)
+            try await world.register("s-2", tags: ["production", "sensor"], metadata: #"{"site":"bilbao","floor":1}"#)
+            try await world.register("g-1", tags: ["production", "gateway"], metadata: #"{"site":"madrid"}"#)
+            try await world.register("t-1", tags: ["staging", "sensor"], metadata: #"{"site":"madrid"}"#)
+
+            func create(_ json: String) async throws -> String {
+                let response = try await client.send(.post, "/api/devmanager/v1/device-groups", token: token, json: json)
+                #expect(response.status == .created, "\(response.text)")
+                return try #require(try response.json()["id"]?.stringValue)
+            }
+            let production = try await create(#"{"id":"production","name":"Production","criteria":[{"field":"tags","operand":"contains","value":"production"}]}"#)
+            let madrid = try await create(#"{"name":"Madrid production","parent_id":"production","criteria":[{"field":"metadata","operand":"jsonpath","value":"$.site == \"madrid\""}]}"#)
+            let active = try await create(#"{"name":"Active in Madrid","parent_id":"\#(madrid)","criteria":[{"field":"status","operand":"eq","value":"ACTIVE"}]}"#)
+            let group = try await world.api.get("/api/devmanager/v1/device-groups/\(active)")
+            #expect(group["criteria"] == [["field": "status", "operand": "eq", "value": "ACTIVE"]])
+            #expect(group["inherited_criteria"]?.arrayValue?.count == 2)
+            #expect(group["parent_id"] == .string(madrid))
+
+            #expect(try await world.ids("/api/devmanager/v1/device-groups/\(production)/devices") == ["s-1", "s-2", "g-1"])
+            #expect(try await world.ids("/api/devmanager/v1/device-groups/\(madrid)/devices") == ["s-1", "g-1"])
+            #expect(try await world.ids("/api/devmanager/v1/device-groups/\(madrid)/devices?filter=tags[contains]sensor") == ["s-1"])
+            #expect(try await world.ids("/api/devmanager/v1/device-groups/\(active)/devices") == [])
+
+            // Members follow the devices: s-1 gets an identity.
+            #expect(try await world.bind("s-1", try await world.issue(for: "s-1")).status == .ok)
+            #expect(try await world.ids("/api/devmanager/v1/device-groups/\(active)/devices") == ["s-1"])
+            let stats = try await world.api.get("/api/devmanager/v1/device-groups/\(madrid)/stats")
+            #expect(stats["total"] == 2)
+            #expect(stats["status_distribution"]?["ACTIVE"] == 1)
+            #expect(stats["status_distribution"]?["NO_IDENTITY"] == 1)
+
+            // Paging through members keeps the group's criteria in the bookmark.
+            let paged = try await world.ids("/api/devmanager/v1/device-groups/\(production)/devices?page_size=1")
+            #expect(paged == ["s-1", "s-2", "g-1"])
+
+            // A cycle is refused; an update changes only what it names.
+            let cycle = try await client.send(.put, "/api/devmanager/v1/device-groups/production", token: token, json: #"{"parent_id":"\#(active)"}"#)
+            #expect(cycle.status == .badRequest, "\(cycle.text)")
+            #expect(try cycle.json()["err"]?.stringValue?.contains("cycle") == true)
+            let renamed = try await client.send(.put, "/api/devmanager/v1/device-groups/\(madrid)", token: token, json: #"{"name":"Madrid"}"#)
+            #expect(renamed.status == .ok, "\(renamed.text)")
+            #expect(try renamed.json()["criteria"]?.arrayValue?.count == 1, "criteria kept")
+            let duplicate = try await client.send(.post, "/api/devmanager/v1/device-groups", token: token, json: #"{"name":"Madrid"}"#)
+            #expect(duplicate.status == .conflict)
+
+            // Deleting a group deletes its subgroups.
+            #expect(try await client.send(.delete, "/api/devmanager/v1/device-groups/production", token: token).status == .noContent)
+            #expect(try await client.send(.get, "/api/devmanager/v1/device-groups/\(active)", token: token).status == .notFound)
+            #expect(try await world.api.get("/api/devmanager/v1/device-groups")["list"] == [])
+        }
+        await app.cleanup()
+    }
+
+    /// Paging through thousands of devices with bookmarks returns each exactly once, with a tag
+    /// filter (driven by the tag index) and without, in both directions.
+    @Test(arguments: TestBackend.available)
+    func pagingThroughDevicesReturnsEachOnce(_ backend: TestBackend) async throws {
+        try await ScratchDatabase.withDatabase(backend) { database in
+            let clock = ManualClock()
+            let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: clock, publicURL: "https://localhost")
+            _ = try await services.ca.createCA(
+                try DomainJSON.decoder.decode(CreateCARequest.self, from: Data(#"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#.utf8)))
+            _ = try await services.dms.create(
+                try DomainJSON.decoder.decode(DMSRequest.self, from: Data(DeviceWorld.dmsJSON("dms", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca").utf8)))
+            let count = 2000
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<20 {
+                    group.addTask {
+                        for index in stride(from: worker, to: count, by: 20) {
+                            // Some devices share a creation instant, so ties are broken by id.
+                            let tags = index % 7 == 0 ? ["rare", "all"] : ["all"]
+                            _ = try await services.devices.register(RegisterDeviceRequest(id: String(format: "dev-%05d", index), dmsID: "dms", tags: tags))
+                            if index % 50 == 0 { clock.advance(by: 1) }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for (filters, sort, descending, expected) in [
+                ([String](), nil as String?, false, count), (["tags[contains]rare"], nil, false, (count + 6) / 7),
+                (["tags[contains]rare"], nil, true, (count + 6) / 7), (["tags[contains]all", "status[eq]NO_IDENTITY"], "id", true, count),
+                (["tags[contains_ignorecase]RARE"], nil, false, (count + 6) / 7),
+            ] {
+                var seen: [String] = []
+                var bookmark: String?
+                repeat {
+                    let query = try ListQuery(
+                        filters: bookmark == nil ? filters : [], sortBy: bookmark == nil ? sort : nil,
+                        sortMode: bookmark == nil ? (descending ? "desc" : "asc") : nil, pageSize: "97", bookmark: bookmark,
+                        fields: Device.fields)
+                    let page = try await services.devices.list(query)
+                    seen += page.items.map(\.id)
+                    bookmark = page.next
+                } while bookmark != nil
+                #expect(seen.count == expected, "\(filters)")
+                #expect(Set(seen).count == expected, "\(filters): each exactly once")
+                if sort == nil {
+                    let devices = try await services.devices.list(try ListQuery(filters: filters, sortBy: nil, sortMode: descending ? "desc" : "asc", pageSize: "1000", bookmark: nil, fields: Device.fields))
+                    let order = devices.items.map { ($0.creationDate, $0.id) }
+                    let sorted = order.sorted { descending ? ($0.0, $0.1) > ($1.0, $1.1) : ($0.0, $0.1) < ($1.0, $1.1) }
+                    #expect(order.map(\.1) == sorted.map(\.1), "\(filters): in creation order")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SQLKit
+import SheduCore
+import SheduTestSupport
+import Testing
+
+@testable import SheduServer
+
+@Suite("Devices: status that follows the certificate")
+struct DeviceStatusTests {
+    /// Revocation through the CA API reaches the device in the same call; a hold and its release
+    /// too; revoking the CA above reaches every device below it.
+    @Test(arguments: TestBackend.available)
+    func revokingTheBoundCertificateRevokesTheDeviceAtOnce(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client, services in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            for id in ["d-1", "d-2"] {
+                try await world.register(id)
+                #expect(try await world.bind(id, try await world.issue(for: id)).status == .ok)
+                #expect(try await world.status(of: id) == "ACTIVE")
+            }
+            let serial = try #require(try await world.device("d-1")["identity_slot"]?["versions"]?["0"]?.stringValue)
+
+            // On hold: REVOKED; released: ACTIVE again.
+            #expect(try await world.api.status("/api/ca/v1/certificates/\(serial)/status", "REVOKED", reason: "CertificateHold").status == .ok)
+            #expect(try await world.status(of: "d-1") == "REVOKED")
+            #expect(try await world.api.status("/api/ca/v1/certificates/\(serial)/status", "ACTIVE").status == .ok)
+            #expect(try await world.status(of: "d-1") == "ACTIVE")
+            #expect(try await world.status(of: "d-2") == "ACTIVE", "only the device of that certificate moves")
+
+            // Revoked for good.
+            #expect(try await world.api.status("/api/ca/v1/certificates/\(serial)/status", "REVOKED", reason: "KeyCompromise").status == .ok)
+            let revoked = try await world.device("d-1")
+            #expect(revoked["status"] == "REVOKED")
+            let history = try #require(revoked["events"]?.objectValue)
+            let updates = history.keys.sorted().compactMap { history[$0]?["description"]?.stringValue }.filter { $0.hasPrefix("Status updated") }
+            #expect(updates == [
+                "Status updated from 'NO_IDENTITY' to 'ACTIVE'", "Status updated from 'ACTIVE' to 'REVOKED'",
+                "Status updated from 'REVOKED' to 'ACTIVE'", "Status updated from 'ACTIVE' to 'REVOKED'",
+            ])
+            let outboxed = try await services.database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM events WHERE type = 'device.status.update' AND subject = 'device/d-1'")
+                    .first()!.decode(column: "n", as: Int.self)
+            }
+            #expect(outboxed == 4)
+
+            // The issuing CA revoked: every device below it is REVOKED in the same transaction.
+            #expect(try await world.api.status("/api/ca/v1/cas/issuing-ca-01/status", "REVOKED", reason: "CACompromise").status == .ok)
+            #expect(try await world.status(of: "d-2") == "REVOKED")
+            let stats = try await world.api.get("/api/devmanager/v1/stats")
+            #expect(stats["status_distribution"]?["REVOKED"] == 2)
+        }
+        await app.cleanup()
+    }
+
+    /// Time passing moves a device through RENEWAL_WINDOW, ABOUT_TO_EXPIRE and EXPIRED; a
+    /// certificate already inside a window lands the device there at once; changing the DMS's
+    /// windows moves its devices.
+    @Test(arguments: TestBackend.available)
+    func timeMovesDevicesThroughTheWindows(_ backend: TestBackend) async throws {
+        var app = try await TestApp.make(backend)
+        let clock = ManualClock()
+        app.clock = clock
+        let token = try await app.token(.operator, lifetime: .days(400))
+        try await app.withRouter { client, services in
+            let world = try await DeviceWorld.make(client: client, token: token, preventive: "10d", critical: "3d", profileValidity: "30d")
+            try await world.createProfile(id: "five-days", validity: "5d")
+            try await world.createProfile(id: "two-days", validity: "2d")
+            for id in ["month", "five", "two"] { try await world.register(id) }
+            #expect(try await world.bind("month", try await world.issue(for: "month")).status == .ok)
+            #expect(try await world.bind("five", try await world.issue(for: "five", profile: "five-days")).status == .ok)
+            #expect(try await world.bind("two", try await world.issue(for: "two", profile: "two-days")).status == .ok)
+            #expect(try await world.status(of: "month") == "ACTIVE")
+            #expect(try await world.status(of: "five") == "RENEWAL_WINDOW", "5 days left, inside the 10-day window")
+            #expect(try await world.status(of: "two") == "ABOUT_TO_EXPIRE", "2 days left, inside the 3-day window")
+
+            #expect(try await services.devices.advanceWindows() == 0, "nothing is due yet")
+            clock.advance(by: 21 * 86_400)
+            #expect(try await services.devices.advanceWindows() == 3, "month enters its renewal window; five and two expire")
+            #expect(try await world.status(of: "month") == "RENEWAL_WINDOW")
+            #expect(try await world.status(of: "two") == "EXPIRED")
+            #expect(try await world.status(of: "five") == "EXPIRED")
+            clock.advance(by: 7 * 86_400)
+            #expect(try await services.devices.advanceWindows() == 1)
+            #expect(try await world.status(of: "month") == "ABOUT_TO_EXPIRE")
+            clock.advance(by: 3 * 86_400)
+            #expect(try await services.devices.advanceWindows() == 1)
+            #expect(try await world.status(of: "month") == "EXPIRED")
+            #expect(try await services.devices.advanceWindows() == 0, "an expired device has no window ahead")
+
+            // A fresh identity makes the device ACTIVE again; widening the DMS's windows moves it.
+            #expect(try await world.bind("month", try await world.issue(for: "month")).status == .ok)
+            #expect(try await world.status(of: "month") == "ACTIVE")
+            let updated = try await client.send(
+                .put, "/api/dmsmanager/v1/dms/manufacturing-dms", token: token,
+                json: DeviceWorld.dmsJSON("manufacturing-dms", preventive: "40d", critical: "3d"))
+            #expect(updated.status == .ok, "\(updated.text)")
+            #expect(try await world.status(of: "month") == "RENEWAL_WINDOW")
+        }
+        await app.cleanup()
+    }
+
+    /// The monitor moves many devices with range updates, in batches, and records each move.
+    @Test(arguments: TestBackend.available)
+    func theWindowMonitorMovesDevicesInBatches(_ backend: TestBackend) async throws {
+        try await ScratchDatabase.withDatabase(backend) { database in
+            let clock = ManualClock()
+            let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: clock, publicURL: "https://localhost")
+            _ = try await services.profiles.create(IssuanceProfile(id: "p", validity: .duration(.days(30))))
+            _ = try await services.ca.createCA(
+                try DomainJSON.decoder.decode(CreateCARequest.self, from: Data(#"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"},"profile_id":"p"}"#.utf8)))
+            _ = try await services.dms.create(
+                try DomainJSON.decoder.decode(DMSRequest.self, from: Data(DeviceWorld.dmsJSON("dms", preventive: "10d", critical: "2d", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca").utf8)))
+            let count = 300
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<16 {
+                    group.addTask {
+                        for index in stride(from: worker, to: count, by: 16) {
+                            let id = "dev-\(index)"
+                            _ = try await services.devices.register(RegisterDeviceRequest(id: id, dmsID: "dms"))
+                            let csr = try TestPKI.csr(commonName: id, key: try TestPKI.key("ECDSA", 256))
+                            let record = try await services.ca.sign(caID: "ca", SignCertificateRequest(csr: csr, profileID: nil))
+                            _ = try await services.devices.bindIdentity(deviceID: id, serialNumber: record.serialNumber, revokePrevious: false)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            clock.advance(by: 25 * 86_400)
+            #expect(try await services.devices.advanceWindows(batchSize: 100) == count)
+            let counts = try await services.devices.statusCounts(filters: [])
+            #expect(counts[.renewalWindow] == count)
+            let events = try await database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM events WHERE type = 'device.status.update'").first()!.decode(column: "n", as: Int.self)
+            }
+            #expect(events == 2 * count, "one event when bound, one when the window began")
+        }
+    }
+}
