@@ -4,6 +4,8 @@ import Foundation
 import Hummingbird
 import Logging
 import SheduCore
+import SheduPKI
+import X509
 import SheduStorage
 import ServiceLifecycle
 
@@ -27,7 +29,8 @@ func buildServer(
         try DatabaseLocation(url: configuration.resolvedDatabaseURL), logger: logger)
     let services = SheduServices(
         database: database, masterKey: try dataFolder.readMasterKey(), clock: clock,
-        publicURL: configuration.resolvedPublicURL)
+        publicURL: configuration.resolvedPublicURL,
+        systemCertificates: try PEMText.certificates(inPEM: try dataFolder.read(dataFolder.caCertificate)))
 
     let oidc = configuration.oidc.map {
         OIDCKeySource(configuration: $0, httpClient: HTTPClient.shared, logger: logger)
@@ -41,7 +44,7 @@ func buildServer(
     router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
     router.add(middleware: ErrorMiddleware())
     let api = APIRouter(router: router)
-    registerRoutes(on: api, services: services)
+    registerRoutes(on: api, services: services, configuration: configuration)
     let responder = router.buildResponder()
     let fastPath = fastPathRoutes()
     let counters = FastPathCounters(routes: fastPath)
@@ -70,13 +73,18 @@ func buildServer(
 }
 
 /// Every route of the server, in one place.
-func registerRoutes(on api: APIRouter, services: SheduServices) {
+func registerRoutes(on api: APIRouter, services: SheduServices, configuration: ServerConfiguration) {
     SystemRoutes.register(on: api, registry: MetricsRegistry.shared)
     ProfileRoutes(service: services.profiles).register(on: api)
     KMSRoutes(kms: services.kms).register(on: api)
     CARoutes(ca: services.ca).register(on: api)
     DMSRoutes(dms: services.dms, devices: services.devices).register(on: api)
     DeviceRoutes(devices: services.devices, groups: services.deviceGroups).register(on: api)
+    ESTRoutes(
+        est: services.est,
+        certificates: ClientCertificateSource(trustForwardedHeaders: configuration.trustForwardedClientCertificate),
+        defaultDMS: configuration.estDefaultDMS
+    ).register(on: api)
     SystemRoutes.registerOpenAPI(on: api)
 }
 
@@ -97,8 +105,12 @@ struct SheduServices: Sendable {
     let dms: DMSService
     let devices: DeviceService
     let deviceGroups: DeviceGroupService
+    let est: ESTService
 
-    init(database: SheduDatabase, masterKey: SymmetricKey, clock: any WallClock, publicURL: String) {
+    init(
+        database: SheduDatabase, masterKey: SymmetricKey, clock: any WallClock, publicURL: String,
+        systemCertificates: [Certificate] = [], http: any OutboundHTTP = OutboundHTTPClient(client: .shared)
+    ) {
         self.database = database
         profiles = IssuanceProfileService(store: SQLIssuanceProfileStore(database: database))
         kms = KMSService(
@@ -110,6 +122,9 @@ struct SheduServices: Sendable {
         devices = DeviceService(
             store: SQLDeviceStore(database: database, certificates: caStore), dmsStore: dmsStore, ca: ca, clock: clock)
         deviceGroups = DeviceGroupService(store: SQLDeviceGroupStore(database: database), devices: devices, clock: clock)
+        est = ESTService(
+            dms: dms, devices: devices, ca: ca, http: http, clock: clock, systemCertificates: systemCertificates,
+            publicURL: publicURL)
     }
 }
 

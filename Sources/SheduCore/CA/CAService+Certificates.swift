@@ -30,6 +30,35 @@ extension CAService {
         }
     }
 
+    /// A certificate signed by an ACTIVE CA but not stored yet, for a caller that stores it in its
+    /// own transaction (EST enrollment binds it to its device in the same one). Profile precedence
+    /// as in ``sign(caID:_:)``.
+    public func prepareCertificate(
+        caID: String, for subject: CertificateBuilder.Subject, profile inline: IssuanceProfile?, profileID: String?
+    ) async throws -> NewCertificate {
+        let context = try await activeIssuer(caID)
+        let profile = try await resolveProfile(inline: inline, id: profileID, caDefault: context.ca.profileID, caID: caID)
+        let now = clock.now()
+        let certificate = try build(subject, policy: profile.policy(now: now), issuer: context.issuer, now: now)
+        let record = try CertificateRecord(
+            certificate: certificate, type: .importedWithoutKey, issuer: issuerMetadata(context.ca), creationDate: now)
+        return NewCertificate(record: record, requireActiveCA: caID, events: [issuanceEvent(record, caID: caID, at: now)])
+    }
+
+    /// The issuance profile a CA applies with these choices (inline, then `profileID`, then its default).
+    public func issuanceProfile(caID: String, inline: IssuanceProfile?, profileID: String?) async throws -> IssuanceProfile {
+        try await resolveProfile(inline: inline, id: profileID, caDefault: try await ca(id: caID).profileID, caID: caID)
+    }
+
+    /// A CA and every CA above it, up to its root.
+    public func chain(of caID: String) async throws -> [CertificateAuthority] {
+        var chain = [try await ca(id: caID)]
+        while let parentID = chain.last?.parentID, chain.count < 32, let parent = try await store.ca(id: parentID) {
+            chain.append(parent)
+        }
+        return chain
+    }
+
     /// A key made in the KMS and a certificate for it, signed by an ACTIVE CA (server-side key generation).
     public func createCertificate(_ request: CreateCertificateRequest) async throws -> CertificateRecord {
         let context = try await activeIssuer(request.caID)

@@ -18,7 +18,7 @@ struct OpenAPITests {
         let api = APIRouter(router: router)
         registerRoutes(
             on: api, services: SheduServices(database: database, masterKey: SymmetricKey(size: .bits256), clock: SystemClock(),
-                publicURL: "https://localhost:8443"))
+                publicURL: "https://localhost:8443"), configuration: ServerConfiguration())
 
         let registered = Set(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         let document = OpenAPIDocument(routes: api.routes).document

@@ -1,0 +1,244 @@
+import Foundation
+import SheduPKI
+import X509
+
+/// Enrollment over Secure Transport (RFC 7030) with the rules of API.md §5: a device proves who
+/// it is as its DMS says, sends a CSR, and leaves with its identity bound — the certificate is
+/// issued, the device created if the DMS allows it, and the identity bound in one transaction.
+public struct ESTService: Sendable {
+    let dms: DMSService
+    let devices: DeviceService
+    let ca: CAService
+    let http: any OutboundHTTP
+    let clock: any WallClock
+    /// Shedu's own TLS CA, distributed when a DMS sets `include_system_ca`.
+    let systemCertificates: [Certificate]
+    /// Certificates whose CRL or OCSP URL starts here are Shedu's: checked by their status here.
+    let publicURL: String
+    let crls: CRLCache
+
+    public init(
+        dms: DMSService, devices: DeviceService, ca: CAService, http: any OutboundHTTP, clock: any WallClock,
+        systemCertificates: [Certificate], publicURL: String
+    ) {
+        self.dms = dms
+        self.devices = devices
+        self.ca = ca
+        self.http = http
+        self.clock = clock
+        self.systemCertificates = systemCertificates
+        self.publicURL = publicURL
+        crls = CRLCache()
+    }
+
+    // MARK: Distribution
+
+    /// `/cacerts`: the enrollment CA's chain up to its root, the DMS's managed CAs, and Shedu's
+    /// TLS CA, as `ca_distribution_settings` says.
+    public func caCertificates(dmsID: String) async throws -> [Certificate] {
+        let settings = try await dms.dms(id: dmsID).settings
+        var certificates: [Certificate] = []
+        if settings.caDistribution.includeEnrollmentCA {
+            for authority in try await ca.chain(of: settings.enrollment.enrollmentCA) {
+                certificates.append(try authority.certificate.certificate())
+            }
+        }
+        for id in settings.caDistribution.managedCAs {
+            certificates.append(try await ca.ca(id: id).certificate.certificate())
+        }
+        if settings.caDistribution.includeSystemCA { certificates += systemCertificates }
+        var seen = Set<[UInt8]>()
+        certificates = certificates.filter { seen.insert($0.derBytes).inserted }
+        guard !certificates.isEmpty else {
+            throw SheduError.notFound("DMS '\(dmsID)' distributes no CA certificates (see its ca_distribution_settings)")
+        }
+        return certificates
+    }
+
+    /// `/csrattrs`: what the enrollment profile wants in a CSR; nil when it accepts anything.
+    public func csrAttributes(dmsID: String) async throws -> [UInt8]? {
+        let settings = try await dms.dms(id: dmsID).settings
+        let caID = settings.enrollment.enrollmentCA
+        let profile = try await ca.issuanceProfile(
+            caID: caID, inline: settings.issuanceProfile,
+            profileID: settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID)
+        let keyPolicy = profile.policy(now: clock.now()).keyPolicy
+        guard keyPolicy.enabled else { return nil }
+        let caCertificate = try await ca.ca(id: caID).certificate.certificate()
+        let algorithm = KeySpec(of: caCertificate.publicKey).map(SignatureAlgorithmIdentifier.init(for:))
+        do {
+            return try CSRAttributes.encode(for: keyPolicy, caSignatureAlgorithm: algorithm)
+        } catch let error as PKIError {
+            throw SheduError.internal("CSR attributes of DMS '\(dmsID)': \(error.description)")
+        }
+    }
+
+    // MARK: Enrollment
+
+    /// `/simpleenroll`: authenticate, check the CSR, then issue and bind the device's identity.
+    public func enroll(dmsID: String, csr der: [UInt8], request: ESTRequest) async throws -> CertificateRecord {
+        let dms = try await dms.dms(id: dmsID)
+        let csr = try Self.parseCSR(der)
+        let deviceID = try Self.deviceID(of: csr)
+        let authentication = dms.settings.enrollment.est
+        try await authenticate(
+            authentication, anchors: authentication.clientCertificate.validationCAs, dms: dms, csr: der, deviceID: deviceID,
+            request: request)
+        try checkSignature(csr, dms: dms)
+        return try await issueAndBind(dms: dms, subject: .init(csr: csr), deviceID: deviceID, renewal: false)
+    }
+
+    /// `/serverkeygen`: as `/simpleenroll`, but for a key Shedu makes; the key goes back to the
+    /// device and is not kept.
+    public func serverKeyGeneration(dmsID: String, csr der: [UInt8], request: ESTRequest) async throws
+        -> (key: SigningKey, certificate: CertificateRecord)
+    {
+        let dms = try await dms.dms(id: dmsID)
+        guard dms.settings.serverKeyGeneration.enabled else {
+            throw SheduError.forbidden("DMS '\(dms.id)' does not allow server-side key generation (server_keygen_settings.enabled)")
+        }
+        let spec = try dms.settings.serverKeyGeneration.key.spec()
+        let csr = try Self.parseCSR(der)
+        let deviceID = try Self.deviceID(of: csr)
+        let authentication = dms.settings.enrollment.est
+        try await authenticate(
+            authentication, anchors: authentication.clientCertificate.validationCAs, dms: dms, csr: der, deviceID: deviceID,
+            request: request)
+        try checkSignature(csr, dms: dms)
+        let key: SigningKey
+        do {
+            key = try SigningKey.generate(spec)
+        } catch let error as PKIError {
+            throw SheduError.badRequest(error.description)
+        }
+        let subject = CertificateBuilder.Subject(name: csr.subject, publicKey: key.publicKey, requestedExtensions: csr.requestedExtensions)
+        let record = try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewal: false)
+        return (key, record)
+    }
+
+    /// `/simplereenroll`: the device renews with its current certificate, inside the DMS's
+    /// re-enrollment window, for the same subject.
+    public func reenroll(dmsID: String, csr der: [UInt8], request: ESTRequest) async throws -> CertificateRecord {
+        let dms = try await dms.dms(id: dmsID)
+        let settings = dms.settings
+        let csr = try Self.parseCSR(der)
+        let deviceID = try Self.deviceID(of: csr)
+        guard let device = try await devices.store.device(id: deviceID), let currentSerial = device.activeSerialNumber else {
+            throw SheduError.forbidden("device '\(deviceID)' has no identity to renew: enroll it first (simpleenroll)")
+        }
+        guard device.dmsOwner == dms.id else {
+            throw SheduError.forbidden("device '\(deviceID)' is registered to DMS '\(device.dmsOwner)', not '\(dms.id)'")
+        }
+        guard device.status != .decommissioned else {
+            throw SheduError.forbidden("device '\(deviceID)' is DECOMMISSIONED")
+        }
+        let current = try await ca.certificate(serialNumber: currentSerial)
+        let authentication = settings.reenrollmentAuthentication
+        // A renewal may be signed by the enrollment CA, by one it replaced (CA rotation), or by
+        // the re-enrollment validation CAs.
+        var anchors = [settings.enrollment.enrollmentCA] + settings.reenrollment.additionalValidationCAs
+        if let own = settings.reenrollment.est { anchors += own.clientCertificate.validationCAs }
+        let chain = try await authenticate(
+            authentication, anchors: anchors, dms: dms, csr: der, deviceID: deviceID, request: request,
+            allowExpired: settings.reenrollment.enableExpiredRenewal)
+        if let leaf = chain?.first, leaf.derBytes != current.der {
+            throw SheduError.forbidden(
+                "the client certificate (serial \(leaf.serialNumber.hexString)) is not device '\(deviceID)''s current certificate (\(currentSerial))")
+        }
+        guard current.status != .revoked else {
+            throw SheduError.forbidden("device '\(deviceID)''s current certificate \(currentSerial) is REVOKED; it cannot be renewed")
+        }
+        let now = clock.now()
+        let notAfter = current.info.notAfter
+        if notAfter <= now, !settings.reenrollment.enableExpiredRenewal {
+            throw SheduError.forbidden(
+                "device '\(deviceID)''s certificate expired at \(RFC3339.format(notAfter)) and DMS '\(dms.id)' does not renew expired certificates (enable_expired_renewal)")
+        }
+        let opens = notAfter.addingTimeInterval(-settings.reenrollment.reenrollmentDelta.timeInterval)
+        if now < opens {
+            throw SheduError.forbidden(
+                "re-enrollment of device '\(deviceID)' opens at \(RFC3339.format(opens)) (reenrollment_delta \(settings.reenrollment.reenrollmentDelta) before its certificate expires)")
+        }
+        let currentSubject = try current.certificate().subject
+        guard csr.subject == currentSubject else {
+            throw SheduError.badRequest(
+                "the CSR's subject '\(csr.subject)' differs from the current certificate's '\(currentSubject)'; a renewal keeps its subject")
+        }
+        try checkSignature(csr, dms: dms)
+        return try await issueAndBind(dms: dms, subject: .init(csr: csr), deviceID: deviceID, renewal: true)
+    }
+
+    /// Issues a certificate with the enrollment CA and binds it to the device, in one
+    /// transaction: a refused enrollment leaves no device, certificate or slot behind.
+    func issueAndBind(dms: DMS, subject: CertificateBuilder.Subject, deviceID: String, renewal: Bool) async throws
+        -> CertificateRecord
+    {
+        let settings = dms.settings
+        let existing = try await devices.store.device(id: deviceID)
+        var creation: (device: Device, events: [DomainEvent])?
+        if let existing {
+            guard existing.dmsOwner == dms.id else {
+                throw SheduError.forbidden("device '\(deviceID)' is registered to DMS '\(existing.dmsOwner)', not '\(dms.id)'")
+            }
+            guard existing.status != .decommissioned else {
+                throw SheduError.forbidden("device '\(deviceID)' is DECOMMISSIONED and cannot enroll again")
+            }
+            if !renewal, existing.status.hasLiveIdentity, !settings.enrollment.enableReplaceableEnrollment {
+                throw SheduError.forbidden(
+                    "device '\(deviceID)' already has an identity and DMS '\(dms.id)' does not replace it (enable_replaceable_enrollment); renew it with simplereenroll")
+            }
+        } else {
+            guard settings.enrollment.registrationMode == .jitp else {
+                throw SheduError.forbidden(
+                    "device '\(deviceID)' is not registered, and DMS '\(dms.id)' only enrolls registered devices (registration_mode PRE_REGISTRATION)")
+            }
+            let profile = settings.enrollment.deviceProvisioningProfile
+            let device = devices.newDevice(
+                id: deviceID, dmsID: dms.id, tags: profile.tags, metadata: profile.metadata, icon: profile.icon,
+                iconColor: profile.iconColor)
+            creation = (device, [try devices.event("device.create", device)])
+        }
+        let supersede: RevocationReason? =
+            renewal ? (settings.reenrollment.revokeOnReenrollment ? .superseded : nil) : .superseded
+        let profileID = settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID
+        return try await ca.withFreshSerial { _ in
+            let prepared = try await ca.prepareCertificate(
+                caID: settings.enrollment.enrollmentCA, for: subject, profile: settings.issuanceProfile, profileID: profileID)
+            var certificate = prepared
+            certificate.events.append(
+                DomainEvent(
+                    type: renewal ? "dms.reenroll" : "dms.enroll", service: "dmsmanager", subject: "device/\(deviceID)",
+                    time: prepared.record.creationDate,
+                    data: ["certificate": .string(prepared.record.serialNumber), "aps": .string(dms.id)]))
+            let plan = try devices.binding(
+                deviceID: deviceID, certificate: prepared.record, dms: dms, kind: renewal ? .renewal : .provisioning,
+                supersede: supersede)
+            _ = try await devices.store.update(
+                id: deviceID, now: plan.now, newCertificate: certificate, createIfMissing: creation, plan.change)
+            return prepared.record
+        }
+    }
+
+    // MARK: Requests
+
+    static func parseCSR(_ der: [UInt8]) throws -> CertificateSigningRequest {
+        do {
+            return try CertificateSigningRequest(derEncoded: der)
+        } catch {
+            throw SheduError.badRequest("the request body is not a PKCS#10 certificate request (base64 of its DER)")
+        }
+    }
+
+    static func deviceID(of csr: CertificateSigningRequest) throws -> String {
+        let commonName = Subject(csr.subject).commonName
+        guard !commonName.isEmpty else {
+            throw SheduError.badRequest("the CSR's subject has no common name (CN); it names the device")
+        }
+        return commonName
+    }
+
+    func checkSignature(_ csr: CertificateSigningRequest, dms: DMS) throws {
+        guard dms.settings.enrollment.verifyCSRSignature, !csr.hasValidSignature else { return }
+        throw SheduError.badRequest("the CSR's signature does not verify with the key it carries")
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+@_spi(FixedExpiryValidationTime) import X509
+
+/// Checks a client certificate chain against trust anchors chosen per request (EST trusts per
+/// DMS), with swift-certificates' RFC 5280 verifier.
+public enum ClientCertificateVerification {
+    /// The validated chain, leaf first, from `presented` (leaf first, as the client sent it) to one
+    /// of `anchors`.
+    /// - Parameters:
+    ///   - usableLength: how many certificates of the presented chain count (Lamassu's
+    ///     `chain_level_validation`; nil or below 1 for all).
+    ///   - time: the instant validity is checked at.
+    ///   - allowExpiredLeaf: an expired leaf is accepted (checked as of the last second it was valid).
+    public static func verify(
+        presented: [Certificate], anchors: [Certificate], usableLength: Int? = nil, at time: Date,
+        allowExpiredLeaf: Bool = false
+    ) async throws -> [Certificate] {
+        guard let leaf = presented.first else { throw PKIError.invalidInput("no client certificate was presented") }
+        guard !anchors.isEmpty else { throw PKIError.invalidInput("there is no CA to check the client certificate against") }
+        var intermediates = Array(presented.dropFirst())
+        if let usableLength, usableLength > 0 { intermediates = Array(intermediates.prefix(max(0, usableLength - 1))) }
+        var validationTime = time
+        if allowExpiredLeaf, leaf.notValidAfter < time { validationTime = leaf.notValidAfter.addingTimeInterval(-1) }
+        if leaf.notValidBefore > time {
+            throw PKIError.invalidSignature("the client certificate is not valid before \(leaf.notValidBefore)")
+        }
+        if leaf.notValidAfter < validationTime {
+            throw PKIError.invalidSignature("the client certificate expired at \(leaf.notValidAfter)")
+        }
+        var verifier = Verifier(rootCertificates: CertificateStore(anchors)) {
+            RFC5280Policy(fixedExpiryValidationTime: validationTime)
+        }
+        switch await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates)) {
+        case .validCertificate(let chain):
+            return Array(chain)
+        case .couldNotValidate(let failures):
+            let reasons = failures.map { "\($0.policyFailureReason)" }
+            let detail = reasons.isEmpty ? "it does not chain to any of them" : reasons.joined(separator: "; ")
+            throw PKIError.invalidSignature(
+                "the client certificate '\(Subject(leaf.subject).commonName)' is not trusted by \(anchors.map { Subject($0.subject).commonName }.joined(separator: ", ")): \(detail)")
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SheduCore
+import SheduPKI
+import X509
+
+/// RFC 7030's wire format: base64 of DER both ways, PKCS#7 certs-only out.
+enum ESTWireFormat {
+    static let certsOnly = "application/pkcs7-mime; smime-type=certs-only"
+    static let pemFile = "application/x-pem-file"
+
+    /// The CSR of an enrollment request: `application/pkcs10`, base64 of DER (line breaks
+    /// tolerated; PEM accepted too).
+    static func csr(of request: Request, context: SheduRequestContext) async throws -> [UInt8] {
+        let contentType = request.headers[.contentType]?.split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        guard contentType == "application/pkcs10" else {
+            throw SheduError(
+                .unsupportedMediaType,
+                "EST requests carry Content-Type application/pkcs10 (base64 of a DER CSR), not '\(contentType.isEmpty ? "none" : contentType)'")
+        }
+        let body = try await request.collectBody(context: context)
+        let text = String(decoding: body.readableBytesView, as: UTF8.self)
+        do {
+            return try PEMText.derBytes(from: text, expecting: ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"], field: "the request body")
+        } catch let error as PKIError {
+            throw SheduError.badRequest("\(error.description): EST expects base64 of a DER CSR")
+        }
+    }
+
+    /// Certificates as EST returns them: a certs-only PKCS#7, base64 on one line (strongSwan's
+    /// `pki --est` fails on wrapped lines), or PEM when the client asks for `application/x-pem-file`.
+    static func certificates(_ certificates: [Certificate], for request: Request) throws -> Response {
+        if wantsPEM(request) {
+            let pem = certificates.map { PEMText.pem(derCertificate: $0.derBytes) }.joined()
+            return Response(status: .ok, headers: [.contentType: pemFile], body: .init(byteBuffer: ByteBuffer(string: pem)))
+        }
+        return Response(
+            status: .ok, headers: [.contentType: certsOnly, .contentTransferEncoding: "base64"],
+            body: .init(byteBuffer: ByteBuffer(string: try pkcs7Base64(certificates))))
+    }
+
+    static func pkcs7Base64(_ certificates: [Certificate]) throws -> String {
+        do {
+            return Data(try CMSCertificatesOnly.encode(certificates)).base64EncodedString()
+        } catch let error as PKIError {
+            throw SheduError.internal("PKCS#7 encoding: \(error.description)")
+        }
+    }
+
+    static func wantsPEM(_ request: Request) -> Bool {
+        request.headers[.accept]?.lowercased().contains(pemFile) ?? false
+    }
+
+    static let boundary = "estServerKeyGenBoundary"
+
+    /// `serverkeygen`'s answer (RFC 7030 §4.4.2): `multipart/mixed` with the PKCS#8 key, then the
+    /// certificate as certs-only PKCS#7, each base64.
+    static func serverKeyGeneration(key: SigningKey, certificate: Certificate) throws -> Response {
+        let parts = [
+            ("application/pkcs8", Data(key.pkcs8DERRepresentation).base64EncodedString()),
+            (certsOnly, try pkcs7Base64([certificate])),
+        ]
+        var body = ""
+        for (type, content) in parts {
+            body += "--\(boundary)\r\nContent-Type: \(type)\r\nContent-Transfer-Encoding: base64\r\n\r\n\(content)\r\n"
+        }
+        body += "--\(boundary)--\r\n"
+        return Response(
+            status: .ok, headers: [.contentType: "multipart/mixed; boundary=\(boundary)"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension HTTPField.Name {
+    static let contentTransferEncoding = Self("Content-Transfer-Encoding")!
+}

@@ -1,0 +1,333 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+import SheduCore
+import SheduPKI
+import SheduTestSupport
+import Synchronization
+import Testing
+import X509
+
+@testable import SheduServer
+
+@Suite("EST authentication: every auth mode, forwarded certificates, external revocation")
+struct ESTAuthenticationTests {
+    /// NO_AUTH, EXTERNAL_WEBHOOK (allow, deny, error, timeout) and the combination with a client
+    /// certificate; the webhook gets Lamassu's JSON.
+    @Test func everyAuthModeDecidesAsConfigured() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let caPath = app.dataFolder.caCertificate.path
+        let webhook = try await TestWebhook.start()
+        defer { Task { await webhook.stop() } }
+        try await app.withLiveServer { server in
+            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+            func webhookDMS(_ id: String, mode: String, path: String, timeout: String = "2s") async throws {
+                try await world.createDMS(id, [
+                    ("enrollment_settings", "est_rfc7030_settings", [
+                        "auth_mode": .string(mode),
+                        "client_certificate_settings": ["validation_cas": ["bootstrap-ca"]],
+                        "external_webhook_settings": [
+                            "name": "factory MES", "url": .string("\(webhook.baseURL)\(path)"), "method": "POST",
+                            "config": ["call_timeout": .string(timeout)],
+                        ],
+                    ]),
+                ])
+            }
+            try await world.createDMS("open-dms", [("enrollment_settings", "est_rfc7030_settings", ["auth_mode": "NO_AUTH"])])
+            try await webhookDMS("allow-dms", mode: "EXTERNAL_WEBHOOK", path: "/allow")
+            try await webhookDMS("deny-dms", mode: "EXTERNAL_WEBHOOK", path: "/deny")
+            try await webhookDMS("error-dms", mode: "EXTERNAL_WEBHOOK", path: "/error")
+            try await webhookDMS("slow-dms", mode: "EXTERNAL_WEBHOOK", path: "/slow", timeout: "300ms")
+            try await webhookDMS("both-dms", mode: "CLIENT_CERTIFICATE_AND_EXTERNAL_WEBHOOK", path: "/allow")
+
+            let anonymous = try server.withoutIdentity(caCertificatePath: caPath)
+            let open = try await anonymous.est("/.well-known/est/open-dms/simpleenroll", csr: try TestDevice("open-1").csrBody())
+            #expect(open.status == 200, "NO_AUTH: \(open.text)")
+
+            let allowed = try await anonymous.est(
+                "/.well-known/est/allow-dms/simpleenroll", csr: try TestDevice("hooked-1").csrBody(), headers: [("X-Factory-Line", "7")])
+            #expect(allowed.status == 200, "webhook allows: \(allowed.text)")
+            let call = try #require(webhook.lastBody)
+            #expect(call["aps"] == "allow-dms")
+            #expect(call["device_cn"] == "hooked-1")
+            #expect(call["http_request"]?["headers"]?["x-factory-line"] == "7")
+            let csrPEM = String(decoding: try #require(Data(base64Encoded: call["csr"]?.stringValue ?? "")), as: UTF8.self)
+            #expect(csrPEM.hasPrefix("-----BEGIN CERTIFICATE REQUEST-----"))
+
+            for (dms, message) in [("deny-dms", "did not authorize"), ("error-dms", "HTTP 500"), ("slow-dms", "did not answer in time")] {
+                let refused = try await anonymous.est("/.well-known/est/\(dms)/simpleenroll", csr: try TestDevice("hooked-2").csrBody())
+                #expect(refused.status == 403, "\(dms): \(refused.text)")
+                #expect((try? refused.json())?["err"]?.stringValue?.contains(message) == true, "\(dms): \(refused.text)")
+            }
+            // Both: the certificate is required, and the webhook is asked too.
+            let noCertificate = try await anonymous.est("/.well-known/est/both-dms/simpleenroll", csr: try TestDevice("both-1").csrBody())
+            #expect(noCertificate.status == 401, "\(noCertificate.text)")
+            var device = try TestDevice("both-1")
+            try await world.bootstrap(&device)
+            let client = try device.client(server, caCertificatePath: caPath)
+            let calls = webhook.calls
+            let both = try await client.est("/.well-known/est/both-dms/simpleenroll", csr: try device.csrBody())
+            #expect(both.status == 200, "\(both.text)")
+            #expect(webhook.calls == calls + 1)
+            #expect(try await world.deviceIDs().sorted() == ["both-1", "hooked-1", "open-1"])
+            try await client.shutdown()
+            try await anonymous.shutdown()
+        }
+        await app.cleanup()
+    }
+
+    /// On the plain-HTTP listener a proxy's header carries the client certificate, but only when
+    /// the operator trusts it; on HTTPS a header is never read.
+    @Test(arguments: [false, true])
+    func forwardedCertificatesAreReadOnlyWhenTrusted(_ trusted: Bool) async throws {
+        let app = try await TestApp.make {
+            $0.httpPort = try? freePort()
+            $0.trustForwardedClientCertificate = trusted
+            $0.estDefaultDMS = "factory-dms"
+        }
+        let token = try await app.token(.admin)
+        let caPath = app.dataFolder.caCertificate.path
+        try await app.withLiveServer { server in
+            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+            try await world.createDMS("factory-dms")
+            var device = try TestDevice("proxied-1")
+            try await world.bootstrap(&device)
+            let escaped = device.certificatePEM!.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            for (name, value) in [
+                ("ssl-client-cert", escaped), ("X-Amzn-Mtls-Clientcert", escaped),
+                ("x-forwarded-client-cert", "By=spiffe://proxy;Hash=abc;Cert=\"\(escaped)\";Subject=\"CN=proxied-1\""),
+            ] {
+                // The label-less path serves the default DMS (--est-default-dms).
+                let plain = try await server.est(
+                    "/.well-known/est/simpleenroll", csr: try device.csrBody(), headers: [(name, value)], plainHTTP: true)
+                #expect(plain.status == (trusted ? 200 : 401), "\(name) on plain HTTP: \(plain.text)")
+                let overTLS = try await server.est("/.well-known/est/simpleenroll", csr: try device.csrBody(), headers: [(name, value)])
+                #expect(overTLS.status == 401, "\(name) on HTTPS is ignored: \(overTLS.text)")
+            }
+            #expect(try await world.deviceIDs() == (trusted ? ["proxied-1"] : []))
+        }
+        await app.cleanup()
+    }
+
+    /// A factory CA Shedu only knows by its certificate: its devices' bootstrap certificates are
+    /// checked against the factory's own CRL; a chain through an intermediate is accepted, and
+    /// `chain_level_validation` limits how much of it counts.
+    @Test func externalBootstrapCertificatesAreCheckedAgainstTheirCRL() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let caPath = app.dataFolder.caCertificate.path
+        let factory = try ExternalFactoryCA()
+        let crlServer = try await TestWebhook.start()
+        defer { Task { await crlServer.stop() } }
+        try await app.withLiveServer { server in
+            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+            let rootPEM = Data(PEMText.pem(derCertificate: factory.root.derBytes).utf8).base64EncodedString()
+            try await world.post("/api/ca/v1/cas/import", #"{"id":"factory-root","ca":"\#(rootPEM)"}"#)
+            try await world.createDMS("factory-dms", [
+                ("enrollment_settings", "est_rfc7030_settings", [
+                    "auth_mode": "CLIENT_CERTIFICATE", "client_certificate_settings": ["validation_cas": ["factory-root"]],
+                ])
+            ])
+            try await world.createDMS("short-chain-dms", [
+                ("enrollment_settings", "est_rfc7030_settings", [
+                    "auth_mode": "CLIENT_CERTIFICATE",
+                    "client_certificate_settings": ["validation_cas": ["factory-root"], "chain_level_validation": 1],
+                ])
+            ])
+            let crlURL = "\(crlServer.baseURL)/factory.crl"
+            var good = try TestDevice("line-good")
+            var bad = try TestDevice("line-bad")
+            let goodLeaf = try factory.issue(good.name, key: good.key, crlURL: crlURL)
+            let badLeaf = try factory.issue(bad.name, key: bad.key, crlURL: crlURL)
+            good.certificatePEM = PEMText.pem(derCertificate: goodLeaf.derBytes) + PEMText.pem(derCertificate: factory.intermediate.derBytes)
+            bad.certificatePEM = PEMText.pem(derCertificate: badLeaf.derBytes) + PEMText.pem(derCertificate: factory.intermediate.derBytes)
+            crlServer.crl = try factory.crl(revoking: [badLeaf.serialNumber])
+
+            let goodClient = try good.client(server, caCertificatePath: caPath)
+            let badClient = try bad.client(server, caCertificatePath: caPath)
+            let short = try await goodClient.est("/.well-known/est/short-chain-dms/simpleenroll", csr: try good.csrBody())
+            #expect(short.status == 401, "only the leaf counts, and it does not reach the root alone: \(short.text)")
+            let accepted = try await goodClient.est("/.well-known/est/factory-dms/simpleenroll", csr: try good.csrBody())
+            #expect(accepted.status == 200, "through the intermediate: \(accepted.text)")
+            let refused = try await badClient.est("/.well-known/est/factory-dms/simpleenroll", csr: try bad.csrBody())
+            #expect(refused.status == 401, "revoked in the factory's CRL: \(refused.text)")
+            #expect((try? refused.json())?["err"]?.stringValue?.contains("revoked") == true)
+            #expect(crlServer.calls >= 1)
+            try await goodClient.shutdown()
+            try await badClient.shutdown()
+        }
+        await app.cleanup()
+    }
+
+    /// `/csrattrs` tells a device which keys the enrollment profile accepts.
+    @Test func csrAttributesFollowTheProfile() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let caPath = app.dataFolder.caCertificate.path
+        try await app.withLiveServer { server in
+            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+            try await world.post(
+                "/api/ca/v1/profiles",
+                #"{"id":"p256-only","validity":{"type":"Duration","duration":"30d"},"crypto_enforcement":{"enabled":true,"allow_rsa_keys":false,"allow_ecdsa_keys":true,"allowed_ecdsa_key_sizes":[256],"allow_ed25519_keys":false}}"#)
+            try await world.createDMS("open-dms")
+            try await world.post(
+                "/api/dmsmanager/v1/dms",
+                JSONValue.object(["id": "p256-dms", "settings": ["issuance_profile_id": "p256-only", "enrollment_settings": ["enrollment_ca": "issuing-ca-01", "est_rfc7030_settings": ["auth_mode": "NO_AUTH"]]]]).jsonText())
+            let none = try await server.request(.GET, "/.well-known/est/open-dms/csrattrs")
+            #expect(none.status == 204, "the device profile accepts any key: \(none.text)")
+            let attributes = try await server.request(.GET, "/.well-known/est/p256-dms/csrattrs")
+            #expect(attributes.status == 200, "\(attributes.text)")
+            #expect(attributes.header("Content-Type") == "application/csrattrs")
+            let der = try #require(Data(base64Encoded: attributes.text))
+            let file = app.folder.appendingPathComponent("attrs.der")
+            try der.write(to: file)
+            let parsed = try openssl(["asn1parse", "-inform", "DER", "-in", file.path])
+            #expect(parsed.contains("id-ecPublicKey"))
+            #expect(parsed.contains("prime256v1"))
+            #expect(parsed.contains("ecdsa-with-SHA256"))
+            #expect(!parsed.contains("secp384r1"))
+            let device = try TestDevice("rsa-1", key: try TestPKI.key("RSA", 2048))
+            let refused = try await server.est("/.well-known/est/p256-dms/simpleenroll", csr: try device.csrBody())
+            #expect(refused.status == 400, "the profile refuses an RSA key: \(refused.text)")
+        }
+        await app.cleanup()
+    }
+}
+
+extension LiveClient {
+    func withoutIdentity(caCertificatePath: String) throws -> LiveClient {
+        try LiveClient(baseURL: baseURL, httpBaseURL: httpBaseURL, caCertificatePath: caCertificatePath)
+    }
+}
+
+/// A small HTTP server of the test's own: an enrollment webhook (`/allow`, `/deny`, `/error`,
+/// `/slow`) and a CRL (`/factory.crl`).
+final class TestWebhook: Sendable {
+    final class Recorder: Sendable {
+        struct State {
+            var lastBody: JSONValue?
+            var calls = 0
+            var crl: [UInt8] = []
+        }
+        let state = Mutex(State())
+
+        @Sendable func record(_ request: Request) async throws {
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let value = try? JSONValue.parse(String(buffer: body), field: "webhook")
+            state.withLock { state in
+                state.calls += 1
+                state.lastBody = value
+            }
+        }
+    }
+
+    private let recorder: Recorder
+    let port: Int
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var lastBody: JSONValue? { recorder.state.withLock { $0.lastBody } }
+    var calls: Int { recorder.state.withLock { $0.calls } }
+    var crl: [UInt8] {
+        get { recorder.state.withLock { $0.crl } }
+        set { recorder.state.withLock { $0.crl = newValue } }
+    }
+
+    private init(recorder: Recorder, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+        self.recorder = recorder
+        self.port = port
+        self.group = group
+        self.task = task
+    }
+
+    static func json(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func start() async throws -> TestWebhook {
+        let port = try freePort()
+        let recorder = Recorder()
+        let router = Router()
+        router.post("/allow") { request, _ -> Response in
+            try await recorder.record(request)
+            return json(#"{"authorized":true}"#)
+        }
+        router.post("/deny") { request, _ -> Response in
+            try await recorder.record(request)
+            return json(#"{"authorized":false}"#)
+        }
+        router.post("/error") { request, _ -> Response in
+            try await recorder.record(request)
+            return Response(status: .internalServerError)
+        }
+        router.post("/slow") { request, _ -> Response in
+            try await recorder.record(request)
+            try await Task.sleep(for: .seconds(2))
+            return json(#"{"authorized":true}"#)
+        }
+        router.get("/factory.crl") { _, _ -> Response in
+            let crl = recorder.state.withLock { state in
+                state.calls += 1
+                return state.crl
+            }
+            return Response(status: .ok, headers: [.contentType: "application/pkix-crl"], body: .init(byteBuffer: ByteBuffer(bytes: crl)))
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: .init(label: "webhook")))
+        let task = Task { try await group.run() }
+        let webhook = TestWebhook(recorder: recorder, port: port, group: group, task: task)
+        for _ in 0..<200 {
+            let probe = try? await OutboundHTTPClient(client: .shared).send(
+                method: "GET", url: "\(webhook.baseURL)/factory.crl", headers: [], body: nil, timeout: .seconds(1))
+            if probe != nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        recorder.state.withLock { $0.calls = 0 }
+        return webhook
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+}
+
+/// A factory's PKI outside Shedu: a root, an intermediate, and device certificates that point
+/// at the factory's CRL.
+struct ExternalFactoryCA {
+    let rootKey: SigningKey
+    let root: Certificate
+    let intermediateKey: SigningKey
+    let intermediate: Certificate
+
+    init() throws {
+        rootKey = try TestPKI.key("ECDSA", 256)
+        intermediateKey = try TestPKI.key("ECDSA", 256)
+        let now = Date()
+        let caPolicy = IssuancePolicy(notAfter: now.addingTimeInterval(86_400 * 365), signAsCA: true)
+        root = try CertificateBuilder.issue(
+            .init(name: try DistinguishedName { CommonName("Factory Root") }, publicKey: rootKey.publicKey), policy: caPolicy,
+            issuer: nil, selfSigningKey: rootKey, now: now)
+        intermediate = try CertificateBuilder.issue(
+            .init(name: try DistinguishedName { CommonName("Factory Line CA") }, publicKey: intermediateKey.publicKey),
+            policy: IssuancePolicy(notAfter: now.addingTimeInterval(86_400 * 300), signAsCA: true),
+            issuer: Issuer(certificate: root, key: rootKey, crlURL: nil, ocspURL: nil), now: now)
+    }
+
+    func issue(_ name: String, key: SigningKey, crlURL: String) throws -> Certificate {
+        try CertificateBuilder.issue(
+            .init(name: try DistinguishedName { CommonName(name) }, publicKey: key.publicKey),
+            policy: IssuancePolicy(notAfter: Date().addingTimeInterval(86_400 * 30), extendedKeyUsages: [.clientAuth]),
+            issuer: Issuer(certificate: intermediate, key: intermediateKey, crlURL: crlURL, ocspURL: nil), now: Date())
+    }
+
+    func crl(revoking serials: [Certificate.SerialNumber]) throws -> [UInt8] {
+        try CRLEncoder(issuer: intermediate, distributionPointURI: nil).sign(
+            number: CRLNumber(1), thisUpdate: Date(), nextUpdate: Date().addingTimeInterval(3600),
+            revoked: serials.map { RevokedCertificate(serialNumber: $0, revocationDate: Date(), reason: .keyCompromise) },
+            key: intermediateKey)
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import SheduCore
+import SheduPKI
+import SheduTestSupport
+import Testing
+import X509
+
+@testable import SheduServer
+
+@Suite("EST over mutual TLS: enrollment, re-enrollment, server key generation")
+struct ESTEnrollmentTests {
+    /// A device with a factory certificate enrolls, shows up ACTIVE, re-enrolls with its new
+    /// identity, and gets a key made for it — all over TLS with client certificates.
+    @Test(arguments: TestBackend.available)
+    func aDeviceEnrollsReenrollsAndGetsAServerKey(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        let caPath = app.dataFolder.caCertificate.path
+        try await app.withLiveServer { server in
+            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+            try await world.createDMS("factory-dms")
+
+            // cacerts: the enrollment CA's chain up to its root, no client certificate needed.
+            let cacerts = try await server.request(.GET, "/.well-known/est/factory-dms/cacerts")
+            #expect(cacerts.status == 200, "\(cacerts.text)")
+            #expect(try ESTReply.certificates(cacerts).map(ESTReply.commonName).sorted() == ["issuing-ca-01", "root-ca"])
+            let pem = try await server.request(.GET, "/.well-known/est/factory-dms/cacerts", headers: [("Accept", "application/x-pem-file")])
+            #expect(pem.text.components(separatedBy: "-----BEGIN CERTIFICATE-----").count == 3)
+
+            // Enroll with the bootstrap certificate.
+            var device = try TestDevice("sensor-1")
+            try await world.bootstrap(&device)
+            let bootstrapClient = try device.client(server, caCertificatePath: caPath)
+            let operational = try SigningKey.generate(try KeySpec(algorithm: .ecdsa, bits: 256))
+            let enrolled = try await bootstrapClient.est("/.well-known/est/factory-dms/simpleenroll", csr: try device.csrBody(key: operational))
+            #expect(enrolled.status == 200, "\(enrolled.text)")
+            let issued = try #require(try ESTReply.certificates(enrolled).first)
+            #expect(ESTReply.commonName(issued) == "sensor-1")
+            #expect(issued.publicKey == operational.publicKey)
+            #expect(Subject(issued.issuer).commonName == "issuing-ca-01")
+
+            let registered = try await world.get("/api/devmanager/v1/devices/sensor-1")
+            #expect(registered["status"] == "ACTIVE")
+            #expect(registered["dms_owner"] == "factory-dms")
+            #expect(registered["tags"] == ["est"], "JITP uses the DMS's provisioning profile")
+            #expect(registered["identity_slot"]?["versions"]?["0"] == .string(issued.serialNumber.hexString))
+            try await bootstrapClient.shutdown()
+
+            // Re-enroll with the operational identity: a new version; the old one revoked (revoke_on_reenrollment).
+            device.key = operational
+            device.certificatePEM = PEMText.pem(derCertificate: issued.derBytes)
+            let identityClient = try device.client(server, caCertificatePath: caPath)
+            let renewed = try await identityClient.est("/.well-known/est/factory-dms/simplereenroll", csr: try device.csrBody())
+            #expect(renewed.status == 200, "\(renewed.text)")
+            let second = try #require(try ESTReply.certificates(renewed).first)
+            #expect(second.serialNumber != issued.serialNumber)
+            let after = try await world.get("/api/devmanager/v1/devices/sensor-1")
+            #expect(after["identity_slot"]?["active_version"] == 1)
+            #expect(after["status"] == "ACTIVE")
+            let old = try await world.get("/api/ca/v1/certificates/\(issued.serialNumber.hexString)")
+            #expect(old["status"] == "REVOKED")
+            #expect(old["revocation_reason"] == "Superseded")
+
+            // The superseded certificate no longer renews anything.
+            let stale = try await identityClient.est("/.well-known/est/factory-dms/simplereenroll", csr: try device.csrBody())
+            #expect(stale.status == 401 || stale.status == 403, "\(stale.text)")
+            try await identityClient.shutdown()
+
+            // Server key generation through the alias path: key and certificate in a multipart answer.
+            var other = try TestDevice("sensor-2")
+            try await world.bootstrap(&other)
+            let otherClient = try other.client(server, caCertificatePath: caPath)
+            let made = try await otherClient.est("/api/dmsmanager/.well-known/est/factory-dms/serverkeygen", csr: try other.csrBody())
+            try await otherClient.shutdown()
+            #expect(made.status == 200, "\(made.text)")
+            #expect(made.header("Content-Type")?.hasPrefix("multipart/mixed; boundary=") == true)
+            let parts = made.text.components(separatedBy: "--estServerKeyGenBoundary").dropFirst().filter { !$0.hasPrefix("--") }
+            #expect(parts.count == 2)
+            let keyPart = try #require(parts.first { $0.contains("application/pkcs8") })
+            let certificatePart = try #require(parts.first { $0.contains("application/pkcs7-mime") })
+            func body(_ part: String) -> String {
+                part.components(separatedBy: "\r\n\r\n").last!.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let keyDER = try #require(Data(base64Encoded: body(keyPart)))
+            let madeKey = try SigningKey(pemEncoded: PEMText.pem(derCertificate: Array(keyDER), discriminator: "PRIVATE KEY"))
+            let certificateDER = try #require(Data(base64Encoded: body(certificatePart)))
+            let madeCertificate = try #require(try CMSCertificatesOnly.certificates(fromDER: Array(certificateDER)).first)
+            #expect(madeCertificate.publicKey == madeKey.publicKey, "the certificate is for the key handed out")
+            #expect(ESTReply.commonName(madeCertificate) == "sensor-2")
+            #expect(try await world.get("/api/devmanager/v1/devices/sensor-2")["status"] == "ACTIVE")
+            let keyFile = app.folder.appendingPathComponent("made.der")
+            try keyDER.write(to: keyFile)
+            _ = try openssl(["pkey", "-inform", "DER", "-in", keyFile.path, "-noout"])
+        }
+        await app.cleanup()
+    }
+
+    /// Every refusal is a 4xx that says why, and leaves no device, certificate or slot behind.
+    @Test func refusalsSayWhyAndLeaveNothingBehind() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let caPath = app.dataFolder.caCertificate.path
+        try await app.withLiveServer { server in
+            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+            try await world.createDMS("factory-dms")
+            try await world.createDMS("strict-dms", [
+                ("enrollment_settings", "registration_mode", "PRE_REGISTRATION"),
+                ("enrollment_settings", "enable_replaceable_enrollment", false), ("server_keygen_settings", "enabled", false),
+            ])
+            try await world.createCA("other-factory-ca", profile: "bootstrap")
+            var device = try TestDevice("sensor-9")
+            try await world.bootstrap(&device)
+            var foreign = try TestDevice("sensor-9")
+            try await world.bootstrap(&foreign, ca: "other-factory-ca")
+            var revoked = try TestDevice("sensor-r")
+            try await world.bootstrap(&revoked)
+            let revokedSerial = try Certificate(pemEncoded: revoked.certificatePEM!).serialNumber.hexString
+            try await world.post("/api/ca/v1/certificates/\(revokedSerial)/status", #"{"status":"REVOKED","revocation_reason":"KeyCompromise"}"#, expect: 200)
+
+            let certificatesBefore = try await world.certificateCount()
+            let anonymous = try TestDevice("sensor-9").client(server, caCertificatePath: caPath)
+            let bootstrapped = try device.client(server, caCertificatePath: caPath)
+            let untrusted = try foreign.client(server, caCertificatePath: caPath)
+            let withRevoked = try revoked.client(server, caCertificatePath: caPath)
+            let csr = try device.csrBody()
+            let cases: [(LiveClient, String, String, String, Int, String)] = [
+                (anonymous, "/.well-known/est/factory-dms/simpleenroll", csr, "application/pkcs10", 401, "requires a client certificate"),
+                (untrusted, "/.well-known/est/factory-dms/simpleenroll", csr, "application/pkcs10", 401, "not trusted"),
+                (withRevoked, "/.well-known/est/factory-dms/simpleenroll", try revoked.csrBody(), "application/pkcs10", 401, "REVOKED"),
+                (bootstrapped, "/.well-known/est/factory-dms/simpleenroll", csr, "application/json", 415, "application/pkcs10"),
+                (bootstrapped, "/.well-known/est/factory-dms/simpleenroll", "not base64 at all!", "application/pkcs10", 400, "base64"),
+                (bootstrapped, "/.well-known/est/factory-dms/simpleenroll", Data("hello".utf8).base64EncodedString(), "application/pkcs10", 400, "PKCS#10"),
+                (bootstrapped, "/.well-known/est/factory-dms/simpleenroll", try device.csrBody(commonName: ""), "application/pkcs10", 400, "common name"),
+                (bootstrapped, "/.well-known/est/no-such-dms/simpleenroll", csr, "application/pkcs10", 404, "no-such-dms"),
+                (bootstrapped, "/.well-known/est/simpleenroll", csr, "application/pkcs10", 404, "--est-default-dms"),
+                (bootstrapped, "/.well-known/est/strict-dms/simpleenroll", csr, "application/pkcs10", 403, "PRE_REGISTRATION"),
+                (bootstrapped, "/.well-known/est/strict-dms/serverkeygen", csr, "application/pkcs10", 403, "server-side key generation"),
+                (bootstrapped, "/.well-known/est/factory-dms/simplereenroll", csr, "application/pkcs10", 403, "no identity to renew"),
+            ]
+            for (client, path, body, contentType, status, message) in cases {
+                let reply = try await client.est(path, csr: body, contentType: contentType)
+                #expect(reply.status == status, "\(path) → \(reply.status) \(reply.text)")
+                let error = (try? reply.json())?["err"]?.stringValue ?? reply.text
+                #expect(error.contains(message), "\(path): '\(error)' should say '\(message)'")
+            }
+            #expect(try await world.certificateCount() == certificatesBefore, "no certificate issued")
+            #expect(try await world.deviceIDs() == [], "no device created")
+
+            // A device registered to another DMS, and one that may not be replaced.
+            try await world.post("/api/devmanager/v1/devices", #"{"id":"sensor-9","dms_id":"strict-dms"}"#)
+            let elsewhere = try await bootstrapped.est("/.well-known/est/factory-dms/simpleenroll", csr: csr)
+            #expect(elsewhere.status == 403, "\(elsewhere.text)")
+            #expect((try? elsewhere.json())?["err"]?.stringValue?.contains("registered to DMS 'strict-dms'") == true)
+            let first = try await bootstrapped.est("/.well-known/est/strict-dms/simpleenroll", csr: csr)
+            #expect(first.status == 200, "a pre-registered device enrolls: \(first.text)")
+            let second = try await bootstrapped.est("/.well-known/est/strict-dms/simpleenroll", csr: try device.csrBody())
+            #expect(second.status == 403, "\(second.text)")
+            #expect((try? second.json())?["err"]?.stringValue?.contains("enable_replaceable_enrollment") == true)
+            let slot = try await world.get("/api/devmanager/v1/devices/sensor-9")["identity_slot"]
+            #expect(slot?["versions"]?.objectValue?.count == 1, "the refused enrollment left no slot version")
+            for client in [anonymous, bootstrapped, untrusted, withRevoked] { try await client.shutdown() }
+        }
+        await app.cleanup()
+    }
+
+    /// Re-enrollment only inside the window before expiry (or after it, when allowed), with the
+    /// same subject; a rotated enrollment CA is accepted through additional_validation_cas.
+    @Test func reenrollmentFollowsTheWindowAndTheSubject() async throws {
+        var app = try await TestApp.make()
+        let clock = ManualClock()
+        app.clock = clock
+        let token = try await app.token(.admin, lifetime: .days(400))
+        let caPath = app.dataFolder.caCertificate.path
+        try await app.withLiveServer { server in
+            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+            try await world.createDMS("factory-dms", [
+                ("reenrollment_settings", "reenrollment_delta", "7d"), ("reenrollment_settings", "revoke_on_reenrollment", false),
+            ])
+            var device = try TestDevice("meter-1")
+            try await world.bootstrap(&device)
+            let bootstrapClient = try device.client(server, caCertificatePath: caPath)
+            let operational = try TestPKI.key("ECDSA", 256)
+            let enrolled = try await bootstrapClient.est("/.well-known/est/factory-dms/simpleenroll", csr: try device.csrBody(key: operational))
+            try await bootstrapClient.shutdown()
+            let issued = try #require(try ESTReply.certificates(enrolled).first)
+            device.key = operational
+            device.certificatePEM = PEMText.pem(derCertificate: issued.derBytes)
+            let client = try device.client(server, caCertificatePath: caPath)
+
+            let early = try await client.est("/.well-known/est/factory-dms/simplereenroll", csr: try device.csrBody())
+            #expect(early.status == 403, "\(early.text)")
+            #expect((try? early.json())?["err"]?.stringValue?.contains("opens at") == true)
+
+            clock.advance(by: 24 * 86_400)
+            let inWindow = try await client.est("/.well-known/est/factory-dms/simplereenroll", csr: try device.csrBody())
+            #expect(inWindow.status == 200, "inside the window: \(inWindow.text)")
+
+            // After expiry, without enable_expired_renewal, the current certificate cannot renew.
+            let current = try #require(try ESTReply.certificates(inWindow).first)
+            device.certificatePEM = PEMText.pem(derCertificate: current.derBytes)
+            let renewedClient = try device.client(server, caCertificatePath: caPath)
+            clock.advance(by: 31 * 86_400)
+            let expired = try await renewedClient.est("/.well-known/est/factory-dms/simplereenroll", csr: try device.csrBody())
+            #expect(expired.status == 401 || expired.status == 403, "\(expired.text)")
+            #expect((try? expired.json())?["err"]?.stringValue?.contains("expired") == true, "\(expired.text)")
+            try await client.shutdown()
+            try await renewedClient.shutdown()
+        }
+        await app.cleanup()
+    }
+}
