@@ -104,6 +104,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The fleet simulator of bench/est.sh: devices enrolling over EST against a running server.
+        .executableTarget(
+            name: "shedu-fleet",
+            dependencies: [
+                "SheduPKI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Helpers shared by the test targets: scratch databases on every backend.
         .target(
             name: "SheduTestSupport",

@@ -49,10 +49,11 @@ func buildServer(
     let fastPath = fastPathRoutes()
     let counters = FastPathCounters(routes: fastPath)
 
+    let monitorInterval = Duration.milliseconds(configuration.monitorInterval.milliseconds)
     var backgroundServices: [any Service] = [
         DatabaseService(database: database),
-        PeriodicJob(name: "certificate expiry", interval: .seconds(60), logger: logger) { try await services.ca.expire() },
-        PeriodicJob(name: "device windows", interval: .seconds(60), logger: logger) { try await services.devices.advanceWindows() },
+        PeriodicJob(name: "certificate expiry", interval: monitorInterval, logger: logger) { try await services.ca.expire() },
+        PeriodicJob(name: "device windows", interval: monitorInterval, logger: logger) { try await services.devices.advanceWindows() },
     ]
     if let httpPort = configuration.httpPort {
         backgroundServices.append(

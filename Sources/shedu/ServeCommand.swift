@@ -46,6 +46,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "DMS answering the label-less EST paths. [env: SHEDU_EST_DEFAULT_DMS]")
     var estDefaultDms: String?
 
+    @Option(help: "How often the expiry and device-window monitors run, e.g. 60s, 5m. [env: SHEDU_MONITOR_INTERVAL, default: 60s]")
+    var monitorInterval: String?
+
     @Option(help: "text or json. [env: SHEDU_LOG_FORMAT, default: text]")
     var logFormat: String?
 
@@ -108,6 +111,12 @@ struct Serve: AsyncParsableCommand {
             trustForwardedClientCert
             || ["1", "true", "yes"].contains(resolved(nil, "SHEDU_TRUST_FORWARDED_CLIENT_CERT")?.lowercased() ?? "")
         configuration.estDefaultDMS = resolved(estDefaultDms, "SHEDU_EST_DEFAULT_DMS")
+        if let text = resolved(monitorInterval, "SHEDU_MONITOR_INTERVAL") {
+            guard let interval = try? TimeDuration(parsing: text), interval.milliseconds >= 100 else {
+                throw ValidationError("--monitor-interval must be a duration of at least 100ms (e.g. 60s, 5m), not '\(text)'")
+            }
+            configuration.monitorInterval = interval
+        }
         if let text = resolved(logFormat, "SHEDU_LOG_FORMAT") {
             guard let format = ServerConfiguration.LogFormat(rawValue: text.lowercased()) else {
                 throw ValidationError("--log-format must be text or json, not '\(text)'")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SheduCore
 
 /// Everything `shedu serve` is told by its flags and environment (DESIGN.md, the `serve` contract).
 public struct ServerConfiguration: Sendable {
@@ -37,13 +38,16 @@ public struct ServerConfiguration: Sendable {
     public var rolesClaim: String
     public var trustForwardedClientCertificate: Bool
     public var estDefaultDMS: String?
+    /// How often the certificate expiry and device window monitors run.
+    public var monitorInterval: TimeDuration
     public var logFormat: LogFormat
     public var logLevel: Logger.Level
 
     public init(
         dataDirectory: String = "./shedu-data", host: String = "127.0.0.1", port: Int = 8443, httpPort: Int? = nil,
         databaseURL: String? = nil, publicURL: String? = nil, oidc: OIDC? = nil, rolesClaim: String = "roles",
-        trustForwardedClientCertificate: Bool = false, estDefaultDMS: String? = nil, logFormat: LogFormat = .text,
+        trustForwardedClientCertificate: Bool = false, estDefaultDMS: String? = nil, monitorInterval: TimeDuration = .seconds(60),
+        logFormat: LogFormat = .text,
         logLevel: Logger.Level = .info
     ) {
         self.dataDirectory = dataDirectory
@@ -56,6 +60,7 @@ public struct ServerConfiguration: Sendable {
         self.rolesClaim = rolesClaim
         self.trustForwardedClientCertificate = trustForwardedClientCertificate
         self.estDefaultDMS = estDefaultDMS
+        self.monitorInterval = monitorInterval
         self.logFormat = logFormat
         self.logLevel = logLevel
     }

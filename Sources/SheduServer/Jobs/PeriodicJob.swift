@@ -12,9 +12,16 @@ struct PeriodicJob: Service {
 
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let start = ContinuousClock.now
             do {
                 let changed = try await pass()
-                if changed > 0 { logger.info("\(name) pass", metadata: ["job.changed": "\(changed)"]) }
+                if changed > 0 {
+                    let elapsed = ContinuousClock.now - start
+                    let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                    logger.info(
+                        "\(name) pass",
+                        metadata: ["job.changed": "\(changed)", "job.duration_ms": "\(Int(milliseconds.rounded()))"])
+                }
             } catch {
                 logger.error("\(name) pass failed", metadata: ["error": "\(error)"])
             }

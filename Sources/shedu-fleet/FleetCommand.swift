@@ -1,0 +1,249 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOSSL
+import SheduPKI
+import SwiftASN1
+import X509
+
+/// A fleet of simulated devices enrolling over EST against a running Shedu (bench/est.sh runs it).
+///
+/// It plays a factory: it makes its own bootstrap CA, imports it into Shedu without its key,
+/// creates a DMS that trusts it, and gives every device a bootstrap certificate. Then three
+/// rounds, each timed: provisioning stations enrolling devices over kept-alive mTLS connections;
+/// devices enrolling each on a new TLS connection with their own bootstrap certificate; and those
+/// devices renewing with the identity they got.
+@main
+struct FleetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shedu-fleet", abstract: "Simulate a fleet of devices enrolling over EST and measure it.")
+
+    @Option(help: "Base URL of the server.") var url = "https://localhost:8443"
+    @Option(help: "The CA certificate clients trust for the server (its data folder's tls/ca.pem).") var caFile: String
+    @Option(help: "An admin bearer token (shedu token create).") var token: String
+    @Option(help: "Devices enrolled by stations over kept-alive connections.") var stationDevices = 20_000
+    @Option(help: "Provisioning stations (concurrent kept-alive connections).") var stations = 64
+    @Option(help: "Devices enrolling each on a new TLS connection, then renewing.") var devices = 2_000
+    @Option(help: "Devices enrolling at the same time in the new-connection rounds.") var concurrency = 64
+    @Option(help: "The enrollment CA (an ACTIVE CA of the server).") var enrollmentCA = "issuing-ca-01"
+
+    func run() async throws {
+        let factory = try Factory()
+        let admin = try client(identity: nil, keepAlive: true)
+        let dmsID = "fleet-\(UUID().uuidString.prefix(8).lowercased())"
+        try await prepareServer(admin: admin, factory: factory, dmsID: dmsID)
+        try await admin.shutdown()
+        print("fleet: \(stationDevices) devices through \(stations) stations, then \(devices) devices on their own connections")
+
+        // Round 1: stations, each with one bootstrap identity and a kept-alive connection.
+        let stationIdentities = try (0..<stations).map { try factory.bootstrap("station-\($0)") }
+        let stationCSRs = try (0..<stationDevices).map { try csr(commonName: "station-device-\($0)", key: try SigningKey.generate(.p256)) }
+        let stationRound = try await measure(count: stationDevices, workers: stations) { worker in
+            let client = try client(identity: stationIdentities[worker], keepAlive: true)
+            return (client, { index in try await enroll(client, dmsID: dmsID, csr: stationCSRs[index], path: "simpleenroll") })
+        }
+        report("enroll, kept-alive mTLS connections (\(stations) stations)", stationRound)
+
+        // Round 2: every device with its own bootstrap certificate, a new TLS handshake each.
+        let deviceKeys = try (0..<devices).map { _ in try SigningKey.generate(.p256) }
+        let bootstraps = try (0..<devices).map { try factory.bootstrap("device-\($0)") }
+        let deviceCSRs = try (0..<devices).map { try csr(commonName: "device-\($0)", key: deviceKeys[$0]) }
+        let issued = IssuedCertificates(count: devices)
+        let enrollRound = try await measure(count: devices, workers: concurrency) { _ in
+            (nil, { index in
+                let client = try client(identity: bootstraps[index], keepAlive: false)
+                defer { Task { try? await client.shutdown() } }
+                issued.set(index, try await enroll(client, dmsID: dmsID, csr: deviceCSRs[index], path: "simpleenroll"))
+            })
+        }
+        report("enroll, a new mTLS connection each (\(concurrency) at a time)", enrollRound)
+
+        // Round 3: the same devices renew with the identity they were given.
+        let renewalCSRs = try (0..<devices).map { try csr(commonName: "device-\($0)", key: deviceKeys[$0]) }
+        let renewRound = try await measure(count: devices, workers: concurrency) { _ in
+            (nil, { index in
+                let identity = Identity(certificate: try issued.get(index), key: deviceKeys[index])
+                let client = try client(identity: identity, keepAlive: false)
+                defer { Task { try? await client.shutdown() } }
+                _ = try await enroll(client, dmsID: dmsID, csr: renewalCSRs[index], path: "simplereenroll")
+            })
+        }
+        report("re-enroll, a new mTLS connection each (\(concurrency) at a time)", renewRound)
+    }
+
+    // MARK: Set-up
+
+    /// Imports the factory's CA (without its key) and makes a DMS that trusts it for enrollment,
+    /// and the enrollment CA for renewals.
+    func prepareServer(admin: HTTPClient, factory: Factory, dmsID fleetID: String) async throws {
+        let rootPEM = Data(PEMText.pem(derCertificate: factory.root.derBytes).utf8).base64EncodedString()
+        try await api(admin, "/api/ca/v1/cas/import", #"{"id":"\#(fleetID)-factory","ca":"\#(rootPEM)"}"#)
+        try await api(
+            admin, "/api/dmsmanager/v1/dms",
+            """
+            {"id":"\(fleetID)","settings":{"enrollment_settings":{"enrollment_ca":"\(enrollmentCA)","registration_mode":"JITP",
+              "est_rfc7030_settings":{"auth_mode":"CLIENT_CERTIFICATE","client_certificate_settings":{"validation_cas":["\(fleetID)-factory"]}}},
+              "reenrollment_settings":{"reenrollment_delta":"100y","est_rfc7030_settings":{"auth_mode":"CLIENT_CERTIFICATE",
+                "client_certificate_settings":{"validation_cas":["\(enrollmentCA)"]}}}}}
+            """)
+    }
+
+    func api(_ client: HTTPClient, _ path: String, _ body: String) async throws {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard response.status == .created else { throw FleetError("POST \(path): \(response.status.code) \(text)") }
+    }
+
+    // MARK: EST
+
+    func enroll(_ client: HTTPClient, dmsID: String, csr: String, path: String) async throws -> Certificate {
+        var request = HTTPClientRequest(url: "\(url)/.well-known/est/\(dmsID)/\(path)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/pkcs10")
+        request.body = .bytes(ByteBuffer(string: csr))
+        let response = try await client.execute(request, timeout: .seconds(60))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard response.status == .ok, let der = Data(base64Encoded: body),
+            let certificate = try CMSCertificatesOnly.certificates(fromDER: Array(der)).first
+        else { throw FleetError("\(path): \(response.status.code) \(body.prefix(300))") }
+        return certificate
+    }
+
+    func csr(commonName: String, key: SigningKey) throws -> String {
+        let request = try CertificateSigningRequest(
+            version: .v1, subject: try DistinguishedName { CommonName(commonName) }, privateKey: key.certificateKey,
+            attributes: .init(), signatureAlgorithm: key.spec.certificateSignatureAlgorithm)
+        var serializer = DER.Serializer()
+        try serializer.serialize(request)
+        return Data(serializer.serializedBytes).base64EncodedString()
+    }
+
+    func client(identity: Identity?, keepAlive: Bool) throws -> HTTPClient {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(caFile)
+        if let identity {
+            tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: identity.certificate.derBytes, format: .der))]
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: identity.key.pkcs8DERRepresentation, format: .der))
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.connectionPool = .init(idleTimeout: .seconds(keepAlive ? 60 : 1))
+        configuration.maximumUsesPerConnection = keepAlive ? nil : 1
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    // MARK: Measuring
+
+    struct Round {
+        var seconds: Double
+        var latencies: [Double]
+        var failures: Int
+        var firstFailure: String?
+    }
+
+    /// Runs `count` operations on `workers` concurrent workers; each worker makes its own operation.
+    func measure(
+        count: Int, workers: Int,
+        _ makeWorker: @escaping @Sendable (Int) throws -> (HTTPClient?, @Sendable (Int) async throws -> Void)
+    ) async throws -> Round {
+        let start = ContinuousClock.now
+        let results = try await withThrowingTaskGroup(of: ([Double], Int, String?).self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    let (client, operation) = try makeWorker(worker)
+                    var latencies: [Double] = []
+                    var failures = 0
+                    var firstFailure: String?
+                    for index in stride(from: worker, to: count, by: workers) {
+                        let begin = ContinuousClock.now
+                        do {
+                            try await operation(index)
+                            latencies.append((ContinuousClock.now - begin).seconds)
+                        } catch {
+                            failures += 1
+                            if firstFailure == nil { firstFailure = "\(error)" }
+                        }
+                    }
+                    try await client?.shutdown()
+                    return (latencies, failures, firstFailure)
+                }
+            }
+            return try await group.reduce(into: [([Double], Int, String?)]()) { $0.append($1) }
+        }
+        return Round(
+            seconds: (ContinuousClock.now - start).seconds, latencies: results.flatMap(\.0).sorted(),
+            failures: results.map(\.1).reduce(0, +), firstFailure: results.compactMap(\.2).first)
+    }
+
+    func report(_ title: String, _ round: Round) {
+        func percentile(_ p: Double) -> String {
+            guard !round.latencies.isEmpty else { return "-" }
+            let value = round.latencies[min(round.latencies.count - 1, Int(Double(round.latencies.count) * p))]
+            return String(format: "%.1f ms", value * 1000)
+        }
+        let rate = Double(round.latencies.count) / round.seconds
+        print(String(format: "  %@: %.0f/s (%d in %.1f s), p50 %@, p90 %@, p99 %@, failures %d", title, rate, round.latencies.count, round.seconds, percentile(0.5), percentile(0.9), percentile(0.99), round.failures))
+        if let first = round.firstFailure { print("    first failure: \(first)") }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension KeySpec {
+    static let p256 = try! KeySpec(algorithm: .ecdsa, bits: 256)
+}
+
+struct FleetError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct Identity: Sendable {
+    var certificate: Certificate
+    var key: SigningKey
+}
+
+/// The factory's bootstrap CA, outside Shedu.
+struct Factory: Sendable {
+    let key: SigningKey
+    let root: Certificate
+
+    init() throws {
+        key = try SigningKey.generate(.p256)
+        root = try CertificateBuilder.issue(
+            .init(name: try DistinguishedName { CommonName("Fleet Simulator Factory CA") }, publicKey: key.publicKey),
+            policy: IssuancePolicy(notAfter: Date().addingTimeInterval(86_400 * 365), signAsCA: true), issuer: nil,
+            selfSigningKey: key, now: Date())
+    }
+
+    func bootstrap(_ name: String) throws -> Identity {
+        let deviceKey = try SigningKey.generate(.p256)
+        let certificate = try CertificateBuilder.issue(
+            .init(name: try DistinguishedName { CommonName(name) }, publicKey: deviceKey.publicKey),
+            policy: IssuancePolicy(notAfter: Date().addingTimeInterval(86_400 * 30), extendedKeyUsages: [.clientAuth]),
+            issuer: Issuer(certificate: root, key: key, crlURL: nil, ocspURL: nil), now: Date())
+        return Identity(certificate: certificate, key: deviceKey)
+    }
+}
+
+/// The certificates issued in one round, for the next.
+final class IssuedCertificates: @unchecked Sendable {
+    private var certificates: [Certificate?]
+    private let lock = NSLock()
+
+    init(count: Int) { certificates = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ certificate: Certificate) { lock.withLock { certificates[index] = certificate } }
+
+    func get(_ index: Int) throws -> Certificate {
+        guard let certificate = lock.withLock({ certificates[index] }) else { throw FleetError("device \(index) was not enrolled") }
+        return certificate
+    }
+}
