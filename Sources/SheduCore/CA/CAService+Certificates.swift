@@ -9,25 +9,33 @@ extension CAService {
         let context = try await activeIssuer(caID)
         let profile = try await resolveProfile(
             inline: request.profile, id: request.profileID, caDefault: context.ca.profileID, caID: caID)
+        let now = clock.now()
+        let policy = profile.policy(now: now)
+        let issuer = issuerMetadata(context.ca)
+        return try await withFreshSerial { _ in
+            let record = try await CPUWork.run {
+                let certificate = try Self.build(
+                    .init(csr: try Self.verifiedCSR(request.csr)), policy: policy, issuer: context.issuer, now: now)
+                return try CertificateRecord(certificate: certificate, type: .importedWithoutKey, issuer: issuer, creationDate: now)
+            }
+            try await store.insertCertificate(
+                record, newKey: nil, requireActiveCA: caID, events: [issuanceEvent(record, caID: caID, at: now)])
+            return record
+        }
+    }
+
+    /// A CSR in any of the API's encodings whose signature verifies (400 malformed, 422 forged).
+    static func verifiedCSR(_ text: String) throws -> CertificateSigningRequest {
         let csr: CertificateSigningRequest
         do {
-            csr = try CertificateSigningRequest(apiText: request.csr)
+            csr = try CertificateSigningRequest(apiText: text)
         } catch let error as PKIError {
             throw SheduError.badRequest(error.description)
         }
         guard csr.hasValidSignature else {
             throw SheduError.unprocessable("the CSR's signature does not verify with the key it carries")
         }
-        let now = clock.now()
-        let policy = profile.policy(now: now)
-        return try await withFreshSerial { serial in
-            let certificate = try build(.init(csr: csr), policy: policy, issuer: context.issuer, serialNumber: serial, now: now)
-            let record = try CertificateRecord(
-                certificate: certificate, type: .importedWithoutKey, issuer: issuerMetadata(context.ca), creationDate: now)
-            try await store.insertCertificate(
-                record, newKey: nil, requireActiveCA: caID, events: [issuanceEvent(record, caID: caID, at: now)])
-            return record
-        }
+        return csr
     }
 
     /// A certificate signed by an ACTIVE CA but not stored yet, for a caller that stores it in its

@@ -94,6 +94,13 @@ public final class CAService: Sendable {
         _ subject: CertificateBuilder.Subject, policy: IssuancePolicy, issuer: Issuer?, selfSigningKey: SigningKey? = nil,
         serialNumber: Certificate.SerialNumber = .random(), now: Date
     ) throws -> Certificate {
+        try Self.build(subject, policy: policy, issuer: issuer, selfSigningKey: selfSigningKey, serialNumber: serialNumber, now: now)
+    }
+
+    static func build(
+        _ subject: CertificateBuilder.Subject, policy: IssuancePolicy, issuer: Issuer?, selfSigningKey: SigningKey? = nil,
+        serialNumber: Certificate.SerialNumber = .random(), now: Date
+    ) throws -> Certificate {
         do {
             return try CertificateBuilder.issue(
                 subject, policy: policy, issuer: issuer, selfSigningKey: selfSigningKey, serialNumber: serialNumber, now: now)

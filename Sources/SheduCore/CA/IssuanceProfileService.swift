@@ -1,9 +1,15 @@
 import Foundation
+import Synchronization
 
 /// Issuance profile CRUD with the rules of API.md §2: ids given by the caller or generated,
 /// 404 for a missing profile, 409 for a duplicate id.
 public struct IssuanceProfileService: Sendable {
     let store: any IssuanceProfileStore
+    /// Profiles as last read, for the signing path, which reads one per certificate. Changes made
+    /// here drop an entry at once; an entry lives `cacheLifetime` at most, which bounds how long
+    /// another replica's change can go unseen.
+    private let cache = ProfileCache()
+    static let cacheLifetime: TimeInterval = 5
 
     public init(store: any IssuanceProfileStore) {
         self.store = store
@@ -24,17 +30,24 @@ public struct IssuanceProfileService: Sendable {
         }
         profile.id = id
         try Self.validate(profile)
+        cache.drop(id)
         guard try await store.update(profile) else { throw Self.notFound(id) }
+        cache.drop(id)
         return profile
     }
 
     public func profile(id: String) async throws -> IssuanceProfile {
+        if let cached = cache.profile(id) { return cached }
+        let generation = cache.generation
         guard let profile = try await store.profile(id: id) else { throw Self.notFound(id) }
+        cache.keep(profile, readAt: generation)
         return profile
     }
 
     public func delete(id: String) async throws {
+        cache.drop(id)
         guard try await store.delete(id: id) else { throw Self.notFound(id) }
+        cache.drop(id)
     }
 
     public func list(_ query: ListQuery) async throws -> Page<IssuanceProfile> {
@@ -54,6 +67,49 @@ public struct IssuanceProfileService: Sendable {
         }
         for size in profile.cryptoEnforcement.allowedECDSAKeySizes where ![256, 384, 521].contains(size) {
             throw SheduError.badRequest("crypto_enforcement.allowed_ecdsa_key_sizes: \(size) is not 256, 384 or 521")
+        }
+    }
+}
+
+/// The profiles ``IssuanceProfileService`` read last, each for a few seconds.
+final class ProfileCache: Sendable {
+    private struct Entry {
+        var profile: IssuanceProfile
+        var until: Date
+    }
+
+    private struct Entries {
+        var byID: [String: Entry] = [:]
+        /// Counts changes, so a read that raced with one is not kept.
+        var generation = 0
+    }
+
+    private let entries = Mutex(Entries())
+
+    var generation: Int { entries.withLock { $0.generation } }
+
+    func profile(_ id: String) -> IssuanceProfile? {
+        let now = Date()
+        return entries.withLock { cached -> IssuanceProfile? in
+            guard let entry = cached.byID[id], entry.until > now else { return nil }
+            return entry.profile
+        }
+    }
+
+    /// Keeps a profile read when the generation was `generation`, unless something changed since.
+    func keep(_ profile: IssuanceProfile, readAt generation: Int) {
+        let entry = Entry(profile: profile, until: Date().addingTimeInterval(IssuanceProfileService.cacheLifetime))
+        entries.withLock { cached in
+            guard cached.generation == generation else { return }
+            if cached.byID.count > 10_000 { cached.byID.removeAll() }
+            cached.byID[profile.id] = entry
+        }
+    }
+
+    func drop(_ id: String) {
+        entries.withLock { cached in
+            cached.byID[id] = nil
+            cached.generation += 1
         }
     }
 }

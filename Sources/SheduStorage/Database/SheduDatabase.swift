@@ -18,17 +18,19 @@ public final class SheduDatabase: Sendable {
     public let location: DatabaseLocation
     private let readers: ConnectionPool
     private let writer: WriteLane
-    private let threadPool: NIOThreadPool?
+    private let threadPools: [NIOThreadPool]
+    private let writerLoop: MultiThreadedEventLoopGroup
 
     private init(
         dialect: SQLDialectKind, location: DatabaseLocation, readers: ConnectionPool, writer: WriteLane,
-        threadPool: NIOThreadPool?
+        threadPools: [NIOThreadPool], writerLoop: MultiThreadedEventLoopGroup
     ) {
         self.dialect = dialect
         self.location = location
         self.readers = readers
         self.writer = writer
-        self.threadPool = threadPool
+        self.threadPools = threadPools
+        self.writerLoop = writerLoop
     }
 
     /// Opens the database and brings its schema up to date.
@@ -36,46 +38,59 @@ public final class SheduDatabase: Sendable {
         _ location: DatabaseLocation, readerCount: Int = 4, logger: Logger, migrations: [Migration] = Migration.all
     ) async throws -> SheduDatabase {
         let dialect: SQLDialectKind
-        let threadPool: NIOThreadPool?
-        let openConnection: @Sendable () async throws -> PooledConnection
+        var threadPools: [NIOThreadPool] = []
+        // The writer runs on a loop of its own (see EventLoopExecutor); its connection completes there.
+        let writerLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let writerEventLoop = writerLoop.next()
+        let openReader: @Sendable () async throws -> PooledConnection
+        let openWriter: @Sendable () async throws -> PooledConnection
         switch location {
         case .sqlite(let path):
             dialect = .sqlite
-            let pool = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
-            pool.start()
-            threadPool = pool
-            openConnection = { try await openSQLite(path: path, threadPool: pool, logger: logger) }
+            // The writer has a thread of its own: its statements never queue behind reads.
+            let readerThreads = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
+            let writerThread = NIOThreadPool(numberOfThreads: 1)
+            threadPools = [readerThreads, writerThread]
+            for pool in threadPools { pool.start() }
+            openReader = {
+                try await openSQLite(path: path, threadPool: readerThreads, on: MultiThreadedEventLoopGroup.singleton.any(), logger: logger)
+            }
+            openWriter = { try await openSQLite(path: path, threadPool: writerThread, on: writerEventLoop, logger: logger) }
         case .postgres(let url):
             dialect = .postgres
-            threadPool = nil
             let configuration: SQLPostgresConfiguration
             do {
                 configuration = try SQLPostgresConfiguration(url: url)
             } catch {
                 throw SheduError.badRequest("database URL '\(location.redactedDescription)' is not a valid PostgreSQL URL")
             }
-            openConnection = { try await openPostgres(configuration, location: location, logger: logger) }
+            openReader = {
+                try await openPostgres(configuration, location: location, on: MultiThreadedEventLoopGroup.singleton.any(), logger: logger)
+            }
+            openWriter = { try await openPostgres(configuration, location: location, on: writerEventLoop, logger: logger) }
         }
 
         let writerConnection: PooledConnection
         do {
-            writerConnection = try await openConnection()
+            writerConnection = try await openWriter()
         } catch {
-            try? await threadPool?.shutdownGracefully()
+            for pool in threadPools { try? await pool.shutdownGracefully() }
+            try? await writerLoop.shutdownGracefully()
             throw error
         }
         do {
             try await Migrator(dialect: dialect, logger: logger).migrate(writerConnection.sql, migrations: migrations)
         } catch {
             await writerConnection.close()
-            try? await threadPool?.shutdownGracefully()
+            for pool in threadPools { try? await pool.shutdownGracefully() }
+            try? await writerLoop.shutdownGracefully()
             throw error
         }
-        let writer = WriteLane(dialect: dialect, logger: logger, open: openConnection)
-        writer.start(with: writerConnection)
+        let writer = WriteLane(dialect: dialect, logger: logger, open: openWriter)
+        writer.start(with: writerConnection, executor: EventLoopExecutor(writerEventLoop))
         return SheduDatabase(
-            dialect: dialect, location: location, readers: ConnectionPool(size: readerCount, open: openConnection),
-            writer: writer, threadPool: threadPool)
+            dialect: dialect, location: location, readers: ConnectionPool(size: readerCount, open: openReader),
+            writer: writer, threadPools: threadPools, writerLoop: writerLoop)
     }
 
     /// Runs read-only statements on a pooled connection.
@@ -103,17 +118,17 @@ public final class SheduDatabase: Sendable {
     public func close() async {
         await writer.close()
         await readers.close()
-        try? await threadPool?.shutdownGracefully()
+        for pool in threadPools { try? await pool.shutdownGracefully() }
+        try? await writerLoop.shutdownGracefully()
     }
 
-    private static func openSQLite(path: String, threadPool: NIOThreadPool, logger: Logger) async throws
-        -> PooledConnection
+    private static func openSQLite(path: String, threadPool: NIOThreadPool, on eventLoop: any EventLoop, logger: Logger)
+        async throws -> PooledConnection
     {
         let connection: SQLiteConnection
         do {
             connection = try await SQLiteConnection.open(
-                storage: .file(path: path), threadPool: threadPool, logger: logger,
-                on: MultiThreadedEventLoopGroup.singleton.any())
+                storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
         } catch {
             throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error)")
         }
@@ -129,12 +144,12 @@ public final class SheduDatabase: Sendable {
     }
 
     private static func openPostgres(
-        _ configuration: SQLPostgresConfiguration, location: DatabaseLocation, logger: Logger
+        _ configuration: SQLPostgresConfiguration, location: DatabaseLocation, on eventLoop: any EventLoop, logger: Logger
     ) async throws -> PooledConnection {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration.coreConfiguration,
+                on: eventLoop, configuration: configuration.coreConfiguration,
                 id: Int.random(in: 0..<Int.max), logger: logger)
         } catch {
             throw SheduError.unavailable(

@@ -35,8 +35,8 @@ final class WriteLane: Sendable {
         self.logger = logger
     }
 
-    func start(with connection: PooledConnection) {
-        let task = Task { await self.run(connection: connection) }
+    func start(with connection: PooledConnection, executor: (any TaskExecutor)? = nil) {
+        let task = Task(executorPreference: executor) { await self.run(connection: connection) }
         runner.withLock { $0 = task }
     }
 

@@ -9,9 +9,14 @@ public struct SQLCAStore: CAStore {
     let database: SheduDatabase
     private let certificates: ListQueryCompiler
     private let authorities: ListQueryCompiler
+    private let issuance: WriteBatcher<PendingCertificate>
 
     public init(database: SheduDatabase) {
         self.database = database
+        let dialect = database.dialect
+        issuance = WriteBatcher(database: database) { batch, db in
+            try await Self.insertBatch(batch, on: db, dialect: dialect)
+        }
         certificates = ListQueryCompiler(
             dialect: database.dialect,
             table: ResourceTable(from: "certificates t", primaryKey: "t.serial_number", columns: Self.certificateColumns))
@@ -112,21 +117,21 @@ public struct SQLCAStore: CAStore {
     }
 
     /// The VALUES of a certificate row, in the column order of ``insertColumns``.
-    private func values(_ record: CertificateRecord) throws -> SQLQueryString {
+    private static func values(_ record: CertificateRecord, dialect: SQLDialectKind) throws -> SQLQueryString {
         let info = record.info
         return """
             \(bind: record.serialNumber), \(bind: Data(record.der)), \(bind: info.subject.commonName),
-            \(dialect.jsonBind(try DomainJSON.text(info.subject))), \(dialect.jsonBind(try DomainJSON.text(info.issuer))),
+            \(dialect.jsonBind(CertificateDocuments.subject(info.subject))), \(dialect.jsonBind(CertificateDocuments.subject(info.issuer))),
             \(bind: info.subjectKeyID), \(bind: info.authorityKeyID), \(bind: info.keySpec.algorithm.rawValue),
             \(bind: info.keySpec.bits), \(bind: info.notBefore.epochMilliseconds), \(bind: info.notAfter.epochMilliseconds),
             \(bind: record.status.rawValue), \(bind: record.revocationTimestamp?.epochMilliseconds),
             \(bind: record.revocationReason.rawValue), \(bind: record.heldByCA), \(bind: record.type.rawValue),
             \(bind: record.engineID), \(bind: record.keyID), \(bind: info.isCA), \(bind: record.caID),
             \(bind: record.isSelfSigned), \(bind: record.issuer.id), \(bind: record.issuer.serialNumber),
-            \(bind: record.issuer.level), \(dialect.jsonBind(try DomainJSON.text(info.keyUsage))),
-            \(dialect.jsonBind(try DomainJSON.text(info.extendedKeyUsage))),
-            \(dialect.jsonBind(try DomainJSON.text(info.alternativeNames))),
-            \(dialect.jsonBind(try DomainJSON.text(record.metadata))), \(bind: record.creationDate.epochMilliseconds)
+            \(bind: record.issuer.level), \(dialect.jsonBind(CertificateDocuments.names(info.keyUsage))),
+            \(dialect.jsonBind(CertificateDocuments.names(info.extendedKeyUsage))),
+            \(dialect.jsonBind(CertificateDocuments.alternativeNames(info.alternativeNames))),
+            \(dialect.jsonBind(CertificateDocuments.metadata(record.metadata))), \(bind: record.creationDate.epochMilliseconds)
             """
     }
 
@@ -146,8 +151,14 @@ public struct SQLCAStore: CAStore {
     }
 
     func insertCertificateRow(_ record: CertificateRecord, requireActiveCA: String?, on db: any SQLDatabase) async throws {
-        var sql: SQLQueryString = "INSERT INTO certificates (\(Self.insertColumns)) SELECT \(try values(record))"
-        if let requireActiveCA { sql += " WHERE \(Self.activeCA(requireActiveCA))" }
+        try await Self.insertCertificateRow(record, requireActiveCA: requireActiveCA, on: db, dialect: dialect)
+    }
+
+    private static func insertCertificateRow(
+        _ record: CertificateRecord, requireActiveCA: String?, on db: any SQLDatabase, dialect: SQLDialectKind
+    ) async throws {
+        var sql: SQLQueryString = "INSERT INTO certificates (\(insertColumns)) SELECT \(try values(record, dialect: dialect))"
+        if let requireActiveCA { sql += " WHERE \(activeCA(requireActiveCA))" }
         sql += " RETURNING serial_number"
         let inserted: [any SQLRow]
         do {
@@ -434,12 +445,78 @@ public struct SQLCAStore: CAStore {
     public func insertCertificate(
         _ certificate: CertificateRecord, newKey: StoredKey?, requireActiveCA: String?, events: [DomainEvent]
     ) async throws {
+        guard let newKey else {
+            // The issuance path: concurrent certificates are written together.
+            try await issuance.submit(PendingCertificate(record: certificate, requireActiveCA: requireActiveCA, events: events))
+            return
+        }
         let dialect = self.dialect
         try await database.write { db in
-            if let newKey { try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect) }
+            try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect)
             try await insertCertificateRow(certificate, requireActiveCA: requireActiveCA, on: db)
             try await Outbox.insert(events, on: db, dialect: dialect)
         }
+    }
+
+    /// A certificate waiting for its batch.
+    struct PendingCertificate: Sendable {
+        var record: CertificateRecord
+        var requireActiveCA: String?
+        var events: [DomainEvent]
+    }
+
+    /// Writes a batch of certificates with multi-row statements: the CAs they need are checked
+    /// once, then all rows and events go in together. When that fails (a serial already taken,
+    /// one in 2^127), each is written on its own to find the ones that cannot be.
+    static func insertBatch(_ batch: [PendingCertificate], on db: any SQLDatabase, dialect: SQLDialectKind) async throws
+        -> [Result<Void, any Error>]
+    {
+        let required = Set(batch.compactMap(\.requireActiveCA))
+        var active = Set<String>()
+        if !required.isEmpty {
+            for row in try await db.raw(
+                """
+                SELECT c.id FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                WHERE c.id IN (\(binds: Array(required))) AND t.status = 'ACTIVE'
+                """
+            ).all() {
+                active.insert(try row.decode(column: "id", as: String.self))
+            }
+        }
+        var outcomes: [Result<Void, any Error>] = batch.map { pending in
+            if let caID = pending.requireActiveCA, !active.contains(caID) {
+                return .failure(SheduError.conflict("CA '\(caID)' is no longer ACTIVE"))
+            }
+            return .success(())
+        }
+        let accepted = batch.indices.filter { if case .success = outcomes[$0] { true } else { false } }
+        guard !accepted.isEmpty else { return outcomes }
+        do {
+            try await db.raw("SAVEPOINT certificate_batch").run()
+            for chunk in stride(from: 0, to: accepted.count, by: 200).map({ accepted[$0..<min($0 + 200, accepted.count)] }) {
+                let rows: [SQLQueryString] = try chunk.map { "(\(try values(batch[$0].record, dialect: dialect)))" }
+                try await db.raw("INSERT INTO certificates (\(insertColumns)) VALUES \(rows.joined(separator: ", "))").run()
+            }
+            try await Outbox.insert(accepted.flatMap { batch[$0].events }, on: db, dialect: dialect)
+            try await db.raw("RELEASE SAVEPOINT certificate_batch").run()
+            return outcomes
+        } catch {
+            try await db.raw("ROLLBACK TO SAVEPOINT certificate_batch").run()
+            try await db.raw("RELEASE SAVEPOINT certificate_batch").run()
+        }
+        for index in accepted {
+            do {
+                try await db.raw("SAVEPOINT certificate_row").run()
+                try await insertCertificateRow(batch[index].record, requireActiveCA: nil, on: db, dialect: dialect)
+                try await Outbox.insert(batch[index].events, on: db, dialect: dialect)
+                try await db.raw("RELEASE SAVEPOINT certificate_row").run()
+            } catch {
+                try await db.raw("ROLLBACK TO SAVEPOINT certificate_row").run()
+                try await db.raw("RELEASE SAVEPOINT certificate_row").run()
+                outcomes[index] = .failure(error)
+            }
+        }
+        return outcomes
     }
 
     public func certificate(serialNumber: String) async throws -> CertificateRecord? {
