@@ -41,10 +41,15 @@ func buildServer(
 
     let router = Router(context: SheduRequestContext.self)
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+    let certificateSource = ClientCertificateSource(trustForwardedHeaders: configuration.trustForwardedClientCertificate)
+    router.add(
+        middleware: AuthenticationMiddleware(
+            authenticator: authenticator,
+            clientCertificates: APIClientCertificates(ca: services.ca, configuredCAs: configuration.apiClientCAs, clock: clock),
+            certificateSource: certificateSource))
     router.add(middleware: ErrorMiddleware())
     let api = APIRouter(router: router)
-    registerRoutes(on: api, services: services, configuration: configuration)
+    registerRoutes(on: api, services: services, configuration: configuration, certificateSource: certificateSource)
     let responder = router.buildResponder()
     let fastPath = fastPathRoutes()
     let counters = FastPathCounters(routes: fastPath)
@@ -74,18 +79,17 @@ func buildServer(
 }
 
 /// Every route of the server, in one place.
-func registerRoutes(on api: APIRouter, services: SheduServices, configuration: ServerConfiguration) {
+func registerRoutes(
+    on api: APIRouter, services: SheduServices, configuration: ServerConfiguration,
+    certificateSource: ClientCertificateSource = ClientCertificateSource(trustForwardedHeaders: false)
+) {
     SystemRoutes.register(on: api, registry: MetricsRegistry.shared)
     ProfileRoutes(service: services.profiles).register(on: api)
     KMSRoutes(kms: services.kms).register(on: api)
     CARoutes(ca: services.ca).register(on: api)
     DMSRoutes(dms: services.dms, devices: services.devices).register(on: api)
     DeviceRoutes(devices: services.devices, groups: services.deviceGroups).register(on: api)
-    ESTRoutes(
-        est: services.est,
-        certificates: ClientCertificateSource(trustForwardedHeaders: configuration.trustForwardedClientCertificate),
-        defaultDMS: configuration.estDefaultDMS
-    ).register(on: api)
+    ESTRoutes(est: services.est, certificates: certificateSource, defaultDMS: configuration.estDefaultDMS).register(on: api)
     SystemRoutes.registerOpenAPI(on: api)
 }
 

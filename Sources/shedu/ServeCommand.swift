@@ -43,6 +43,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "On the plain-HTTP listener, take EST client certificates from a proxy's header. [env: SHEDU_TRUST_FORWARDED_CLIENT_CERT]")
     var trustForwardedClientCert = false
 
+    @Option(help: "A CA (by id) whose certificates authenticate API clients; repeatable. [env: SHEDU_API_CLIENT_CAS, comma-separated]")
+    var apiClientCa: [String] = []
+
     @Option(help: "DMS answering the label-less EST paths. [env: SHEDU_EST_DEFAULT_DMS]")
     var estDefaultDms: String?
 
@@ -111,6 +114,11 @@ struct Serve: AsyncParsableCommand {
             trustForwardedClientCert
             || ["1", "true", "yes"].contains(resolved(nil, "SHEDU_TRUST_FORWARDED_CLIENT_CERT")?.lowercased() ?? "")
         configuration.estDefaultDMS = resolved(estDefaultDms, "SHEDU_EST_DEFAULT_DMS")
+        configuration.apiClientCAs =
+            apiClientCa.isEmpty
+            ? (resolved(nil, "SHEDU_API_CLIENT_CAS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            : apiClientCa
         if let text = resolved(monitorInterval, "SHEDU_MONITOR_INTERVAL") {
             guard let interval = try? TimeDuration(parsing: text), interval.milliseconds >= 100 else {
                 throw ValidationError("--monitor-interval must be a duration of at least 100ms (e.g. 60s, 5m), not '\(text)'")

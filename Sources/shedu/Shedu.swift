@@ -6,7 +6,7 @@ struct Shedu: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shedu",
         abstract: "IoT PKI and device identity: CAs, issuance, device inventory, EST, OCSP and CRLs.",
-        subcommands: [Serve.self, Token.self],
+        subcommands: [Serve.self, Token.self, ClientCertificate.self],
         defaultSubcommand: Serve.self)
 }
 

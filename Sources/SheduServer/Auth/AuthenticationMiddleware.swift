@@ -12,6 +12,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = SheduRequestContext
 
     let authenticator: TokenAuthenticator
+    let clientCertificates: APIClientCertificates
+    let certificateSource: ClientCertificateSource
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -21,7 +23,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.logger[metadataKey: "hb.request.id"] = .string(requestID)
         }
         if let authorization = request.headers[.authorization] {
+            // A bearer token, when present, wins over a client certificate.
             await authenticate(authorization, context: &context)
+        } else if request.uri.path.hasPrefix("/api/") {
+            await authenticateClientCertificate(request, context: &context)
         }
         let start = ContinuousClock.now
         var response = try await next(request, context)
@@ -43,6 +48,20 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.authenticationFailure = error
         } catch {
             context.authenticationFailure = .unauthorized("the bearer token could not be checked")
+        }
+    }
+
+    /// A client certificate of an API client CA (see ``APIClientCertificates``); any other
+    /// certificate leaves the request unauthenticated.
+    private func authenticateClientCertificate(_ request: Request, context: inout Context) async {
+        do {
+            let chain = try await certificateSource.chain(of: request, context: context)
+            guard !chain.isEmpty else { return }
+            context.principal = try await clientCertificates.principal(for: chain)
+        } catch let error as SheduError {
+            context.authenticationFailure = error
+        } catch {
+            context.authenticationFailure = .unauthorized("the client certificate could not be checked")
         }
     }
 

@@ -37,6 +37,8 @@ public struct ServerConfiguration: Sendable {
     /// The claim (a dotted path) that carries roles in tokens.
     public var rolesClaim: String
     public var trustForwardedClientCertificate: Bool
+    /// CAs (by id) whose certificates authenticate API clients, besides those flagged in their metadata.
+    public var apiClientCAs: [String]
     public var estDefaultDMS: String?
     /// How often the certificate expiry and device window monitors run.
     public var monitorInterval: TimeDuration
@@ -46,7 +48,7 @@ public struct ServerConfiguration: Sendable {
     public init(
         dataDirectory: String = "./shedu-data", host: String = "127.0.0.1", port: Int = 8443, httpPort: Int? = nil,
         databaseURL: String? = nil, publicURL: String? = nil, oidc: OIDC? = nil, rolesClaim: String = "roles",
-        trustForwardedClientCertificate: Bool = false, estDefaultDMS: String? = nil, monitorInterval: TimeDuration = .seconds(60),
+        trustForwardedClientCertificate: Bool = false, apiClientCAs: [String] = [], estDefaultDMS: String? = nil, monitorInterval: TimeDuration = .seconds(60),
         logFormat: LogFormat = .text,
         logLevel: Logger.Level = .info
     ) {
@@ -59,6 +61,7 @@ public struct ServerConfiguration: Sendable {
         self.oidc = oidc
         self.rolesClaim = rolesClaim
         self.trustForwardedClientCertificate = trustForwardedClientCertificate
+        self.apiClientCAs = apiClientCAs
         self.estDefaultDMS = estDefaultDMS
         self.monitorInterval = monitorInterval
         self.logFormat = logFormat

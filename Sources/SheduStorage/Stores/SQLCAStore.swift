@@ -25,6 +25,8 @@ public struct SQLCAStore: CAStore {
         caColumns["profile_id"] = .init("c.profile_id", .text, nullable: true)
         caColumns["level"] = .init("c.level", .number)
         caColumns["creation_ts"] = .init("c.created_at", .epochMilliseconds)
+        // A CA's metadata is its own (what the API shows and updates), not its certificate's.
+        caColumns["metadata"] = .init("c.metadata", .json)
         authorities = ListQueryCompiler(
             dialect: database.dialect,
             table: ResourceTable(
