@@ -47,11 +47,15 @@ func buildServer(
             authenticator: authenticator,
             clientCertificates: APIClientCertificates(ca: services.ca, configuredCAs: configuration.apiClientCAs, clock: clock),
             certificateSource: certificateSource))
+    let rateLimits = RateLimits(
+        publicRoutes: configuration.publicRateLimit.map(RateLimiter.init), clients: configuration.clientRateLimit.map(RateLimiter.init))
+    router.add(middleware: RateLimitMiddleware(limits: rateLimits))
     router.add(middleware: ErrorMiddleware())
     let api = APIRouter(router: router)
     registerRoutes(on: api, services: services, configuration: configuration, certificateSource: certificateSource)
     let responder = router.buildResponder()
-    let fastPath = fastPathRoutes()
+    var fastPath = fastPathRoutes()
+    fastPath.publicLimiter = rateLimits.publicRoutes
     let counters = FastPathCounters(routes: fastPath)
 
     let monitorInterval = Duration.milliseconds(configuration.monitorInterval.milliseconds)

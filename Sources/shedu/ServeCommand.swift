@@ -52,6 +52,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often the expiry and device-window monitors run, e.g. 60s, 5m. [env: SHEDU_MONITOR_INTERVAL, default: 60s]")
     var monitorInterval: String?
 
+    @Option(help: "Requests/s (and burst) per source address on EST, OCSP and CRL routes, RATE[/BURST] or off. [env: SHEDU_RATE_LIMIT_PUBLIC, default: 2000/4000]")
+    var rateLimitPublic: String?
+
+    @Option(help: "Requests/s (and burst) per authenticated client, RATE[/BURST] or off. [env: SHEDU_RATE_LIMIT_CLIENTS, default: off]")
+    var rateLimitClients: String?
+
     @Option(help: "text or json. [env: SHEDU_LOG_FORMAT, default: text]")
     var logFormat: String?
 
@@ -124,6 +130,16 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("--monitor-interval must be a duration of at least 100ms (e.g. 60s, 5m), not '\(text)'")
             }
             configuration.monitorInterval = interval
+        }
+        do {
+            if let text = resolved(rateLimitPublic, "SHEDU_RATE_LIMIT_PUBLIC") {
+                configuration.publicRateLimit = try RateLimit.parse(text, option: "--rate-limit-public")
+            }
+            if let text = resolved(rateLimitClients, "SHEDU_RATE_LIMIT_CLIENTS") {
+                configuration.clientRateLimit = try RateLimit.parse(text, option: "--rate-limit-clients")
+            }
+        } catch let error as SheduError {
+            throw ValidationError(error.message)
         }
         if let text = resolved(logFormat, "SHEDU_LOG_FORMAT") {
             guard let format = ServerConfiguration.LogFormat(rawValue: text.lowercased()) else {

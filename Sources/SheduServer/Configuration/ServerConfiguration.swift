@@ -40,6 +40,10 @@ public struct ServerConfiguration: Sendable {
     /// CAs (by id) whose certificates authenticate API clients, besides those flagged in their metadata.
     public var apiClientCAs: [String]
     public var estDefaultDMS: String?
+    /// Requests per source address on unauthenticated routes (EST, OCSP, CRL); nil is unlimited.
+    public var publicRateLimit: RateLimit?
+    /// Requests per authenticated client (token subject or client certificate); nil is unlimited.
+    public var clientRateLimit: RateLimit?
     /// How often the certificate expiry and device window monitors run.
     public var monitorInterval: TimeDuration
     public var logFormat: LogFormat
@@ -49,6 +53,7 @@ public struct ServerConfiguration: Sendable {
         dataDirectory: String = "./shedu-data", host: String = "127.0.0.1", port: Int = 8443, httpPort: Int? = nil,
         databaseURL: String? = nil, publicURL: String? = nil, oidc: OIDC? = nil, rolesClaim: String = "roles",
         trustForwardedClientCertificate: Bool = false, apiClientCAs: [String] = [], estDefaultDMS: String? = nil, monitorInterval: TimeDuration = .seconds(60),
+        publicRateLimit: RateLimit? = ServerConfiguration.defaultPublicRateLimit, clientRateLimit: RateLimit? = nil,
         logFormat: LogFormat = .text,
         logLevel: Logger.Level = .info
     ) {
@@ -64,9 +69,14 @@ public struct ServerConfiguration: Sendable {
         self.apiClientCAs = apiClientCAs
         self.estDefaultDMS = estDefaultDMS
         self.monitorInterval = monitorInterval
+        self.publicRateLimit = publicRateLimit
+        self.clientRateLimit = clientRateLimit
         self.logFormat = logFormat
         self.logLevel = logLevel
     }
+
+    /// Generous: a gateway behind one address can ask OCSP about a whole site's devices.
+    public static let defaultPublicRateLimit = RateLimit(rate: 2000, burst: 4000)
 
     /// `--database-url`, or the SQLite file in the data folder.
     public var resolvedDatabaseURL: String {

@@ -42,6 +42,8 @@ struct FastPathRoutes: Sendable {
     }
 
     private(set) var routes: [Route] = []
+    /// Unauthenticated routes are limited per source address here as in the router.
+    var publicLimiter: RateLimiter?
     /// Largest body a fast-path request may carry; larger ones go to the router.
     static let maximumBodySize = 64 * 1024
 
@@ -114,12 +116,26 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             collecting = nil
             let path = request.head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            var limitHeaders: [(String, String)] = []
+            if let publicLimiter = routes.publicLimiter, RateLimits.isPublicLimited(path) {
+                let decision = publicLimiter.take(RateLimits.key(of: context.remoteAddress))
+                limitHeaders = publicLimiter.headers(for: decision)
+                if case .refused(let retryAfter) = decision {
+                    let refusal = FastPathResponse(
+                        status: .tooManyRequests, contentType: "application/json",
+                        body: ByteBuffer(string: RateLimiter.refusalBody(retryAfter: retryAfter)), extraHeaders: limitHeaders)
+                    write(refusal, context: context)
+                    counters.count(route: request.route, status: refusal.status)
+                    return
+                }
+            }
             let fastRequest = FastPathRequest(
                 method: request.head.method, path: path, headers: request.head.headers, body: request.body)
-            guard let response = request.route.handler(fastRequest) else {
+            guard var response = request.route.handler(fastRequest) else {
                 forward(request, context: context, ended: true)
                 return
             }
+            response.extraHeaders += limitHeaders
             write(response, context: context)
             counters.count(route: request.route, status: response.status)
         }
@@ -172,7 +188,7 @@ final class FastPathCounters: Sendable {
     init(routes: FastPathRoutes) {
         var counters: [String: Counter] = [:]
         for route in routes.routes {
-            for status in [200, 400, 404] {
+            for status in [200, 400, 404, 429] {
                 counters["\(route.metricsName) \(status)"] = Counter(
                     label: "hb.requests",
                     dimensions: [
