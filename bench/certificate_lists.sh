@@ -35,11 +35,6 @@ document = {"f": filters, "s": "valid_from", "d": True, "n": 25,
 print(base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode().rstrip("="))
 PY
 }
-timed() {
-    for _ in $(seq 1 15); do
-        curl -s -g -o /dev/null -w '%{time_starttransfer}\n' -H "Authorization: Bearer $TOKEN" "$API$1"
-    done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]*1000}'
-}
 DEEP=$((10000 * 25))
 echo
 echo "Certificate lists, $COUNT certificates (SQLite, release build); median of 15, time to first byte"

@@ -49,12 +49,6 @@ document = {"f": filters, "s": "creation_timestamp", "d": False, "n": 25,
 print(base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode().rstrip("="))
 PY
 }
-# timed PATH: median of 15 requests' time to first byte, in ms (the server's time plus loopback).
-timed() {
-    for _ in $(seq 1 15); do
-        curl -s -g -o /dev/null -w '%{time_starttransfer}\n' -H "Authorization: Bearer $TOKEN" "$API$1"
-    done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]*1000}'
-}
 DEEP=$((COUNT / 4))
 declare -a ROWS
 row() { ROWS+=("$(printf '| %-58s | %8s ms |' "$1" "$2")"); }

@@ -61,3 +61,11 @@ rss_mb() {
 wrk_rate() {
     wrk "$@" | awk '/Requests\/sec/ {print $2}'
 }
+
+# timed PATH: median of 15 requests' time to first byte in ms (server time plus loopback), with
+# the bearer token $TOKEN against the base URL $API.
+timed() {
+    for _ in $(seq 1 15); do
+        curl -s -g -o /dev/null -w '%{time_starttransfer}\n' -H "Authorization: Bearer $TOKEN" "$API$1"
+    done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]*1000}'
+}
