@@ -54,7 +54,7 @@ func buildServer(
     let api = APIRouter(router: router)
     registerRoutes(on: api, services: services, configuration: configuration, certificateSource: certificateSource)
     let responder = router.buildResponder()
-    var fastPath = fastPathRoutes()
+    var fastPath = fastPathRoutes(services: services)
     fastPath.publicLimiter = rateLimits.publicRoutes
     let counters = FastPathCounters(routes: fastPath)
 
@@ -63,6 +63,7 @@ func buildServer(
         DatabaseService(database: database),
         PeriodicJob(name: "certificate expiry", interval: monitorInterval, logger: logger) { try await services.ca.expire() },
         PeriodicJob(name: "device windows", interval: monitorInterval, logger: logger) { try await services.devices.advanceWindows() },
+        PeriodicJob(name: "CRL refresh", interval: .seconds(60), logger: logger) { try await services.va.refreshCRLs() },
     ]
     if let httpPort = configuration.httpPort {
         backgroundServices.append(
@@ -94,14 +95,16 @@ func registerRoutes(
     DMSRoutes(dms: services.dms, devices: services.devices).register(on: api)
     DeviceRoutes(devices: services.devices, groups: services.deviceGroups).register(on: api)
     ESTRoutes(est: services.est, certificates: certificateSource, defaultDMS: configuration.estDefaultDMS).register(on: api)
+    VARoutes(va: services.va).register(on: api)
     SystemRoutes.registerOpenAPI(on: api)
 }
 
 /// Public, cacheable routes answered before the router (see ``FastPathHandler``); each also
 /// exists as a routed route, which answers when the fast path declines.
-func fastPathRoutes() -> FastPathRoutes {
+func fastPathRoutes(services: SheduServices) -> FastPathRoutes {
     var routes = FastPathRoutes()
     SystemRoutes.registerFastPath(on: &routes)
+    VARoutes.registerFastPath(on: &routes, va: services.va)
     return routes
 }
 
@@ -115,6 +118,7 @@ struct SheduServices: Sendable {
     let devices: DeviceService
     let deviceGroups: DeviceGroupService
     let est: ESTService
+    let va: VAService
 
     init(
         database: SheduDatabase, masterKey: SymmetricKey, clock: any WallClock, publicURL: String,
@@ -134,6 +138,10 @@ struct SheduServices: Sendable {
         est = ESTService(
             dms: dms, devices: devices, ca: ca, http: http, clock: clock, systemCertificates: systemCertificates,
             publicURL: publicURL)
+        let va = VAService(store: SQLVAStore(database: database), ca: ca, clock: clock)
+        self.va = va
+        // Weak: the feed is the CA store's, which the VA holds through the CA service.
+        caStore.statusChanges.subscribe { [weak va] change in va?.certificateStatusesChanged(change) }
     }
 }
 

@@ -117,8 +117,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             collecting = nil
             let path = request.head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
             var limitHeaders: [(String, String)] = []
-            if let publicLimiter = routes.publicLimiter, RateLimits.isPublicLimited(path) {
-                let decision = publicLimiter.take(RateLimits.key(of: context.remoteAddress))
+            let limitKey = RateLimits.key(of: context.remoteAddress)
+            let limiter = RateLimits.isPublicLimited(path) ? routes.publicLimiter : nil
+            if let publicLimiter = limiter {
+                let decision = publicLimiter.take(limitKey)
                 limitHeaders = publicLimiter.headers(for: decision)
                 if case .refused(let retryAfter) = decision {
                     let refusal = FastPathResponse(
@@ -132,6 +134,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let fastRequest = FastPathRequest(
                 method: request.head.method, path: path, headers: request.head.headers, body: request.body)
             guard var response = request.route.handler(fastRequest) else {
+                // The router counts it.
+                limiter?.refund(limitKey)
                 forward(request, context: context, ended: true)
                 return
             }

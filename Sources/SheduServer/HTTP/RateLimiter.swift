@@ -70,6 +70,16 @@ final class RateLimiter: Sendable {
         }
     }
 
+    /// Gives back a token taken for a request that is then counted elsewhere (the fast path
+    /// handing a request to the router).
+    func refund(_ key: String) {
+        buckets.withLock { buckets in
+            guard var bucket = buckets[key] else { return }
+            bucket.tokens = min(limit.burst, bucket.tokens + 1)
+            buckets[key] = bucket
+        }
+    }
+
     /// Drops the buckets that have refilled (a client that went quiet), else the oldest half.
     private static func evict(_ buckets: inout [String: Bucket], now: UInt64, limit: RateLimit) {
         let full = buckets.filter { Double(now &- $0.value.updated) / 1e9 * limit.rate + $0.value.tokens >= limit.burst }

@@ -5,7 +5,7 @@ import SheduPKI
 /// response schemas; a test checks that every name it uses is defined here.
 enum OpenAPISchemas {
     static var all: [String: JSONValue] {
-        core.merging(devices) { first, _ in first }
+        core.merging(devices) { first, _ in first }.merging(va) { first, _ in first }
     }
 
     static var core: [String: JSONValue] {

@@ -16,6 +16,8 @@ actor ConnectionPool {
     private var opened = 0
     private var waiters: [CheckedContinuation<PooledConnection?, any Error>] = []
     private var closed = false
+    /// ``close()`` waiting for the connections still checked out.
+    private var drained: [CheckedContinuation<Void, Never>] = []
 
     init(size: Int, open: @escaping @Sendable () async throws -> PooledConnection) {
         self.size = size
@@ -47,7 +49,7 @@ actor ConnectionPool {
             do {
                 return try await open()
             } catch {
-                opened -= 1
+                releaseSlot()
                 throw error
             }
         }
@@ -59,8 +61,8 @@ actor ConnectionPool {
     private func checkin(_ connection: PooledConnection) async {
         if closed {
             // Handed back after the pool closed: close it rather than leak it.
-            opened -= 1
             await connection.close()
+            releaseSlot()
             return
         }
         if connection.isClosed() {
@@ -76,13 +78,26 @@ actor ConnectionPool {
         }
     }
 
+    /// Closes every connection, waiting for those in use to be handed back: a connection closed
+    /// after its database's thread pool stopped would stay open (and SQLite asserts on that).
     func close() async {
         closed = true
         for waiter in waiters { waiter.resume(throwing: DatabaseClosedError()) }
         waiters = []
         let connections = idle
         idle = []
+        opened -= connections.count
         for connection in connections { await connection.close() }
+        if opened > 0 {
+            await withCheckedContinuation { drained.append($0) }
+        }
+    }
+
+    private func releaseSlot() {
+        opened -= 1
+        guard closed, opened == 0 else { return }
+        for waiter in drained { waiter.resume() }
+        drained = []
     }
 }
 

@@ -116,10 +116,14 @@ public final class SheduDatabase: Sendable {
 
     /// Finishes queued writes and closes every connection.
     public func close() async {
-        await writer.close()
-        await readers.close()
-        for pool in threadPools { try? await pool.shutdownGracefully() }
-        try? await writerLoop.shutdownGracefully()
+        // In a task of its own: a caller that was cancelled (a service group stopping on an error)
+        // must still close, and SQLite's thread pool refuses the work of a cancelled task.
+        await Task { [writer, readers, threadPools, writerLoop] in
+            await writer.close()
+            await readers.close()
+            for pool in threadPools { try? await pool.shutdownGracefully() }
+            try? await writerLoop.shutdownGracefully()
+        }.value
     }
 
     private static func openSQLite(path: String, threadPool: NIOThreadPool, on eventLoop: any EventLoop, logger: Logger)

@@ -17,5 +17,6 @@ public struct Migration: Sendable {
         .foundation,
         .certificateAuthorities,
         .devices,
+        .va,
     ]
 }

@@ -5,14 +5,19 @@ import SheduPKI
 
 /// CAs and certificates in SQL. A CA is a row of `cas` joined to its current certificate in
 /// `certificates`; every certificate Shedu knows is one row of `certificates`.
+///
+/// Every committed change of a certificate's status is announced on ``statusChanges`` before
+/// the call that made it returns.
 public struct SQLCAStore: CAStore {
     let database: SheduDatabase
+    public let statusChanges: CertificateStatusFeed
     private let certificates: ListQueryCompiler
     private let authorities: ListQueryCompiler
     private let issuance: WriteBatcher<PendingCertificate>
 
-    public init(database: SheduDatabase) {
+    public init(database: SheduDatabase, statusChanges: CertificateStatusFeed = CertificateStatusFeed()) {
         self.database = database
+        self.statusChanges = statusChanges
         let dialect = database.dialect
         issuance = WriteBatcher(database: database) { batch, db in
             try await Self.insertBatch(batch, on: db, dialect: dialect)
@@ -216,6 +221,7 @@ public struct SQLCAStore: CAStore {
             }
             try await Outbox.insert(events, on: db, dialect: dialect)
         }
+        statusChanges.publish(.authorities)
     }
 
     public func ca(id: String) async throws -> CertificateAuthority? {
@@ -308,6 +314,7 @@ public struct SQLCAStore: CAStore {
             ).run()
             try await Outbox.insert(events, on: db, dialect: dialect)
         }
+        statusChanges.publish(.authorities)
     }
 
     /// The CA, every CA below it, as a recursive query's name `tree`.
@@ -416,6 +423,7 @@ public struct SQLCAStore: CAStore {
                     """,
                 now: time, followCertificate: true, on: db, dialect: dialect)
         }
+        statusChanges.publish(.authorities)
     }
 
     public func deleteCA(id: String, deleteKey: Bool, events: [DomainEvent]) async throws {
@@ -440,6 +448,7 @@ public struct SQLCAStore: CAStore {
             }
             try await Outbox.insert(events, on: db, dialect: dialect)
         }
+        statusChanges.publish(.authorities)
     }
 
     // MARK: Certificates
@@ -551,17 +560,20 @@ public struct SQLCAStore: CAStore {
     public func updateCertificate(
         serialNumber: String, now: Date, _ change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]
     ) async throws -> CertificateRecord? {
-        try await database.write { db in
+        let update = try await database.write { db in
             try await updateCertificate(serialNumber: serialNumber, now: now, change, on: db)
         }
+        if let update, update.statusChanged { statusChanges.publish(.certificates([ChangedCertificate(update.record)])) }
+        return update?.record
     }
 
     /// ``updateCertificate(serialNumber:now:_:)`` inside the caller's transaction: a device bound
-    /// to the certificate follows its new status in the same transaction.
+    /// to the certificate follows its new status in the same transaction. The caller publishes a
+    /// status change once its transaction committed.
     func updateCertificate(
         serialNumber: String, now: Date, _ change: @Sendable (inout CertificateRecord) throws -> [DomainEvent],
         on db: any SQLDatabase
-    ) async throws -> CertificateRecord? {
+    ) async throws -> (record: CertificateRecord, statusChanged: Bool)? {
         let select = certificateSelect
         let dialect = self.dialect
         guard let row = try await db.raw("SELECT \(select) FROM certificates t WHERE t.serial_number = \(bind: serialNumber)").first()
@@ -569,7 +581,7 @@ public struct SQLCAStore: CAStore {
         var record = try Self.decodeCertificate(row)
         let previousStatus = record.status
         let events = try change(&record)
-        guard !events.isEmpty else { return record }
+        guard !events.isEmpty else { return (record, false) }
         try await db.raw(
             """
             UPDATE certificates SET status = \(bind: record.status.rawValue),
@@ -585,7 +597,7 @@ public struct SQLCAStore: CAStore {
                 where: "devices.active_serial = \(bind: serialNumber)", now: now, followCertificate: true, on: db,
                 dialect: dialect)
         }
-        return record
+        return (record, record.status != previousStatus)
     }
 
     public func deleteCertificate(serialNumber: String, events: [DomainEvent]) async throws -> Bool {
@@ -665,7 +677,7 @@ public struct SQLCAStore: CAStore {
     public func expireCertificates(before now: Date, limit: Int) async throws -> Int {
         let dialect = self.dialect
         let instant = now.epochMilliseconds
-        return try await database.write { db in
+        let changed = try await database.write { db in
             // One indexed range of live certificates past their validity, in a fixed order.
             let batch: SQLQueryString = """
                 SELECT serial_number FROM certificates
@@ -691,14 +703,20 @@ public struct SQLCAStore: CAStore {
                 """
             ).run()
             let changed = try await db.raw(
-                "UPDATE certificates SET status = 'EXPIRED' WHERE serial_number IN (\(batch)) RETURNING serial_number"
-            ).all().map { try $0.decode(column: "serial_number", as: String.self) }
+                "UPDATE certificates SET status = 'EXPIRED' WHERE serial_number IN (\(batch)) RETURNING serial_number, issuer_ca_id"
+            ).all().map {
+                ChangedCertificate(
+                    serialNumber: try $0.decode(column: "serial_number", as: String.self),
+                    issuerCAID: try $0.decode(column: "issuer_ca_id", as: String.self))
+            }
             if !changed.isEmpty {
                 try await DeviceStatusSync.sync(
-                    where: "devices.active_serial IN (\(binds: changed))", now: now, followCertificate: true, on: db,
-                    dialect: dialect)
+                    where: "devices.active_serial IN (\(binds: changed.map(\.serialNumber)))", now: now, followCertificate: true,
+                    on: db, dialect: dialect)
             }
-            return changed.count
+            return changed
         }
+        statusChanges.publish(.certificates(changed))
+        return changed.count
     }
 }

@@ -168,7 +168,7 @@ public struct SQLDeviceStore: DeviceStore {
         _ change: @escaping @Sendable (inout Device) throws -> DeviceChange
     ) async throws -> Device? {
         let dialect = self.dialect
-        return try await database.write { db in
+        let (device, changed) = try await database.write { db -> (Device?, [ChangedCertificate]) in
             if let newCertificate {
                 try await certificates.insertCertificateRow(
                     newCertificate.record, requireActiveCA: newCertificate.requireActiveCA, on: db)
@@ -180,23 +180,28 @@ public struct SQLDeviceStore: DeviceStore {
                 try await Outbox.insert(createIfMissing.events, on: db, dialect: dialect)
                 device = createIfMissing.device
             }
-            guard var device else { return nil }
+            guard var device else { return (nil, []) }
             let previousTags = device.tags
             let result = try change(&device)
             try await writeRow(device, previousTags: previousTags, on: db)
+            var changed: [ChangedCertificate] = []
             for certificateChange in result.certificateChanges {
                 guard
-                    try await certificates.updateCertificate(
-                        serialNumber: certificateChange.serialNumber, now: now, certificateChange.change, on: db) != nil
+                    let update = try await certificates.updateCertificate(
+                        serialNumber: certificateChange.serialNumber, now: now, certificateChange.change, on: db)
                 else {
                     throw SheduError.notFound("certificate '\(certificateChange.serialNumber)' not found")
                 }
+                if update.statusChanged { changed.append(ChangedCertificate(update.record)) }
             }
             try await Outbox.insert(result.events, on: db, dialect: dialect)
             try await DeviceStatusSync.sync(
                 where: "devices.id = \(bind: id)", now: now, followCertificate: true, on: db, dialect: dialect)
-            return try await readRow(id: id, on: db)
+            return (try await readRow(id: id, on: db), changed)
         }
+        // Revoked identities (superseded, decommissioned) reach the VA once committed.
+        certificates.statusChanges.publish(.certificates(changed))
+        return device
     }
 
     public func delete(id: String, events: [DomainEvent]) async throws -> Bool {

@@ -32,8 +32,8 @@ struct RateLimitTests {
     /// client; what is not limited stays open.
     @Test func overTheLimitIsA429WithRetryAfter() async throws {
         let app = try await TestApp.make {
-            $0.publicRateLimit = RateLimit(rate: 0.5, burst: 4)
-            $0.clientRateLimit = RateLimit(rate: 0.5, burst: 3)
+            $0.publicRateLimit = RateLimit(rate: 0.001, burst: 4)
+            $0.clientRateLimit = RateLimit(rate: 0.001, burst: 3)
         }
         let alice = try await app.token(.viewer, subject: "alice")
         let bob = try await app.token(.viewer, subject: "bob")
@@ -54,6 +54,27 @@ struct RateLimitTests {
             #expect(aliceLimited.header("Retry-After") != nil)
             #expect(try await server.request(.GET, "/api/ca/v1/profiles", token: bob).status == 200, "bob has his own bucket")
             #expect(try await server.request(.GET, "/health").status == 200, "health is not limited")
+        }
+        await app.cleanup()
+    }
+
+    /// CRL downloads (answered by the fast path once the CRL is kept) are limited by address too,
+    /// and a request the fast path hands to the router is counted once.
+    @Test func theFastPathCountsOncePerRequest() async throws {
+        let app = try await TestApp.make { $0.publicRateLimit = RateLimit(rate: 0.001, burst: 5) }
+        let admin = try await app.token(.admin)
+        try await app.withLiveServer { server in
+            let created = try await server.request(
+                .POST, "/api/ca/v1/cas", token: admin,
+                body: #"{"id":"ca","subject":{"common_name":"CA"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"1y"}}"#)
+            let ski = try #require(try created.json()["certificate"]?["subject_key_id"]?.stringValue)
+            for index in 0..<5 {
+                let crl = try await server.request(.GET, "/api/va/crl/\(ski)")
+                #expect(crl.status == 200, "download \(index)")
+            }
+            let limited = try await server.request(.GET, "/api/va/crl/\(ski)")
+            #expect(limited.status == 429)
+            #expect(limited.header("Retry-After") != nil)
         }
         await app.cleanup()
     }

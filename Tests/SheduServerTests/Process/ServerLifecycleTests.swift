@@ -92,7 +92,12 @@ struct ServerLifecycleTests {
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(1500))
+            // Kill it mid-stream, once enough writes were acknowledged (slower on a busy machine).
+            let deadline = ContinuousClock.now + .seconds(20)
+            try await Task.sleep(for: .milliseconds(500))
+            while acknowledged.withLock({ $0.count }) < 150, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             server.process.signal(SIGKILL)
             stop.withLock { $0 = true }
             try await group.waitForAll()

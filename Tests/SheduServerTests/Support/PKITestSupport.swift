@@ -53,11 +53,21 @@ enum TestPKI {
 
     /// Findings of pkilint at ERROR or worse (empty when clean); nil when pkilint is not installed.
     static func pkilintErrors(_ tool: String, pem: String) throws -> String? {
+        try pkilintErrors(tool, document: Data(pem.utf8), suffix: "pem")
+    }
+
+    /// ``pkilintErrors(_:pem:)`` for a DER document (a CRL, an OCSP response), with the tool's
+    /// own options (`lint_crl` wants `-t CRL -p PKIX`).
+    static func pkilintErrors(_ tool: String, der: [UInt8], options: [String] = []) throws -> String? {
+        try pkilintErrors(tool, document: Data(der), suffix: "der", options: options)
+    }
+
+    private static func pkilintErrors(_ tool: String, document: Data, suffix: String, options: [String] = []) throws -> String? {
         guard let directory = ProcessInfo.processInfo.environment["SHEDU_PKILINT_BIN"] else { return nil }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lint-\(UUID().uuidString).pem")
-        try pem.write(to: file, atomically: true, encoding: .utf8)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lint-\(UUID().uuidString).\(suffix)")
+        try document.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try runTool("\(directory)/\(tool)", ["lint", "-s", "ERROR", file.path])
+        let result = try runTool("\(directory)/\(tool)", ["lint", "-s", "ERROR"] + options + [file.path])
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines) + result.errors.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

@@ -1,0 +1,16 @@
+import Foundation
+
+/// The caching headers of a VA answer (RFC 5019 §6.2): a shared cache may keep it until its
+/// nextUpdate, but never longer than ``maximumAge``, so that a revocation Shedu publishes at once
+/// does not stay hidden behind a proxy for the answer's whole validity.
+enum HTTPCaching {
+    static let maximumAge: TimeInterval = 300
+
+    static func headers(entityTag: String, lastModified: Date, expires: Date, now: Date) -> [(String, String)] {
+        let age = Int(max(0, min(expires.timeIntervalSince(now), maximumAge)).rounded(.down))
+        return [
+            ("cache-control", "max-age=\(age), public, no-transform, must-revalidate"), ("etag", entityTag),
+            ("last-modified", HTTPDate.format(lastModified)), ("expires", HTTPDate.format(expires)),
+        ]
+    }
+}
