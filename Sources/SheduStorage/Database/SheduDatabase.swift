@@ -136,15 +136,23 @@ public final class SheduDatabase: Sendable {
         } catch {
             throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error)")
         }
+        // SQLite's thread pool refuses the work of a cancelled task, and an open connection must be
+        // closed before it goes: closing runs in a task of its own, which no cancellation reaches.
+        let close: @Sendable () async -> Void = { await Task { try? await connection.close() }.value }
         let sql = connection.sql(queryLogLevel: nil)
-        for pragma in [
-            "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
-            "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000",
-        ] {
-            try await sql.raw(SQLQueryString(pragma)).run()
+        do {
+            for pragma in [
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+                "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000",
+            ] {
+                try await sql.raw(SQLQueryString(pragma)).run()
+            }
+        } catch {
+            // Opened while the server stops (its task cancelled): closed again, not leaked.
+            await close()
+            throw error
         }
-        return PooledConnection(
-            sql: sql, isClosed: { connection.isClosed }, close: { try? await connection.close() })
+        return PooledConnection(sql: sql, isClosed: { connection.isClosed }, close: close)
     }
 
     private static func openPostgres(

@@ -18,5 +18,6 @@ public struct Migration: Sendable {
         .certificateAuthorities,
         .devices,
         .va,
+        .deviceStatsByDMS,
     ]
 }

@@ -164,7 +164,9 @@ struct ListQueryCompiler {
         let inclusive = descending ? "<=" : ">="
         let nonNull: SQLQueryString =
             "(\(sql) \(unsafeRaw: inclusive) \(bind: bound) AND (\(sql) \(unsafeRaw: strict) \(bind: bound) OR \(rest)))"
-        return descending ? nonNull : "(\(nonNull) OR \(sql) IS NULL)"
+        // NULLs sort last ascending; a column that cannot be NULL leaves the condition a plain range,
+        // which the index seeks to instead of scanning every row before the page.
+        return descending || !expression.nullable ? nonNull : "(\(nonNull) OR \(sql) IS NULL)"
     }
 
     private func bindable(_ value: JSONValue, as type: SortExpression.ValueType) throws -> any Encodable & Sendable {

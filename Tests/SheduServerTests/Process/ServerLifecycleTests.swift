@@ -37,6 +37,7 @@ struct ServerLifecycleTests {
         let folder = try makeTemporaryFolder()
         let data = folder.appendingPathComponent("data").path
         let server = try await Self.serve(data: data, port: try freePort())
+        defer { server.process.removeCapturedOutput() }
         let token = try await Self.token(data: data)
 
         // A request whose body trickles in over about three seconds.
@@ -63,6 +64,7 @@ struct ServerLifecycleTests {
 
         // The acknowledged profile is there after a restart.
         let again = try await Self.serve(data: data, port: try freePort())
+        defer { again.process.removeCapturedOutput() }
         #expect(try await again.client.request(.GET, "/api/ca/v1/profiles/slow", token: token).status == 200)
         again.process.signal(SIGTERM)
         try await again.process.waitForExit()
@@ -74,6 +76,7 @@ struct ServerLifecycleTests {
         let folder = try makeTemporaryFolder()
         let data = folder.appendingPathComponent("data").path
         let server = try await Self.serve(data: data, port: try freePort())
+        defer { server.process.removeCapturedOutput() }
         let token = try await Self.token(data: data)
         let acknowledged = Shared<[String]>([])
         let stop = Shared(false)
@@ -108,6 +111,7 @@ struct ServerLifecycleTests {
         #expect(ids.count > 100, "the writers were too slow to test anything: \(ids.count)")
 
         let again = try await Self.serve(data: data, port: try freePort())
+        defer { again.process.removeCapturedOutput() }
         var missing: [String] = []
         for id in ids where try await again.client.request(.GET, "/api/ca/v1/profiles/\(id)", token: token).status != 200 {
             missing.append(id)

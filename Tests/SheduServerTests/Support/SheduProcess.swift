@@ -45,7 +45,9 @@ struct SheduProcess {
     {
         let running = try start(arguments, environment: environment)
         try await running.waitForExit(timeout: timeout)
-        return (running.process.terminationStatus, running.standardOutput, running.standardError)
+        let result = (running.process.terminationStatus, running.standardOutput, running.standardError)
+        running.removeCapturedOutput()
+        return result
     }
 
     var standardOutput: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
@@ -60,6 +62,11 @@ struct SheduProcess {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+    }
+
+    /// Deletes the folder holding standard output and error, once they have been read.
+    func removeCapturedOutput() {
+        try? FileManager.default.removeItem(at: output.deletingLastPathComponent())
     }
 
     func signal(_ signal: Int32) {

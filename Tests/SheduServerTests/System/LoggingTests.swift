@@ -46,6 +46,7 @@ struct LoggingTests {
             #expect(object["message"] != nil && object["level"] != nil)
         }
         #expect(lines.contains { $0.contains("listening on 127.0.0.1:\(port)") })
+        server.removeCapturedOutput()
         try? FileManager.default.removeItem(at: folder)
     }
 }
