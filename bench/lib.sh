@@ -66,15 +66,18 @@ wrk_rate() {
 # the bearer token $TOKEN against the base URL $API. An answer other than 200 measures nothing:
 # it prints "failed (HTTP status)" instead, and the body to stderr.
 timed() {
-    local status
-    status=$(curl -s -g -o "${TMPDIR:-/tmp}/shedu-bench-timed.body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API$1")
+    local status body
+    body=$(mktemp)
+    status=$(curl -s -g -o "$body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API$1")
     if [ "$status" != 200 ]; then
-        echo "bench: GET $1: HTTP $status $(head -c 300 "${TMPDIR:-/tmp}/shedu-bench-timed.body")" >&2
+        echo "bench: GET $1: HTTP $status $(head -c 300 "$body")" >&2
         echo "failed (HTTP $status)"
+        rm -f "$body"
         return 0
     fi
     # A deep page past the end would be fast and prove nothing.
-    if grep -q '"list":\[\]' "${TMPDIR:-/tmp}/shedu-bench-timed.body"; then echo "bench: GET $1: an empty page" >&2; fi
+    if grep -q '"list":\[\]' "$body"; then echo "bench: GET $1: an empty page" >&2; fi
+    rm -f "$body"
     for _ in $(seq 1 15); do
         curl -s -g -o /dev/null -w '%{time_starttransfer}\n' -H "Authorization: Bearer $TOKEN" "$API$1"
     done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]*1000}'

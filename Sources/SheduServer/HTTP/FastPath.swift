@@ -117,9 +117,11 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             collecting = nil
             let path = request.head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
             var limitHeaders: [(String, String)] = []
-            let limitKey = RateLimits.key(of: context.remoteAddress)
-            let limiter = RateLimits.isPublicLimited(path) ? routes.publicLimiter : nil
-            if let publicLimiter = limiter {
+            // The limiter and this client's key, only on limited routes (not /health).
+            let limit = (RateLimits.isPublicLimited(path) ? routes.publicLimiter : nil).map {
+                (limiter: $0, key: RateLimits.key(of: context.remoteAddress))
+            }
+            if let (publicLimiter, limitKey) = limit {
                 let decision = publicLimiter.take(limitKey)
                 limitHeaders = publicLimiter.headers(for: decision)
                 if case .refused(let retryAfter) = decision {
@@ -135,7 +137,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 method: request.head.method, path: path, headers: request.head.headers, body: request.body)
             guard var response = request.route.handler(fastRequest) else {
                 // The router counts it.
-                limiter?.refund(limitKey)
+                if let limit { limit.limiter.refund(limit.key) }
                 forward(request, context: context, ended: true)
                 return
             }
