@@ -40,8 +40,22 @@ public enum DomainJSON {
         try decoder.decode(type, from: Data(text.utf8))
     }
 
-    /// A value as a JSON document (for event payloads).
+    /// A value as a JSON document (for event payloads), built without going through text.
     public static func value(_ value: some Encodable) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(value))
+        try JSONValueEncoder.encode(value)
+    }
+
+    /// A stored JSON object (metadata and the like).
+    public static func object(from text: String) throws -> [String: JSONValue] {
+        let value: JSONValue
+        do {
+            value = try JSONValueParser.parse(text)
+        } catch {
+            throw SheduError.internal("stored document is not valid JSON: \(error.reason) at offset \(error.offset)")
+        }
+        guard let object = value.objectValue else {
+            throw SheduError.internal("stored document is a JSON \(value.typeName), not an object")
+        }
+        return object
     }
 }

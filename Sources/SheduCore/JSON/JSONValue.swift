@@ -73,20 +73,21 @@ public enum JSONValue: Sendable, Hashable {
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        // Each wrong guess costs a thrown error, so the likeliest kinds of metadata come first.
         if container.decodeNil() {
             self = .null
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([String: JSONValue].self) {
+            self = .object(value)
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
         } else if let value = try? container.decode(Int64.self) {
             self = .int(value)
         } else if let value = try? container.decode(Double.self) {
             self = .double(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {
             self = .array(value)
-        } else if let value = try? container.decode([String: JSONValue].self) {
-            self = .object(value)
         } else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
         }
@@ -130,9 +131,9 @@ extension JSONValue {
     /// Parses JSON text; throws a `SheduError.badRequest` naming `field` when it is not JSON.
     public static func parse(_ text: String, field: String) throws -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            return try JSONValueParser.parse(text)
         } catch {
-            throw SheduError.badRequest("\(field) is not valid JSON")
+            throw SheduError.badRequest("\(field) is not valid JSON: \(error.reason) at offset \(error.offset)")
         }
     }
 

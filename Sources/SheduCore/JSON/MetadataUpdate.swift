@@ -14,7 +14,7 @@ public enum MetadataUpdate: Sendable, Equatable {
     public init(body: Data, isPatch: Bool) throws {
         let document: JSONValue
         do {
-            document = try JSONDecoder().decode(JSONValue.self, from: body)
+            document = try JSONValueParser.parse(utf8: Array(body))
         } catch {
             throw SheduError.badRequest("request body is not valid JSON")
         }

@@ -5,9 +5,10 @@ import Synchronization
 /// The single writer: runs write jobs one after another on one connection, and groups the jobs
 /// that arrive while a transaction is running into the next one (group commit).
 ///
-/// Each job of a group runs inside its own savepoint, so a job that fails leaves no trace and
-/// does not affect the others. A job's result is handed back only after its COMMIT succeeded:
-/// what a caller is told is written, is durable.
+/// A group first runs as one plain transaction; when a job of it fails, the others run again,
+/// each inside its own savepoint, so a job that fails leaves no trace and does not affect the
+/// others. A job's result is handed back only after its COMMIT succeeded: what a caller is told
+/// is written, is durable.
 final class WriteLane: Sendable {
     struct Job: Sendable {
         /// Runs the job's statements; returns what to do once the transaction is committed.
@@ -112,13 +113,31 @@ final class WriteLane: Sendable {
         await connection?.close()
     }
 
+    /// Runs a group optimistically: one transaction and no savepoint per job, two statements fewer
+    /// each. A job that fails undoes the group; it alone is told, and the others run again, each in
+    /// a savepoint of its own.
     private func execute(_ group: [Job], on db: any SQLDatabase) async {
-        do {
-            try await db.raw(dialect.beginWrite).run()
-        } catch {
-            for job in group { job.fail(error) }
-            return
+        guard group.count > 1 else { return await executeIsolated(group, on: db) }
+        guard await begin(group, on: db) else { return }
+        var completions: [@Sendable () -> Void] = []
+        completions.reserveCapacity(group.count)
+        for (index, job) in group.enumerated() {
+            do {
+                completions.append(try await job.run(db))
+            } catch {
+                await rollback(db)
+                job.fail(error)
+                var others = group
+                others.remove(at: index)
+                return await executeIsolated(others, on: db)
+            }
         }
+        await commit(group, completions: completions, on: db)
+    }
+
+    /// Runs each job of a group inside its own savepoint, so that a failing one leaves no trace.
+    private func executeIsolated(_ group: [Job], on db: any SQLDatabase) async {
+        guard !group.isEmpty, await begin(group, on: db) else { return }
         let useSavepoints = group.count > 1
         var completions: [@Sendable () -> Void] = []
         completions.reserveCapacity(group.count)
@@ -149,12 +168,27 @@ final class WriteLane: Sendable {
             await rollback(db)
             return
         }
+        await commit(succeeded, completions: completions, on: db)
+    }
+
+    private func begin(_ group: [Job], on db: any SQLDatabase) async -> Bool {
+        do {
+            try await db.raw(dialect.beginWrite).run()
+            return true
+        } catch {
+            for job in group { job.fail(error) }
+            return false
+        }
+    }
+
+    /// Commits, then hands each job its result: what a caller is told is written, is durable.
+    private func commit(_ jobs: [Job], completions: [@Sendable () -> Void], on db: any SQLDatabase) async {
         do {
             try await db.raw("COMMIT").run()
         } catch {
             logger.error("database commit failed", metadata: ["error": "\(error)"])
             await rollback(db)
-            for job in succeeded { job.fail(error) }
+            for job in jobs { job.fail(error) }
             return
         }
         for completion in completions { completion() }

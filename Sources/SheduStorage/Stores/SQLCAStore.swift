@@ -108,14 +108,14 @@ public struct SQLCAStore: CAStore {
                 serialNumber: try row.decode(column: "issuer_serial", as: String.self),
                 id: try row.decode(column: "issuer_ca_id", as: String.self),
                 level: try row.decode(column: "issuer_level", as: Int.self)),
-            metadata: try json("metadata", as: [String: JSONValue].self),
+            metadata: try DomainJSON.object(from: row.decode(column: "metadata", as: String.self)),
             creationDate: Date(epochMilliseconds: try row.decode(column: "created_at", as: Int64.self)))
     }
 
     static func decodeCA(_ row: any SQLRow) throws -> CertificateAuthority {
         CertificateAuthority(
             id: try row.decode(column: "a_id", as: String.self), certificate: try decodeCertificate(row),
-            metadata: try DomainJSON.decode([String: JSONValue].self, from: row.decode(column: "a_metadata", as: String.self)),
+            metadata: try DomainJSON.object(from: row.decode(column: "a_metadata", as: String.self)),
             creationDate: Date(epochMilliseconds: try row.decode(column: "a_created", as: Int64.self)),
             level: try row.decode(column: "a_level", as: Int.self),
             profileID: try row.decode(column: "a_profile", as: String?.self),
@@ -302,7 +302,7 @@ public struct SQLCAStore: CAStore {
                 "SELECT \(unsafeRaw: dialect.jsonText("metadata")) AS metadata FROM certificates WHERE serial_number = \(bind: previousSerial)"
             ).first()
             var metadata = try metadataRow.map {
-                try DomainJSON.decode([String: JSONValue].self, from: $0.decode(column: "metadata", as: String.self))
+                try DomainJSON.object(from: $0.decode(column: "metadata", as: String.self))
             } ?? [:]
             metadata["lamassu.io/ca/reissued-as"] = .string(certificate.serialNumber)
             metadata["lamassu.io/ca/reissued-at"] = .string(RFC3339.format(certificate.creationDate))

@@ -33,10 +33,12 @@ public struct SQLDMSStore: DMSStore {
     static func decode(_ row: any SQLRow) throws -> DMS {
         DMS(
             id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
-            metadata: try DomainJSON.decode([String: JSONValue].self, from: row.decode(column: "metadata", as: String.self)),
+            metadata: try DomainJSON.object(from: row.decode(column: "metadata", as: String.self)),
             creationDate: Date(epochMilliseconds: try row.decode(column: "created_at", as: Int64.self)),
-            settings: try DomainJSON.decode(DMSSettings.self, from: row.decode(column: "settings", as: String.self)))
+            settings: try settingsDocuments.decode(row.decode(column: "settings", as: String.self)))
     }
+
+    private static let settingsDocuments = DecodedDocuments<DMSSettings>()
 
     public func insert(_ dms: DMS, events: [DomainEvent]) async throws {
         let dialect = self.dialect

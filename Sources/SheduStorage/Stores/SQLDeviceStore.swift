@@ -58,7 +58,7 @@ public struct SQLDeviceStore: DeviceStore {
         return Device(
             id: try row.decode(column: "id", as: String.self), dmsOwner: try row.decode(column: "dms_owner", as: String.self),
             status: DeviceStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .noIdentity,
-            tags: try json("tags", as: [String].self), metadata: try json("metadata", as: [String: JSONValue].self),
+            tags: try json("tags", as: [String].self), metadata: try DomainJSON.object(from: row.decode(column: "metadata", as: String.self)),
             icon: try row.decode(column: "icon", as: String.self), iconColor: try row.decode(column: "icon_color", as: String.self),
             creationDate: Date(epochMilliseconds: try row.decode(column: "created_at", as: Int64.self)),
             identity: try row.decode(column: "identity", as: String?.self).map { try DomainJSON.decode(IdentitySlot.self, from: $0) },
@@ -169,23 +169,35 @@ public struct SQLDeviceStore: DeviceStore {
     ) async throws -> Device? {
         let dialect = self.dialect
         let (device, changed) = try await database.write { db -> (Device?, [ChangedCertificate]) in
-            if let newCertificate {
-                try await certificates.insertCertificateRow(
-                    newCertificate.record, requireActiveCA: newCertificate.requireActiveCA, on: db)
-                try await Outbox.insert(newCertificate.events, on: db, dialect: dialect)
-            }
             var device = try await readRow(id: id, on: db)
             if device == nil, let createIfMissing {
                 try await insertRow(createIfMissing.device, on: db)
                 try await Outbox.insert(createIfMissing.events, on: db, dialect: dialect)
                 device = createIfMissing.device
             }
-            guard var device else { return (nil, []) }
+            guard var device else {
+                // Nothing to bind a new certificate to: it must not stay behind.
+                if newCertificate != nil { throw SheduError.notFound("device '\(id)' not found") }
+                return (nil, [])
+            }
             let previousTags = device.tags
             let result = try change(&device)
+            var laterChanges = result.certificateChanges
+            if var newCertificate {
+                // Changes to the certificate being issued (the binding's metadata) are made before its
+                // row is written, rather than by reading the row back and writing it again.
+                let serial = newCertificate.record.serialNumber
+                laterChanges.removeAll { $0.serialNumber == serial }
+                for certificateChange in result.certificateChanges where certificateChange.serialNumber == serial {
+                    newCertificate.events += try certificateChange.change(&newCertificate.record)
+                }
+                try await certificates.insertCertificateRow(
+                    newCertificate.record, requireActiveCA: newCertificate.requireActiveCA, on: db)
+                try await Outbox.insert(newCertificate.events, on: db, dialect: dialect)
+            }
             try await writeRow(device, previousTags: previousTags, on: db)
             var changed: [ChangedCertificate] = []
-            for certificateChange in result.certificateChanges {
+            for certificateChange in laterChanges {
                 guard
                     let update = try await certificates.updateCertificate(
                         serialNumber: certificateChange.serialNumber, now: now, certificateChange.change, on: db)

@@ -54,8 +54,10 @@ public struct SQLIssuanceProfileStore: IssuanceProfileStore {
                 "SELECT \(unsafeRaw: dialect.jsonText("body")) AS body FROM issuance_profiles WHERE id = \(bind: id)"
             ).first()
         }
-        return try row.map { try DomainJSON.decode(IssuanceProfile.self, from: $0.decode(column: "body", as: String.self)) }
+        return try row.map { try Self.documents.decode($0.decode(column: "body", as: String.self)) }
     }
+
+    private static let documents = DecodedDocuments<IssuanceProfile>()
 
     public func delete(id: String) async throws -> Bool {
         try await database.write { db in

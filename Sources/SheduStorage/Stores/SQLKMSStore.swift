@@ -43,7 +43,7 @@ public struct SQLKMSStore: KMSStore {
             publicKeyPEM: try row.decode(column: "public_key", as: String.self),
             creationDate: Date(epochMilliseconds: try row.decode(column: "created_at", as: Int64.self)),
             tags: try DomainJSON.decode([String].self, from: row.decode(column: "tags", as: String.self)),
-            metadata: try DomainJSON.decode([String: JSONValue].self, from: row.decode(column: "metadata", as: String.self)))
+            metadata: try DomainJSON.object(from: row.decode(column: "metadata", as: String.self)))
     }
 
     /// Inserts a key row and its aliases on `db`, inside the caller's transaction.
