@@ -56,11 +56,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The one call into SQLite that Swift cannot make (a variadic C function).
+        .target(name: "CSheduSQLite"),
         // SQLKit stores for SQLite and PostgreSQL.
         .target(
             name: "SheduStorage",
             dependencies: [
                 "SheduCore",
+                "CSheduSQLite",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),

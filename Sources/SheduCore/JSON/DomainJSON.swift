@@ -3,9 +3,7 @@ import Foundation
 /// The one JSON encoding of domain objects: what the API returns, what events carry and what the
 /// database keeps. Times are RFC 3339 in UTC.
 public enum DomainJSON {
-    public static let encoder: JSONEncoder = makeEncoder(sorted: false)
-    /// Sorted keys, so equal documents are equal text (stored documents).
-    public static let sortedEncoder: JSONEncoder = makeEncoder(sorted: true)
+    public static let encoder: JSONEncoder = makeEncoder()
 
     public static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
@@ -21,19 +19,19 @@ public enum DomainJSON {
         return decoder
     }()
 
-    private static func makeEncoder(sorted: Bool) -> JSONEncoder {
+    private static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
             try container.encode(RFC3339.format(date))
         }
-        encoder.outputFormatting = sorted ? [.withoutEscapingSlashes, .sortedKeys] : [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         return encoder
     }
 
-    /// Stored form of a document.
+    /// Stored form of a document: compact, keys sorted, so equal documents are equal text.
     public static func text(_ value: some Encodable) throws -> String {
-        String(decoding: try sortedEncoder.encode(value), as: UTF8.self)
+        try JSONValueEncoder.encode(value).jsonText()
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {

@@ -123,9 +123,9 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 extension JSONValue {
     /// Compact JSON text with sorted keys, the form stored in the database.
     public func jsonText() -> String {
-        var output = ""
-        write(to: &output)
-        return output
+        var writer = JSONTextWriter()
+        writer.write(self)
+        return writer.text
     }
 
     /// Parses JSON text; throws a `SheduError.badRequest` naming `field` when it is not JSON.
@@ -137,54 +137,10 @@ extension JSONValue {
         }
     }
 
-    private func write(to output: inout String) {
-        switch self {
-        case .null: output += "null"
-        case .bool(let value): output += value ? "true" : "false"
-        case .int(let value): output += String(value)
-        case .double(let value):
-            if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
-                output += String(Int64(value))
-            } else if value.isFinite {
-                output += "\(value)"
-            } else {
-                output += "null"
-            }
-        case .string(let value): Self.writeString(value, to: &output)
-        case .array(let values):
-            output += "["
-            for (index, value) in values.enumerated() {
-                if index > 0 { output += "," }
-                value.write(to: &output)
-            }
-            output += "]"
-        case .object(let members):
-            output += "{"
-            for (index, key) in members.keys.sorted().enumerated() {
-                if index > 0 { output += "," }
-                Self.writeString(key, to: &output)
-                output += ":"
-                members[key]!.write(to: &output)
-            }
-            output += "}"
-        }
-    }
-
+    /// Appends `value` as a quoted JSON string.
     public static func writeString(_ value: String, to output: inout String) {
-        output += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case let control where control.value < 0x20:
-                output += "\\u" + String(repeating: "0", count: 4 - String(control.value, radix: 16).count)
-                    + String(control.value, radix: 16)
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
+        var writer = JSONTextWriter(capacity: value.utf8.count + 2)
+        writer.writeString(value)
+        output += writer.text
     }
 }

@@ -4,13 +4,13 @@ import NIOCore
 import NIOPosix
 import PostgresKit
 import SQLKit
-import SQLiteKit
 import SheduCore
 
 /// The store's connection to its database, SQLite or PostgreSQL alike.
 ///
 /// Reads go through a pool of connections; writes go through one ``WriteLane`` that groups
-/// concurrent writes into one transaction, each in a savepoint, and answers only after COMMIT.
+/// concurrent writes into one transaction and answers only after COMMIT. On SQLite a statement
+/// runs on the calling thread (the writer's own thread for writes), prepared once per connection.
 /// On SQLite the file is in WAL mode with `synchronous=FULL`: a committed write survives a crash
 /// of the process and a loss of power.
 public final class SheduDatabase: Sendable {
@@ -18,18 +18,16 @@ public final class SheduDatabase: Sendable {
     public let location: DatabaseLocation
     private let readers: ConnectionPool
     private let writer: WriteLane
-    private let threadPools: [NIOThreadPool]
     private let writerLoop: MultiThreadedEventLoopGroup
 
     private init(
         dialect: SQLDialectKind, location: DatabaseLocation, readers: ConnectionPool, writer: WriteLane,
-        threadPools: [NIOThreadPool], writerLoop: MultiThreadedEventLoopGroup
+        writerLoop: MultiThreadedEventLoopGroup
     ) {
         self.dialect = dialect
         self.location = location
         self.readers = readers
         self.writer = writer
-        self.threadPools = threadPools
         self.writerLoop = writerLoop
     }
 
@@ -38,7 +36,6 @@ public final class SheduDatabase: Sendable {
         _ location: DatabaseLocation, readerCount: Int = 4, logger: Logger, migrations: [Migration] = Migration.all
     ) async throws -> SheduDatabase {
         let dialect: SQLDialectKind
-        var threadPools: [NIOThreadPool] = []
         // The writer runs on a loop of its own (see EventLoopExecutor); its connection completes there.
         let writerLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let writerEventLoop = writerLoop.next()
@@ -47,15 +44,10 @@ public final class SheduDatabase: Sendable {
         switch location {
         case .sqlite(let path):
             dialect = .sqlite
-            // The writer has a thread of its own: its statements never queue behind reads.
-            let readerThreads = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
-            let writerThread = NIOThreadPool(numberOfThreads: 1)
-            threadPools = [readerThreads, writerThread]
-            for pool in threadPools { pool.start() }
-            openReader = {
-                try await openSQLite(path: path, threadPool: readerThreads, on: MultiThreadedEventLoopGroup.singleton.any(), logger: logger)
-            }
-            openWriter = { try await openSQLite(path: path, threadPool: writerThread, on: writerEventLoop, logger: logger) }
+            // A read runs on the thread of the task that asks; the writer's statements run on the
+            // writer's own thread, so they never queue behind reads.
+            openReader = { try openSQLite(path: path, on: MultiThreadedEventLoopGroup.singleton.any(), logger: logger) }
+            openWriter = { try openSQLite(path: path, on: writerEventLoop, logger: logger) }
         case .postgres(let url):
             dialect = .postgres
             let configuration: SQLPostgresConfiguration
@@ -74,7 +66,6 @@ public final class SheduDatabase: Sendable {
         do {
             writerConnection = try await openWriter()
         } catch {
-            for pool in threadPools { try? await pool.shutdownGracefully() }
             try? await writerLoop.shutdownGracefully()
             throw error
         }
@@ -82,7 +73,6 @@ public final class SheduDatabase: Sendable {
             try await Migrator(dialect: dialect, logger: logger).migrate(writerConnection.sql, migrations: migrations)
         } catch {
             await writerConnection.close()
-            for pool in threadPools { try? await pool.shutdownGracefully() }
             try? await writerLoop.shutdownGracefully()
             throw error
         }
@@ -90,7 +80,7 @@ public final class SheduDatabase: Sendable {
         writer.start(with: writerConnection, executor: EventLoopExecutor(writerEventLoop))
         return SheduDatabase(
             dialect: dialect, location: location, readers: ConnectionPool(size: readerCount, open: openReader),
-            writer: writer, threadPools: threadPools, writerLoop: writerLoop)
+            writer: writer, writerLoop: writerLoop)
     }
 
     /// Runs read-only statements on a pooled connection.
@@ -117,42 +107,30 @@ public final class SheduDatabase: Sendable {
     /// Finishes queued writes and closes every connection.
     public func close() async {
         // In a task of its own: a caller that was cancelled (a service group stopping on an error)
-        // must still close, and SQLite's thread pool refuses the work of a cancelled task.
-        await Task { [writer, readers, threadPools, writerLoop] in
+        // must still finish the queued writes and close.
+        await Task { [writer, readers, writerLoop] in
             await writer.close()
             await readers.close()
-            for pool in threadPools { try? await pool.shutdownGracefully() }
             try? await writerLoop.shutdownGracefully()
         }.value
     }
 
-    private static func openSQLite(path: String, threadPool: NIOThreadPool, on eventLoop: any EventLoop, logger: Logger)
-        async throws -> PooledConnection
-    {
-        let connection: SQLiteConnection
+    private static func openSQLite(path: String, on eventLoop: any EventLoop, logger: Logger) throws -> PooledConnection {
+        let connection: SQLiteConnectionHandle
         do {
-            connection = try await SQLiteConnection.open(
-                storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
-        } catch {
-            throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error)")
-        }
-        // SQLite's thread pool refuses the work of a cancelled task, and an open connection must be
-        // closed before it goes: closing runs in a task of its own, which no cancellation reaches.
-        let close: @Sendable () async -> Void = { await Task { try? await connection.close() }.value }
-        let sql = connection.sql(queryLogLevel: nil)
-        do {
+            connection = try SQLiteConnectionHandle(path: path)
             for pragma in [
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
                 "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000",
             ] {
-                try await sql.raw(SQLQueryString(pragma)).run()
+                try connection.run(pragma)
             }
-        } catch {
-            // Opened while the server stops (its task cancelled): closed again, not leaked.
-            await close()
-            throw error
+        } catch let error as SQLiteFailure {
+            throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error.message)")
         }
-        return PooledConnection(sql: sql, isClosed: { connection.isClosed }, close: close)
+        return PooledConnection(
+            sql: SQLiteDirectDatabase(connection: connection, logger: logger, eventLoop: eventLoop),
+            isClosed: { connection.isClosed }, close: { connection.close() })
     }
 
     private static func openPostgres(
@@ -186,8 +164,8 @@ public final class SheduDatabase: Sendable {
 extension SheduDatabase {
     /// Whether `error` is a violation of a unique index or primary key.
     public static func isUniqueViolation(_ error: any Error) -> Bool {
-        if let error = error as? SQLiteError {
-            return [.constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraint].contains(error.reason)
+        if let error = error as? SQLiteFailure {
+            return error.isUniqueViolation
         }
         if let error = error as? PSQLError {
             return error.serverInfo?[.sqlState] == "23505"

@@ -186,4 +186,26 @@ struct JSONValueCodingTests {
         #expect(throws: EncodingError.self) { try JSONValueEncoder.encode([Double.nan]) }
         #expect(throws: EncodingError.self) { try JSONValueEncoder.encode(["x": Double.infinity]) }
     }
+
+    @Test("written text parses back to the same value", arguments: goodDocuments)
+    func writtenTextRoundTrips(text: String) throws {
+        let value = try JSONValueParser.parse(text)
+        #expect(try JSONValueParser.parse(value.jsonText()) == value)
+    }
+
+    @Test("writes compact text with sorted keys and only the escapes JSON needs")
+    func writtenText() {
+        let value: JSONValue = [
+            "b": [1, -2, .int(Int64.min), .int(Int64.max), 0, 2.5, true, .null],
+            "a": "quote \" backslash \\ newline \n tab \t bell \u{07} slash / é 🎉",
+            "": .emptyObject,
+        ]
+        #expect(
+            value.jsonText()
+                == #"{"":{},"a":"quote \" backslash \\ newline \n tab \t bell \u0007 slash / é 🎉","b":[1,-2,-9223372036854775808,9223372036854775807,0,2.5,true,null]}"#
+        )
+        var quoted = "prefix "
+        JSONValue.writeString("a\"b", to: &quoted)
+        #expect(quoted == #"prefix "a\"b""#)
+    }
 }

@@ -1,0 +1,10 @@
+#ifndef CSHEDU_SQLITE_H
+#define CSHEDU_SQLITE_H
+
+/// Turns on SQLite's query planner stability guarantee (SQLITE_DBCONFIG_ENABLE_QPSG) for a
+/// connection of the SQLite that sqlite-nio builds; returns SQLite's result code.
+///
+/// sqlite3_db_config is variadic, which Swift cannot call: this is the one call made from C.
+int shedu_sqlite_enable_query_planner_stability(void *connection);
+
+#endif

@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import NIOPosix
+import SQLKit
+import Testing
+
+@testable import SheduCore
+@testable import SheduStorage
+
+@Suite("SQLite driver: values, kept statements, errors")
+struct SQLiteDriverTests {
+    /// A connection on a file of its own, through SQLKit as the stores use it.
+    struct Scratch {
+        let folder: URL
+        let connection: SQLiteConnectionHandle
+        let db: any SQLDatabase
+
+        init() throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("shedu-sqlite-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            connection = try SQLiteConnectionHandle(path: folder.appendingPathComponent("test.sqlite").path)
+            db = SQLiteDirectDatabase(
+                connection: connection, logger: Logger(label: "test"), eventLoop: MultiThreadedEventLoopGroup.singleton.any())
+        }
+
+        func remove() {
+            connection.close()
+            try? FileManager.default.removeItem(at: folder)
+        }
+    }
+
+    enum Colour: String, Encodable { case red }
+
+    @Test("each bound value comes back as it went in, NULL and empty kept apart")
+    func valuesRoundTrip() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let db = scratch.db
+        try await db.raw("CREATE TABLE v (t TEXT, i INTEGER, b INTEGER, d BLOB, r REAL, o TEXT, e TEXT, z BLOB, c TEXT)").run()
+        let absent: String? = nil
+        try await db.raw(
+            """
+            INSERT INTO v VALUES (\(bind: "naïve 🎉"), \(bind: Int64.max), \(bind: true), \(bind: Data([0, 1, 255])),
+                \(bind: 2.5), \(bind: absent), \(bind: ""), \(bind: Data()), \(bind: Colour.red))
+            """
+        ).run()
+        let row = try #require(try await db.raw("SELECT * FROM v").first())
+        #expect(try row.decode(column: "t", as: String.self) == "naïve 🎉")
+        #expect(try row.decode(column: "i", as: Int64.self) == Int64.max)
+        #expect(try row.decode(column: "b", as: Bool.self))
+        #expect(try row.decode(column: "d", as: Data.self) == Data([0, 1, 255]))
+        #expect(try row.decode(column: "r", as: Double.self) == 2.5)
+        #expect(try row.decode(column: "o", as: String?.self) == nil)
+        #expect(try row.decodeNil(column: "o"))
+        #expect(try row.decode(column: "e", as: String?.self) == "")
+        #expect(try !row.decodeNil(column: "z"))
+        #expect(try row.decode(column: "z", as: Data.self).isEmpty)
+        #expect(try row.decode(column: "c", as: String.self) == "red")
+        #expect(try row.decode(column: "i", as: Int64?.self) == Int64.max)
+        // Through the general decoder: a raw-value enum and an optional of one.
+        #expect(try row.decode(column: "r", as: Float.self) == 2.5)
+        #expect(try row.decode(column: "o", as: CertificateStatus?.self) == nil)
+    }
+
+    @Test("a wrong type or a missing column is a decoding error that names the column")
+    func decodingErrors() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let row = try #require(try await scratch.db.raw("SELECT 'text' AS label, NULL AS absent_value, 7 AS seven").first())
+        let wrongType = #expect(throws: DecodingError.self) { try row.decode(column: "label", as: Int.self) }
+        #expect("\(String(describing: wrongType))".contains("label"))
+        #expect(throws: DecodingError.self) { try row.decode(column: "absent_value", as: String.self) }
+        #expect(throws: DecodingError.self) { try row.decode(column: "seven", as: Bool.self) }
+        let missing = #expect(throws: DecodingError.self) { try row.decode(column: "absent", as: String.self) }
+        #expect("\(String(describing: missing))".contains("absent"))
+        #expect(try row.decode(column: "seven", as: String.self) == "7")
+    }
+
+    @Test("a kept statement runs again with new values, and after the schema changed under it")
+    func keptStatements() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let db = scratch.db
+        try await db.raw("CREATE TABLE k (id INTEGER PRIMARY KEY, label TEXT)").run()
+        for id in 0..<50 {
+            try await db.raw("INSERT INTO k (id, label) VALUES (\(bind: id), \(bind: "label \(id)"))").run()
+        }
+        let select: (Int) async throws -> String? = { id in
+            try await db.raw("SELECT label FROM k WHERE id = \(bind: id)").first()?.decode(column: "label", as: String.self)
+        }
+        #expect(try await select(7) == "label 7")
+        #expect(try await select(42) == "label 42")
+        #expect(try await select(99) == nil)
+        try await db.raw("ALTER TABLE k ADD COLUMN extra TEXT").run()
+        try await db.raw("UPDATE k SET label = 'changed' WHERE id = 7").run()
+        #expect(try await select(7) == "changed")
+        // A statement whose step failed is reset and runs again.
+        await #expect(throws: SQLiteFailure.self) {
+            try await db.raw("INSERT INTO k (id, label) VALUES (\(bind: 1), \(bind: "duplicate"))").run()
+        }
+        try await db.raw("INSERT INTO k (id, label) VALUES (\(bind: 100), \(bind: "fresh"))").run()
+        #expect(try await select(100) == "fresh")
+    }
+
+    @Test("unique and primary-key violations are recognized as such, other failures are not")
+    func uniqueViolations() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let db = scratch.db
+        try await db.raw("CREATE TABLE u (id INTEGER PRIMARY KEY, code TEXT UNIQUE, n INTEGER NOT NULL)").run()
+        try await db.raw("INSERT INTO u VALUES (1, 'a', 0)").run()
+        let primaryKey = await #expect(throws: SQLiteFailure.self) { try await db.raw("INSERT INTO u VALUES (1, 'b', 0)").run() }
+        let unique = await #expect(throws: SQLiteFailure.self) { try await db.raw("INSERT INTO u VALUES (2, 'a', 0)").run() }
+        let notNull = await #expect(throws: SQLiteFailure.self) { try await db.raw("INSERT INTO u VALUES (3, 'c', NULL)").run() }
+        let syntax = await #expect(throws: SQLiteFailure.self) { try await db.raw("INSERT INTO nowhere VALUES (1)").run() }
+        #expect(try SheduDatabase.isUniqueViolation(#require(primaryKey)))
+        #expect(try SheduDatabase.isUniqueViolation(#require(unique)))
+        #expect(try !SheduDatabase.isUniqueViolation(#require(notNull)))
+        #expect(syntax?.message.contains("no such table") == true)
+    }
+
+    @Test("a value SQLite cannot hold is refused before the statement runs")
+    func unsupportedBinding() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let error = await #expect(throws: SQLiteBindingError.self) {
+            try await scratch.db.raw("SELECT \(bind: ["a": 1])").run()
+        }
+        #expect(error?.description.contains("Dictionary") == true)
+    }
+
+    @Test("a closed connection refuses queries instead of crashing")
+    func closedConnection() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        scratch.connection.close()
+        #expect(scratch.connection.isClosed)
+        await #expect(throws: SQLiteFailure.self) { try await scratch.db.raw("SELECT 1").run() }
+    }
+
+    @Test("new values do not make SQLite prepare a kept statement again, even beside a partial index")
+    func noRepreparationOnNewValues() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let db = scratch.db
+        // The shape of the CA lookup: a join to a table with partial indexes.
+        try await db.raw("CREATE TABLE cas (id TEXT PRIMARY KEY, serial_number TEXT NOT NULL)").run()
+        try await db.raw(
+            "CREATE TABLE certificates (serial_number TEXT PRIMARY KEY, status TEXT NOT NULL, valid_to BIGINT, held_by_ca TEXT)"
+        ).run()
+        try await db.raw("CREATE INDEX live ON certificates (valid_to) WHERE status IN ('ACTIVE', 'INACTIVE')").run()
+        try await db.raw("CREATE INDEX held ON certificates (held_by_ca) WHERE held_by_ca IS NOT NULL").run()
+        for id in ["a", "b", "c"] {
+            try await db.raw(
+                "SELECT t.status FROM cas c JOIN certificates t ON t.serial_number = c.serial_number WHERE c.id = \(bind: id)"
+            ).run()
+        }
+        let sql = "SELECT t.status FROM cas c JOIN certificates t ON t.serial_number = c.serial_number WHERE c.id = ?1"
+        #expect(scratch.connection.repreparations(of: sql) == 0)
+    }
+
+    @Test("the expiry monitor's range query still uses the partial index of live certificates")
+    func partialIndexStillChosen() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let db = scratch.db
+        try await db.raw("CREATE TABLE certificates (serial_number TEXT PRIMARY KEY, status TEXT NOT NULL, valid_to BIGINT NOT NULL)").run()
+        try await db.raw(
+            "CREATE INDEX certificates_live_valid_to ON certificates (valid_to) WHERE status IN ('ACTIVE', 'INACTIVE')"
+        ).run()
+        let plan = try await db.raw(
+            """
+            EXPLAIN QUERY PLAN SELECT serial_number FROM certificates
+            WHERE status IN ('ACTIVE', 'INACTIVE') AND valid_to <= \(bind: 1_700_000_000_000) ORDER BY valid_to LIMIT 1000
+            """
+        ).all().map { try $0.decode(column: "detail", as: String.self) }
+        #expect(plan.contains { $0.contains("certificates_live_valid_to") }, "plan: \(plan)")
+    }
+}
