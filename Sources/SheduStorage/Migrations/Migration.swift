@@ -19,5 +19,6 @@ public struct Migration: Sendable {
         .devices,
         .va,
         .deviceStatsByDMS,
+        .deviceRevisions,
     ]
 }

@@ -2,20 +2,32 @@ import SQLKit
 import SheduCore
 
 /// Writes domain events into the outbox table, inside the caller's transaction.
+///
+/// The statements can be made before a write job (payloads rendered), so that the single
+/// writer only runs them.
 enum Outbox {
     static func insert(_ events: [DomainEvent], on db: any SQLDatabase, dialect: SQLDialectKind) async throws {
-        guard !events.isEmpty else { return }
-        // Multi-row VALUES in chunks, to stay below bind-parameter limits.
-        for chunk in stride(from: 0, to: events.count, by: 100).map({ events[$0..<min($0 + 100, events.count)] }) {
-            let rows: [SQLQueryString] = chunk.map { event in
-                """
-                (\(bind: event.id), \(bind: event.type), \(bind: event.source), \(bind: event.subject), \
-                \(bind: event.time.epochMilliseconds), \(dialect.jsonBind(event.data.jsonText())))
-                """
-            }
-            try await db.raw(
-                "INSERT INTO events (id, type, source, subject, time, data) VALUES \(rows.joined(separator: ", "))"
-            ).run()
+        for statement in statements(for: events, dialect: dialect) {
+            try await db.raw(statement).run()
+        }
+    }
+
+    static func statements(for events: [DomainEvent], dialect: SQLDialectKind) -> [SQLQueryString] {
+        statements(rows: events.map { row($0, dialect: dialect) })
+    }
+
+    /// One event's row of values, its payload rendered.
+    static func row(_ event: DomainEvent, dialect: SQLDialectKind) -> SQLQueryString {
+        """
+        (\(bind: event.id), \(bind: event.type), \(bind: event.source), \(bind: event.subject), \
+        \(bind: event.time.epochMilliseconds), \(dialect.jsonBind(event.data.jsonText())))
+        """
+    }
+
+    /// Multi-row INSERTs of `rows`, in chunks that stay below bind-parameter limits.
+    static func statements(rows: [SQLQueryString]) -> [SQLQueryString] {
+        stride(from: 0, to: rows.count, by: 100).map { start in
+            "INSERT INTO events (id, type, source, subject, time, data) VALUES \(rows[start..<min(start + 100, rows.count)].joined(separator: ", "))"
         }
     }
 }

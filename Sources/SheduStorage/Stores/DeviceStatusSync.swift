@@ -81,7 +81,7 @@ enum DeviceStatusSync {
         try await db.raw(
             """
             \(with)UPDATE devices SET events = CASE WHEN devices.status <> \(status) THEN \(appended) ELSE devices.events END,
-                status = \(status), next_window_at = \(next)
+                status = \(status), next_window_at = \(next), revision = devices.revision + 1
             WHERE \(candidates) AND (devices.status <> \(status) OR \(nextDiffers))
             """
         ).run()
@@ -96,7 +96,7 @@ enum DeviceStatusSync {
         try await db.raw(
             """
             UPDATE devices SET preventive_at = expires_at - \(bind: preventiveDelta.milliseconds),
-                critical_at = expires_at - \(bind: criticalDelta.milliseconds)
+                critical_at = expires_at - \(bind: criticalDelta.milliseconds), revision = revision + 1
             WHERE dms_owner = \(bind: dmsID) AND active_serial IS NOT NULL AND status <> 'DECOMMISSIONED'
             """
         ).run()

@@ -124,7 +124,7 @@ public struct SQLCAStore: CAStore {
     }
 
     /// The VALUES of a certificate row, in the column order of ``insertColumns``.
-    private static func values(_ record: CertificateRecord, dialect: SQLDialectKind) throws -> SQLQueryString {
+    static func values(_ record: CertificateRecord, dialect: SQLDialectKind) throws -> SQLQueryString {
         let info = record.info
         return """
             \(bind: record.serialNumber), \(bind: Data(record.der)), \(bind: info.subject.commonName),
@@ -158,24 +158,38 @@ public struct SQLCAStore: CAStore {
     }
 
     func insertCertificateRow(_ record: CertificateRecord, requireActiveCA: String?, on db: any SQLDatabase) async throws {
-        try await Self.insertCertificateRow(record, requireActiveCA: requireActiveCA, on: db, dialect: dialect)
+        try await Self.certificateInsert(record, requireActiveCA: requireActiveCA, dialect: dialect).run(on: db)
     }
 
-    private static func insertCertificateRow(
-        _ record: CertificateRecord, requireActiveCA: String?, on db: any SQLDatabase, dialect: SQLDialectKind
-    ) async throws {
+    /// A certificate row's INSERT with its values rendered, made before a write job so that the
+    /// single writer only runs it.
+    struct CertificateInsert: Sendable {
+        let statement: SQLQueryString
+        let serialNumber: String
+        let requireActiveCA: String?
+
+        /// Inserts the row: ``SerialNumberTaken`` when the serial exists, a conflict when the CA
+        /// it needs is no longer ACTIVE.
+        func run(on db: any SQLDatabase) async throws {
+            let inserted: [any SQLRow]
+            do {
+                inserted = try await db.raw(statement).all()
+            } catch where SheduDatabase.isUniqueViolation(error) {
+                throw SerialNumberTaken(serialNumber: serialNumber)
+            }
+            if inserted.isEmpty, let requireActiveCA {
+                throw SheduError.conflict("CA '\(requireActiveCA)' is no longer ACTIVE")
+            }
+        }
+    }
+
+    static func certificateInsert(_ record: CertificateRecord, requireActiveCA: String?, dialect: SQLDialectKind) throws
+        -> CertificateInsert
+    {
         var sql: SQLQueryString = "INSERT INTO certificates (\(insertColumns)) SELECT \(try values(record, dialect: dialect))"
         if let requireActiveCA { sql += " WHERE \(activeCA(requireActiveCA))" }
         sql += " RETURNING serial_number"
-        let inserted: [any SQLRow]
-        do {
-            inserted = try await db.raw(sql).all()
-        } catch where SheduDatabase.isUniqueViolation(error) {
-            throw SerialNumberTaken(serialNumber: record.serialNumber)
-        }
-        if inserted.isEmpty, let requireActiveCA {
-            throw SheduError.conflict("CA '\(requireActiveCA)' is no longer ACTIVE")
-        }
+        return CertificateInsert(statement: sql, serialNumber: record.serialNumber, requireActiveCA: requireActiveCA)
     }
 
     // MARK: CAs
@@ -458,7 +472,8 @@ public struct SQLCAStore: CAStore {
     ) async throws {
         guard let newKey else {
             // The issuance path: concurrent certificates are written together.
-            try await issuance.submit(PendingCertificate(record: certificate, requireActiveCA: requireActiveCA, events: events))
+            try await issuance.submit(
+                PendingCertificate(certificate, requireActiveCA: requireActiveCA, events: events, dialect: dialect))
             return
         }
         let dialect = self.dialect
@@ -469,11 +484,19 @@ public struct SQLCAStore: CAStore {
         }
     }
 
-    /// A certificate waiting for its batch.
+    /// A certificate waiting for its batch, its row and events rendered.
     struct PendingCertificate: Sendable {
-        var record: CertificateRecord
+        var serialNumber: String
         var requireActiveCA: String?
-        var events: [DomainEvent]
+        var values: SQLQueryString
+        var eventRows: [SQLQueryString]
+
+        init(_ record: CertificateRecord, requireActiveCA: String?, events: [DomainEvent], dialect: SQLDialectKind) throws {
+            serialNumber = record.serialNumber
+            self.requireActiveCA = requireActiveCA
+            values = try SQLCAStore.values(record, dialect: dialect)
+            eventRows = events.map { Outbox.row($0, dialect: dialect) }
+        }
     }
 
     /// Writes a batch of certificates with multi-row statements: the CAs they need are checked
@@ -505,10 +528,12 @@ public struct SQLCAStore: CAStore {
         do {
             try await db.raw("SAVEPOINT certificate_batch").run()
             for chunk in stride(from: 0, to: accepted.count, by: 200).map({ accepted[$0..<min($0 + 200, accepted.count)] }) {
-                let rows: [SQLQueryString] = try chunk.map { "(\(try values(batch[$0].record, dialect: dialect)))" }
+                let rows: [SQLQueryString] = chunk.map { "(\(batch[$0].values))" }
                 try await db.raw("INSERT INTO certificates (\(insertColumns)) VALUES \(rows.joined(separator: ", "))").run()
             }
-            try await Outbox.insert(accepted.flatMap { batch[$0].events }, on: db, dialect: dialect)
+            for statement in Outbox.statements(rows: accepted.flatMap { batch[$0].eventRows }) {
+                try await db.raw(statement).run()
+            }
             try await db.raw("RELEASE SAVEPOINT certificate_batch").run()
             return outcomes
         } catch {
@@ -518,8 +543,13 @@ public struct SQLCAStore: CAStore {
         for index in accepted {
             do {
                 try await db.raw("SAVEPOINT certificate_row").run()
-                try await insertCertificateRow(batch[index].record, requireActiveCA: nil, on: db, dialect: dialect)
-                try await Outbox.insert(batch[index].events, on: db, dialect: dialect)
+                try await CertificateInsert(
+                    statement: "INSERT INTO certificates (\(insertColumns)) SELECT \(batch[index].values) RETURNING serial_number",
+                    serialNumber: batch[index].serialNumber, requireActiveCA: nil
+                ).run(on: db)
+                for statement in Outbox.statements(rows: batch[index].eventRows) {
+                    try await db.raw(statement).run()
+                }
                 try await db.raw("RELEASE SAVEPOINT certificate_row").run()
             } catch {
                 try await db.raw("ROLLBACK TO SAVEPOINT certificate_row").run()

@@ -33,6 +33,9 @@ public struct SQLDeviceStore: DeviceStore {
 
     private var dialect: SQLDialectKind { database.dialect }
 
+    /// The device was written by someone else between the read and the write of an update.
+    private struct DeviceWriteRace: Error {}
+
     private var columns: SQLQueryString {
         let json = dialect.jsonText
         return """
@@ -68,25 +71,31 @@ public struct SQLDeviceStore: DeviceStore {
     // MARK: Rows
 
     private func insertRow(_ device: Device, on db: any SQLDatabase) async throws {
-        let dialect = self.dialect
         do {
-            try await db.raw(
-                """
-                INSERT INTO devices (id, dms_owner, status, tags, metadata, icon, icon_color, created_at, identity, events,
-                    active_serial, preventive_at, critical_at, expires_at, next_window_at)
-                VALUES (\(bind: device.id), \(bind: device.dmsOwner), \(bind: device.status.rawValue),
-                    \(dialect.jsonBind(try DomainJSON.text(device.tags))), \(dialect.jsonBind(try DomainJSON.text(device.metadata))),
-                    \(bind: device.icon), \(bind: device.iconColor), \(bind: device.creationDate.epochMilliseconds),
-                    \(try identityValue(device)), \(dialect.jsonBind(try DomainJSON.text(device.events))),
-                    \(bind: device.activeSerialNumber), \(bind: device.windows?.preventiveAt.epochMilliseconds),
-                    \(bind: device.windows?.criticalAt.epochMilliseconds), \(bind: device.windows?.expiresAt.epochMilliseconds),
-                    NULL)
-                """
-            ).run()
+            for statement in try insertStatements(device) { try await db.raw(statement).run() }
         } catch where SheduDatabase.isUniqueViolation(error) {
             throw SheduError.conflict("device '\(device.id)' already exists")
         }
-        try await insertTags(device, on: db)
+    }
+
+    /// The device's INSERT and its tags' rows, documents rendered.
+    private func insertStatements(_ device: Device) throws -> [SQLQueryString] {
+        let dialect = self.dialect
+        var statements: [SQLQueryString] = [
+            """
+            INSERT INTO devices (id, dms_owner, status, tags, metadata, icon, icon_color, created_at, identity, events,
+                active_serial, preventive_at, critical_at, expires_at, next_window_at)
+            VALUES (\(bind: device.id), \(bind: device.dmsOwner), \(bind: device.status.rawValue),
+                \(dialect.jsonBind(try DomainJSON.text(device.tags))), \(dialect.jsonBind(try DomainJSON.text(device.metadata))),
+                \(bind: device.icon), \(bind: device.iconColor), \(bind: device.creationDate.epochMilliseconds),
+                \(try identityValue(device)), \(dialect.jsonBind(try DomainJSON.text(device.events))),
+                \(bind: device.activeSerialNumber), \(bind: device.windows?.preventiveAt.epochMilliseconds),
+                \(bind: device.windows?.criticalAt.epochMilliseconds), \(bind: device.windows?.expiresAt.epochMilliseconds),
+                NULL)
+            """
+        ]
+        if let tags = tagRows(device) { statements.append(tags) }
+        return statements
     }
 
     private func identityValue(_ device: Device) throws -> SQLQueryString {
@@ -94,17 +103,18 @@ public struct SQLDeviceStore: DeviceStore {
         return dialect.jsonBind(try DomainJSON.text(identity))
     }
 
-    private func insertTags(_ device: Device, on db: any SQLDatabase) async throws {
-        guard !device.tags.isEmpty else { return }
+    private func tagRows(_ device: Device) -> SQLQueryString? {
+        guard !device.tags.isEmpty else { return nil }
         let created = device.creationDate.epochMilliseconds
         let rows: [SQLQueryString] = device.tags.map { "(\(bind: $0), \(bind: created), \(bind: device.id))" }
-        try await db.raw("INSERT INTO device_tags (tag, created_at, device_id) VALUES \(rows.joined(separator: ", "))").run()
+        return "INSERT INTO device_tags (tag, created_at, device_id) VALUES \(rows.joined(separator: ", "))"
     }
 
-    private func writeRow(_ device: Device, previousTags: [String], on db: any SQLDatabase) async throws {
+    /// The UPDATE of a device read at `revision`: it returns the id only if no one wrote the
+    /// device since, and raises the revision.
+    private func updateStatement(_ device: Device, revision: Int64) throws -> SQLQueryString {
         let dialect = self.dialect
-        try await db.raw(
-            """
+        return """
             UPDATE devices SET status = \(bind: device.status.rawValue), tags = \(dialect.jsonBind(try DomainJSON.text(device.tags))),
                 metadata = \(dialect.jsonBind(try DomainJSON.text(device.metadata))), icon = \(bind: device.icon),
                 icon_color = \(bind: device.iconColor), identity = \(try identityValue(device)),
@@ -112,18 +122,23 @@ public struct SQLDeviceStore: DeviceStore {
                 preventive_at = \(bind: device.windows?.preventiveAt.epochMilliseconds),
                 critical_at = \(bind: device.windows?.criticalAt.epochMilliseconds),
                 expires_at = \(bind: device.windows?.expiresAt.epochMilliseconds),
-                next_window_at = CASE WHEN \(bind: device.status.rawValue) = 'DECOMMISSIONED' THEN NULL ELSE next_window_at END
-            WHERE id = \(bind: device.id)
+                next_window_at = CASE WHEN \(bind: device.status.rawValue) = 'DECOMMISSIONED' THEN NULL ELSE next_window_at END,
+                revision = revision + 1
+            WHERE id = \(bind: device.id) AND revision = \(bind: revision)
+            RETURNING id
             """
-        ).run()
-        if device.tags != previousTags {
-            try await db.raw("DELETE FROM device_tags WHERE device_id = \(bind: device.id)").run()
-            try await insertTags(device, on: db)
-        }
     }
 
     private func readRow(id: String, on db: any SQLDatabase) async throws -> Device? {
         try await db.raw("SELECT \(columns) FROM devices t WHERE t.id = \(bind: id)").first().map(Self.decode)
+    }
+
+    /// The device and the revision it is at.
+    private func readRevision(id: String, on db: any SQLDatabase) async throws -> (device: Device, revision: Int64)? {
+        guard let row = try await db.raw("SELECT \(columns), t.revision FROM devices t WHERE t.id = \(bind: id)").first() else {
+            return nil
+        }
+        return (try Self.decode(row), try row.decode(column: "revision", as: Int64.self))
     }
 
     // MARK: DeviceStore
@@ -163,57 +178,137 @@ public struct SQLDeviceStore: DeviceStore {
         return result
     }
 
+    /// How often a change is prepared outside the writer before it is made inside it.
+    static let optimisticAttempts = 3
+
+    /// Reads the device, applies `change` and renders every document on the caller's thread,
+    /// then writes in a short transaction that first checks that the device is still at the
+    /// revision it read (optimistic concurrency): the single writer only runs SQL, so the cores
+    /// carry concurrent enrollments rather than one thread. A device written in between is read
+    /// and changed again; one that keeps changing is changed inside the writer, where nothing
+    /// can come in between.
     public func update(
         id: String, now: Date, newCertificate: NewCertificate?, createIfMissing: (device: Device, events: [DomainEvent])?,
         _ change: @escaping @Sendable (inout Device) throws -> DeviceChange
     ) async throws -> Device? {
-        let dialect = self.dialect
-        let (device, changed) = try await database.write { db -> (Device?, [ChangedCertificate]) in
-            var device = try await readRow(id: id, on: db)
-            if device == nil, let createIfMissing {
-                try await insertRow(createIfMissing.device, on: db)
-                try await Outbox.insert(createIfMissing.events, on: db, dialect: dialect)
-                device = createIfMissing.device
+        var changed: [ChangedCertificate]?
+        for _ in 1...Self.optimisticAttempts where changed == nil {
+            let current = try await database.read { db in try await readRevision(id: id, on: db) }
+            guard let write = try prepareWrite(current, newCertificate: newCertificate, createIfMissing: createIfMissing, change) else {
+                return try missing(id, newCertificate: newCertificate)
             }
-            guard var device else {
-                // Nothing to bind a new certificate to: it must not stay behind.
-                if newCertificate != nil { throw SheduError.notFound("device '\(id)' not found") }
-                return (nil, [])
+            do {
+                changed = try await database.write { db in try await run(write, id: id, now: now, on: db) }
+            } catch is DeviceWriteRace {
+                continue
             }
-            let previousTags = device.tags
-            let result = try change(&device)
-            var laterChanges = result.certificateChanges
-            if var newCertificate {
-                // Changes to the certificate being issued (the binding's metadata) are made before its
-                // row is written, rather than by reading the row back and writing it again.
-                let serial = newCertificate.record.serialNumber
-                laterChanges.removeAll { $0.serialNumber == serial }
-                for certificateChange in result.certificateChanges where certificateChange.serialNumber == serial {
-                    newCertificate.events += try certificateChange.change(&newCertificate.record)
-                }
-                try await certificates.insertCertificateRow(
-                    newCertificate.record, requireActiveCA: newCertificate.requireActiveCA, on: db)
-                try await Outbox.insert(newCertificate.events, on: db, dialect: dialect)
-            }
-            try await writeRow(device, previousTags: previousTags, on: db)
-            var changed: [ChangedCertificate] = []
-            for certificateChange in laterChanges {
-                guard
-                    let update = try await certificates.updateCertificate(
-                        serialNumber: certificateChange.serialNumber, now: now, certificateChange.change, on: db)
-                else {
-                    throw SheduError.notFound("certificate '\(certificateChange.serialNumber)' not found")
-                }
-                if update.statusChanged { changed.append(ChangedCertificate(update.record)) }
-            }
-            try await Outbox.insert(result.events, on: db, dialect: dialect)
-            try await DeviceStatusSync.sync(
-                where: "devices.id = \(bind: id)", now: now, followCertificate: true, on: db, dialect: dialect)
-            return (try await readRow(id: id, on: db), changed)
         }
+        if changed == nil {
+            changed = try await database.write { db -> [ChangedCertificate]? in
+                let current = try await readRevision(id: id, on: db)
+                guard let write = try prepareWrite(current, newCertificate: newCertificate, createIfMissing: createIfMissing, change)
+                else { return nil }
+                return try await run(write, id: id, now: now, on: db)
+            }
+        }
+        guard let changed else { return try missing(id, newCertificate: newCertificate) }
         // Revoked identities (superseded, decommissioned) reach the VA once committed.
         certificates.statusChanges.publish(.certificates(changed))
-        return device
+        return try await device(id: id)
+    }
+
+    /// No device to change: nil, or not found when a new certificate was to be bound to it (it
+    /// must not stay behind).
+    private func missing(_ id: String, newCertificate: NewCertificate?) throws -> Device? {
+        if newCertificate != nil { throw SheduError.notFound("device '\(id)' not found") }
+        return nil
+    }
+
+    /// What one device update writes, rendered before its write job.
+    private struct PreparedWrite: Sendable {
+        /// The device's INSERT (it did not exist) or its UPDATE at the revision read.
+        var deviceStatements: [SQLQueryString]
+        var isInsert: Bool
+        var tagStatements: [SQLQueryString]
+        var certificate: SQLCAStore.CertificateInsert?
+        var eventStatements: [SQLQueryString]
+        /// Changes of certificates other than the new one (a superseded identity), read and made
+        /// inside the transaction.
+        var certificateChanges: [CertificateChange]
+    }
+
+    /// The device's events (its creation's, then the change's, the new certificate's first).
+    private func prepareWrite(
+        _ current: (device: Device, revision: Int64)?, newCertificate: NewCertificate?,
+        createIfMissing: (device: Device, events: [DomainEvent])?, _ change: @Sendable (inout Device) throws -> DeviceChange
+    ) throws -> PreparedWrite? {
+        var device: Device
+        var events: [DomainEvent] = []
+        if let current {
+            device = current.device
+        } else if let createIfMissing {
+            device = createIfMissing.device
+            events += createIfMissing.events
+        } else {
+            return nil
+        }
+        let previousTags = device.tags
+        let result = try change(&device)
+        var certificateChanges = result.certificateChanges
+        var certificate: SQLCAStore.CertificateInsert?
+        if var newCertificate {
+            // Changes to the certificate being issued (the binding's metadata) are made before its
+            // row is written, rather than by reading the row back and writing it again.
+            let serial = newCertificate.record.serialNumber
+            certificateChanges.removeAll { $0.serialNumber == serial }
+            for certificateChange in result.certificateChanges where certificateChange.serialNumber == serial {
+                newCertificate.events += try certificateChange.change(&newCertificate.record)
+            }
+            certificate = try SQLCAStore.certificateInsert(
+                newCertificate.record, requireActiveCA: newCertificate.requireActiveCA, dialect: dialect)
+            events += newCertificate.events
+        }
+        events += result.events
+        var tagStatements: [SQLQueryString] = []
+        if current != nil, device.tags != previousTags {
+            tagStatements.append("DELETE FROM device_tags WHERE device_id = \(bind: device.id)")
+            if let rows = tagRows(device) { tagStatements.append(rows) }
+        }
+        return PreparedWrite(
+            deviceStatements: try current.map { [try updateStatement(device, revision: $0.revision)] } ?? insertStatements(device),
+            isInsert: current == nil, tagStatements: tagStatements, certificate: certificate,
+            eventStatements: Outbox.statements(for: events, dialect: dialect), certificateChanges: certificateChanges)
+    }
+
+    /// Runs a prepared update inside the writer's transaction.
+    private func run(_ write: PreparedWrite, id: String, now: Date, on db: any SQLDatabase) async throws -> [ChangedCertificate] {
+        if write.isInsert {
+            do {
+                for statement in write.deviceStatements { try await db.raw(statement).run() }
+            } catch where SheduDatabase.isUniqueViolation(error) {
+                throw DeviceWriteRace()  // created meanwhile: change it as it now is
+            }
+        } else {
+            for statement in write.deviceStatements where try await db.raw(statement).all().isEmpty {
+                throw DeviceWriteRace()
+            }
+        }
+        for statement in write.tagStatements { try await db.raw(statement).run() }
+        try await write.certificate?.run(on: db)
+        var changed: [ChangedCertificate] = []
+        for certificateChange in write.certificateChanges {
+            guard
+                let update = try await certificates.updateCertificate(
+                    serialNumber: certificateChange.serialNumber, now: now, certificateChange.change, on: db)
+            else {
+                throw SheduError.notFound("certificate '\(certificateChange.serialNumber)' not found")
+            }
+            if update.statusChanged { changed.append(ChangedCertificate(update.record)) }
+        }
+        for statement in write.eventStatements { try await db.raw(statement).run() }
+        try await DeviceStatusSync.sync(
+            where: "devices.id = \(bind: id)", now: now, followCertificate: true, on: db, dialect: dialect)
+        return changed
     }
 
     public func delete(id: String, events: [DomainEvent]) async throws -> Bool {

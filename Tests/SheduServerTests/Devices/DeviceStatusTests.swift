@@ -140,4 +140,45 @@ struct DeviceStatusTests {
             #expect(events == 2 * count, "one event when bound, one when the window began")
         }
     }
+
+    /// Changes of one device made at the same time are each prepared from the device as read and
+    /// written only if it did not change meanwhile: none is lost, the revocation among them
+    /// included, and each leaves its event.
+    @Test(arguments: TestBackend.available)
+    func concurrentChangesOfOneDeviceAreAllKept(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client, services in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            try await world.register("busy")
+            let serial = try await world.issue(for: "busy")
+            #expect(try await world.bind("busy", serial).status == .ok)
+            let patches = 24
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<patches {
+                    group.addTask {
+                        let response = try await client.send(
+                            .put, "/api/devmanager/v1/devices/busy/metadata", token: token,
+                            json: #"{"patches":[{"op":"add","path":"/key-\#(index)","value":\#(index)}]}"#)
+                        #expect(response.status == .ok, "\(response.text)")
+                    }
+                }
+                group.addTask {
+                    let response = try await world.api.status("/api/ca/v1/certificates/\(serial)/status", "REVOKED", reason: "KeyCompromise")
+                    #expect(response.status == .ok, "\(response.text)")
+                }
+                try await group.waitForAll()
+            }
+            let device = try await world.device("busy")
+            #expect(device["status"] == "REVOKED")
+            let metadata = try #require(device["metadata"]?.objectValue)
+            #expect(Set(metadata.keys) == Set((0..<patches).map { "key-\($0)" }))
+            let outboxed = try await services.database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM events WHERE type = 'device.metadata.update' AND subject = 'device/busy'")
+                    .first()!.decode(column: "n", as: Int.self)
+            }
+            #expect(outboxed == patches)
+        }
+        await app.cleanup()
+    }
 }
