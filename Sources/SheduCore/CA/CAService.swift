@@ -21,6 +21,8 @@ public final class CAService: Sendable {
     }
 
     private let issuers = Mutex<[String: IssuerContext]>([:])
+    /// CA certificates parsed, for the chains EST verifies against them.
+    private let caCertificates = Mutex<[String: Certificate]>([:])
 
     public init(store: any CAStore, profiles: IssuanceProfileService, kms: KMSService, clock: any WallClock, publicURL: String) {
         self.store = store
@@ -47,6 +49,21 @@ public final class CAService: Sendable {
     /// the tree (CA changes are rare; issuance is not).
     public func invalidate() {
         issuers.withLock { $0.removeAll() }
+        caCertificates.withLock { $0.removeAll() }
+    }
+
+    /// A CA's current certificate, parsed and kept in memory; nil when there is no such CA.
+    public func caCertificate(id: String) async throws -> Certificate? {
+        if let cached = caCertificates.withLock({ $0[id] }) { return cached }
+        guard let ca = try await store.ca(id: id) else { return nil }
+        let certificate = try ca.certificate.certificate()
+        caCertificates.withLock { $0[id] = certificate }
+        return certificate
+    }
+
+    /// A certificate's encoding and status, when Shedu knows it.
+    public func knownCertificate(serialNumber: String) async throws -> KnownCertificate? {
+        try await store.knownCertificate(serialNumber: Self.normalizedSerial(serialNumber))
     }
 
     /// The URLs a CA's certificates carry: its CRL and the OCSP responder.

@@ -28,6 +28,21 @@ public struct CAStats: Sendable, Hashable {
     }
 }
 
+/// A certificate's encoding and status, as a revocation check reads them.
+public struct KnownCertificate: Sendable, Hashable {
+    public var der: [UInt8]
+    public var status: CertificateStatus
+    public var revocationReason: RevocationReason
+    public var commonName: String
+
+    public init(der: [UInt8], status: CertificateStatus, revocationReason: RevocationReason, commonName: String) {
+        self.der = der
+        self.status = status
+        self.revocationReason = revocationReason
+        self.commonName = commonName
+    }
+}
+
 /// Where CAs and certificates are kept. Changes and their events are written in one transaction.
 public protocol CAStore: Sendable {
     /// Adds a CA with its certificate, and its new KMS key if it has one. `requireActiveParent`
@@ -58,6 +73,8 @@ public protocol CAStore: Sendable {
     func insertCertificate(_ certificate: CertificateRecord, newKey: StoredKey?, requireActiveCA: String?, events: [DomainEvent])
         async throws
     func certificate(serialNumber: String) async throws -> CertificateRecord?
+    /// What a revocation check needs of a certificate, without reading its documents.
+    func knownCertificate(serialNumber: String) async throws -> KnownCertificate?
     func listCertificates(_ query: ListQuery, scope: CertificateScope) async throws -> Page<CertificateRecord>
     /// Reads, changes and writes a certificate in one transaction; nil when there is none. A
     /// device bound to it follows a change of its status (at `now`) in the same transaction.

@@ -56,13 +56,14 @@ public protocol DeviceStore: Sendable {
     func list(_ query: ListQuery, scope: DeviceScope) async throws -> Page<Device>
     /// Device counts by status of the devices matching `filters` (all of them when empty).
     func statusCounts(filters: [Filter]) async throws -> [DeviceStatus: Int]
-    /// Reads, changes and writes a device in one transaction, with the certificate changes the
-    /// change asks for; nil when there is no device. With `createIfMissing`, a missing device is
-    /// created first (its events included); with `newCertificate`, that certificate is added first.
-    func update(
+    /// Changes a device and writes it with the certificate changes the change asks for, as one
+    /// transaction: `change` sees the device as it is when the change is written. With
+    /// `createIfMissing`, a missing device is created first (its events included); with
+    /// `newCertificate`, that certificate is added with it. Returns false when there is no device.
+    func write(
         id: String, now: Date, newCertificate: NewCertificate?, createIfMissing: (device: Device, events: [DomainEvent])?,
         _ change: @escaping @Sendable (inout Device) throws -> DeviceChange
-    ) async throws -> Device?
+    ) async throws -> Bool
     /// Removes a device and its metadata; false when there was none.
     func delete(id: String, events: [DomainEvent]) async throws -> Bool
     /// Moves devices whose next window has begun (at most `limit`); returns how many moved.
@@ -70,9 +71,12 @@ public protocol DeviceStore: Sendable {
 }
 
 extension DeviceStore {
+    /// ``write(id:now:newCertificate:createIfMissing:_:)``, then the device as it now is; nil
+    /// when there is none.
     public func update(
         id: String, now: Date, _ change: @escaping @Sendable (inout Device) throws -> DeviceChange
     ) async throws -> Device? {
-        try await update(id: id, now: now, newCertificate: nil, createIfMissing: nil, change)
+        guard try await write(id: id, now: now, newCertificate: nil, createIfMissing: nil, change) else { return nil }
+        return try await device(id: id)
     }
 }

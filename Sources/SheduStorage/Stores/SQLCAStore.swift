@@ -568,6 +568,19 @@ public struct SQLCAStore: CAStore {
         }
     }
 
+    public func knownCertificate(serialNumber: String) async throws -> KnownCertificate? {
+        try await database.read { db in
+            guard let row = try await db.raw(
+                "SELECT der, status, revocation_reason, subject_cn FROM certificates WHERE serial_number = \(bind: serialNumber)"
+            ).first() else { return nil }
+            return KnownCertificate(
+                der: Array(try row.decode(column: "der", as: Data.self)),
+                status: CertificateStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .active,
+                revocationReason: RevocationReason(rawValue: try row.decode(column: "revocation_reason", as: String.self)) ?? .unspecified,
+                commonName: try row.decode(column: "subject_cn", as: String.self))
+        }
+    }
+
     public func listCertificates(_ query: ListQuery, scope: CertificateScope) async throws -> Page<CertificateRecord> {
         let select = certificateSelect
         let condition: SQLQueryString?

@@ -187,10 +187,10 @@ public struct SQLDeviceStore: DeviceStore {
     /// carry concurrent enrollments rather than one thread. A device written in between is read
     /// and changed again; one that keeps changing is changed inside the writer, where nothing
     /// can come in between.
-    public func update(
+    public func write(
         id: String, now: Date, newCertificate: NewCertificate?, createIfMissing: (device: Device, events: [DomainEvent])?,
         _ change: @escaping @Sendable (inout Device) throws -> DeviceChange
-    ) async throws -> Device? {
+    ) async throws -> Bool {
         var changed: [ChangedCertificate]?
         for _ in 1...Self.optimisticAttempts where changed == nil {
             let current = try await database.read { db in try await readRevision(id: id, on: db) }
@@ -214,14 +214,14 @@ public struct SQLDeviceStore: DeviceStore {
         guard let changed else { return try missing(id, newCertificate: newCertificate) }
         // Revoked identities (superseded, decommissioned) reach the VA once committed.
         certificates.statusChanges.publish(.certificates(changed))
-        return try await device(id: id)
+        return true
     }
 
-    /// No device to change: nil, or not found when a new certificate was to be bound to it (it
+    /// No device to change: false, or not found when a new certificate was to be bound to it (it
     /// must not stay behind).
-    private func missing(_ id: String, newCertificate: NewCertificate?) throws -> Device? {
+    private func missing(_ id: String, newCertificate: NewCertificate?) throws -> Bool {
         if newCertificate != nil { throw SheduError.notFound("device '\(id)' not found") }
-        return nil
+        return false
     }
 
     /// What one device update writes, rendered before its write job.

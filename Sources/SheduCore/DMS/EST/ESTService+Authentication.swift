@@ -34,7 +34,7 @@ extension ESTService {
         }
         var anchors: [Certificate] = []
         for id in Set(anchorIDs) {
-            if let authority = try? await ca.ca(id: id) { anchors.append(try authority.certificate.certificate()) }
+            if let certificate = try await ca.caCertificate(id: id) { anchors.append(certificate) }
         }
         let chain: [Certificate]
         do {
@@ -53,10 +53,10 @@ extension ESTService {
     func checkRevocation(of chain: [Certificate]) async throws {
         for (index, certificate) in chain.enumerated() {
             let serial = certificate.serialNumber.hexString
-            if let known = try? await ca.certificate(serialNumber: serial), known.der == certificate.derBytes {
+            if let known = try await ca.knownCertificate(serialNumber: serial), known.der == certificate.derBytes {
                 if known.status == .revoked {
                     throw SheduError.unauthorized(
-                        "the client certificate chain includes certificate \(serial) ('\(known.info.subject.commonName)'), which is REVOKED (\(known.revocationReason.rawValue))")
+                        "the client certificate chain includes certificate \(serial) ('\(known.commonName)'), which is REVOKED (\(known.revocationReason.rawValue))")
                 }
                 continue
             }

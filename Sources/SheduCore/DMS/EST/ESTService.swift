@@ -213,7 +213,7 @@ public struct ESTService: Sendable {
             let plan = try devices.binding(
                 deviceID: deviceID, certificate: prepared.record, dms: dms, kind: renewal ? .renewal : .provisioning,
                 supersede: supersede)
-            _ = try await devices.store.update(
+            _ = try await devices.store.write(
                 id: deviceID, now: plan.now, newCertificate: certificate, createIfMissing: creation, plan.change)
             return prepared.record
         }
