@@ -18,13 +18,16 @@ public enum PEMText {
     /// Decodes input that may be PEM text, base64 of PEM text, or base64 of DER, into DER bytes
     /// of the expected kind. Line breaks and spaces inside base64 are tolerated.
     public static func derBytes(from text: String, expecting discriminators: [String], field: String) throws -> [UInt8] {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw PKIError.invalidInput("\(field) is empty") }
-        if trimmed.hasPrefix("-----BEGIN") {
-            return try fromPEM(trimmed, expecting: discriminators, field: field)
+        // Bytes, not Characters: a CSR's base64 is long, and grapheme breaking (or Foundation's
+        // trimming) costs more than the signature check.
+        let utf8 = text.utf8
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) }) else {
+            throw PKIError.invalidInput("\(field) is empty")
         }
-        // Bytes, not Characters: a CSR's base64 is long, and grapheme breaking is slow.
-        let compact = String(decoding: trimmed.utf8.filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }, as: UTF8.self)
+        if utf8[first...].starts(with: "-----BEGIN".utf8) {
+            return try fromPEM(String(text[first...last]), expecting: discriminators, field: field)
+        }
+        let compact = String(decoding: utf8[first...last].filter { !isSpace($0) }, as: UTF8.self)
         guard let decoded = Data(base64Encoded: compact) ?? Data(base64Encoded: base64URLToStandard(compact)) else {
             throw PKIError.invalidInput("\(field) is neither PEM nor base64")
         }
@@ -32,6 +35,10 @@ public enum PEMText {
             return try fromPEM(String(decoding: decoded, as: UTF8.self), expecting: discriminators, field: field)
         }
         return Array(decoded)
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 
     private static func fromPEM(_ text: String, expecting discriminators: [String], field: String) throws -> [UInt8] {

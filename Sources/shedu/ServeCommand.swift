@@ -71,10 +71,7 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in
             switch format {
             case .json: return JSONLogHandler(label: label, level: level)
-            case .text:
-                var handler = StreamLogHandler.standardOutput(label: label)
-                handler.logLevel = level
-                return handler
+            case .text: return TextLogHandler(label: label, level: level)
             }
         }
         var logger = Logger(label: "shedu")

@@ -36,12 +36,15 @@ struct SQLiteDriverTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let db = scratch.db
-        try await db.raw("CREATE TABLE v (t TEXT, i INTEGER, b INTEGER, d BLOB, r REAL, o TEXT, e TEXT, z BLOB, c TEXT)").run()
+        try await db.raw("CREATE TABLE v (t TEXT, i INTEGER, b INTEGER, d BLOB, r REAL, o TEXT, e TEXT, z BLOB, c TEXT, n TEXT, s TEXT)").run()
         let absent: String? = nil
+        let noColour: Colour? = nil
+        let someColour: Colour? = .red
         try await db.raw(
             """
             INSERT INTO v VALUES (\(bind: "naïve 🎉"), \(bind: Int64.max), \(bind: true), \(bind: Data([0, 1, 255])),
-                \(bind: 2.5), \(bind: absent), \(bind: ""), \(bind: Data()), \(bind: Colour.red))
+                \(bind: 2.5), \(bind: absent), \(bind: ""), \(bind: Data()), \(bind: Colour.red), \(bind: noColour),
+                \(bind: someColour))
             """
         ).run()
         let row = try #require(try await db.raw("SELECT * FROM v").first())
@@ -56,6 +59,8 @@ struct SQLiteDriverTests {
         #expect(try !row.decodeNil(column: "z"))
         #expect(try row.decode(column: "z", as: Data.self).isEmpty)
         #expect(try row.decode(column: "c", as: String.self) == "red")
+        #expect(try row.decodeNil(column: "n"))
+        #expect(try row.decode(column: "s", as: String.self) == "red")
         #expect(try row.decode(column: "i", as: Int64?.self) == Int64.max)
         // Through the general decoder: a raw-value enum and an optional of one.
         #expect(try row.decode(column: "r", as: Float.self) == 2.5)

@@ -39,20 +39,16 @@ public struct CertificateAuthority: Sendable, Hashable {
         ], defaultSort: "creation_ts", descending: false)
 }
 
-extension CertificateAuthority: Encodable {
-    enum CodingKeys: String, CodingKey {
-        case id, certificate, serialNumber = "serial_number", metadata, creationDate = "creation_ts", level
-        case profileID = "profile_id"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(certificate, forKey: .certificate)
-        try container.encode(certificate.serialNumber, forKey: .serialNumber)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(creationDate, forKey: .creationDate)
-        try container.encode(level, forKey: .level)
-        try container.encode(profileID ?? "", forKey: .profileID)
+extension CertificateAuthority: JSONWritable {
+    public func writeJSON(to writer: inout JSONTextWriter) {
+        writer.beginObject()
+        writer.field("id", id)
+        writer.field("certificate", certificate)
+        writer.field("serial_number", certificate.serialNumber)
+        writer.field("metadata", metadata)
+        writer.field("creation_ts", creationDate)
+        writer.field("level", level)
+        writer.field("profile_id", profileID ?? "")
+        writer.endObject()
     }
 }

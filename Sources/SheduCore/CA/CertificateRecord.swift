@@ -114,60 +114,74 @@ public struct CertificateRecord: Sendable, Hashable {
 /// Go's zero time, which Lamassu shows for a certificate that was never revoked.
 private let zeroTime = "0001-01-01T00:00:00Z"
 
-extension CertificateRecord: Encodable {
-    enum CodingKeys: String, CodingKey {
-        case serialNumber = "serial_number", subjectKeyID = "subject_key_id", authorityKeyID = "authority_key_id"
-        case metadata, status, certificate, keyMetadata = "key_metadata", subject, issuer, validFrom = "valid_from"
-        case validTo = "valid_to", extensions, issuerMetadata = "issuer_metadata"
-        case revocationTimestamp = "revocation_timestamp", revocationReason = "revocation_reason", type
-        case engineID = "engine_id", isCA = "is_ca"
-    }
-
-    struct KeyMetadata: Encodable {
-        var type: KeyAlgorithm
-        var bits: Int
-        var strength: String
-    }
-
-    struct Extensions: Encodable {
-        var keyUsage: [KeyUsageName]
-        var extendedKeyUsage: [ExtendedKeyUsageName]
-        var subjectAlternativeNames: CertificateInfo.AlternativeNames
-
-        enum CodingKeys: String, CodingKey {
-            case keyUsage = "key_usage", extendedKeyUsage = "extended_key_usage"
-            case subjectAlternativeNames = "subject_alternative_names"
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(serialNumber, forKey: .serialNumber)
-        try container.encode(info.subjectKeyID, forKey: .subjectKeyID)
-        try container.encode(info.authorityKeyID, forKey: .authorityKeyID)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(status, forKey: .status)
-        try container.encode(PEMText.base64PEM(derCertificate: der), forKey: .certificate)
-        try container.encode(
-            KeyMetadata(type: info.keySpec.algorithm, bits: info.keySpec.bits, strength: info.keySpec.strength),
-            forKey: .keyMetadata)
-        try container.encode(info.subject, forKey: .subject)
-        try container.encode(info.issuer, forKey: .issuer)
-        try container.encode(info.notBefore, forKey: .validFrom)
-        try container.encode(info.notAfter, forKey: .validTo)
-        try container.encode(
-            Extensions(
-                keyUsage: info.keyUsage, extendedKeyUsage: info.extendedKeyUsage,
-                subjectAlternativeNames: info.alternativeNames), forKey: .extensions)
-        try container.encode(issuer, forKey: .issuerMetadata)
+extension CertificateRecord: JSONWritable {
+    public func writeJSON(to writer: inout JSONTextWriter) {
+        writer.beginObject()
+        writer.field("serial_number", serialNumber)
+        writer.field("subject_key_id", info.subjectKeyID)
+        writer.field("authority_key_id", info.authorityKeyID)
+        writer.field("metadata", metadata)
+        writer.field("status", status.rawValue)
+        writer.field("certificate", PEMText.base64PEM(derCertificate: der))
+        writer.key("key_metadata")
+        writer.beginObject()
+        writer.field("type", info.keySpec.algorithm.rawValue)
+        writer.field("bits", info.keySpec.bits)
+        writer.field("strength", info.keySpec.strength)
+        writer.endObject()
+        writer.key("subject")
+        writer.write(info.subject)
+        writer.key("issuer")
+        writer.write(info.issuer)
+        writer.field("valid_from", info.notBefore)
+        writer.field("valid_to", info.notAfter)
+        writer.key("extensions")
+        writer.beginObject()
+        writer.key("key_usage")
+        writer.writeStrings(info.keyUsage.map(\.rawValue))
+        writer.key("extended_key_usage")
+        writer.writeStrings(info.extendedKeyUsage.map(\.rawValue))
+        writer.key("subject_alternative_names")
+        writer.write(info.alternativeNames)
+        writer.endObject()
+        writer.key("issuer_metadata")
+        writer.beginObject()
+        writer.field("serial_number", issuer.serialNumber)
+        writer.field("id", issuer.id)
+        writer.field("level", issuer.level)
+        writer.endObject()
         if let revocationTimestamp {
-            try container.encode(revocationTimestamp, forKey: .revocationTimestamp)
+            writer.field("revocation_timestamp", revocationTimestamp)
         } else {
-            try container.encode(zeroTime, forKey: .revocationTimestamp)
+            writer.field("revocation_timestamp", zeroTime)
         }
-        try container.encode(revocationReason, forKey: .revocationReason)
-        try container.encode(type, forKey: .type)
-        try container.encode(engineID, forKey: .engineID)
-        try container.encode(info.isCA, forKey: .isCA)
+        writer.field("revocation_reason", revocationReason.rawValue)
+        writer.field("type", type.rawValue)
+        writer.field("engine_id", engineID)
+        writer.field("is_ca", info.isCA)
+        writer.endObject()
+    }
+}
+
+extension JSONTextWriter {
+    /// A subject as Lamassu shows it: every field, empty when absent.
+    public mutating func write(_ subject: Subject) {
+        beginObject()
+        field("common_name", subject.commonName)
+        field("organization", subject.organization)
+        field("organization_unit", subject.organizationUnit)
+        field("country", subject.country)
+        field("state", subject.state)
+        field("locality", subject.locality)
+        endObject()
+    }
+
+    public mutating func write(_ names: CertificateInfo.AlternativeNames) {
+        beginObject()
+        field("dns", names.dns)
+        field("ip", names.ip)
+        field("email", names.email)
+        field("uri", names.uri)
+        endObject()
     }
 }

@@ -41,7 +41,7 @@ public struct IdentitySlot: Sendable, Hashable {
     public var activeSerialNumber: String? { versions[activeVersion] }
 }
 
-extension IdentitySlot: Codable {
+extension IdentitySlot: Decodable {
     enum CodingKeys: String, CodingKey {
         case activeVersion = "active_version", versions, expirationDate = "expiration_date", events
     }
@@ -54,25 +54,18 @@ extension IdentitySlot: Codable {
         expirationDate = try container.decodeIfPresent(Date.self, forKey: .expirationDate)
         events = try container.decode(.events, default: .init())
     }
+}
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(activeVersion, forKey: .activeVersion)
-        try container.encode(OrderedVersions(versions), forKey: .versions)
-        try container.encodeIfPresent(expirationDate, forKey: .expirationDate)
-        try container.encode(events, forKey: .events)
-    }
-
-    /// `{"0": "<serial>", "1": ...}` in version order.
-    struct OrderedVersions: Encodable {
-        var versions: [Int: String]
-        init(_ versions: [Int: String]) { self.versions = versions }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: DeviceHistory.Key.self)
-            for version in versions.keys.sorted() {
-                try container.encode(versions[version], forKey: .init(stringValue: String(version)))
-            }
-        }
+/// The stored form; the API shows the slot inside its device (``Device``).
+extension IdentitySlot: JSONWritable {
+    public func writeJSON(to writer: inout JSONTextWriter) {
+        writer.beginObject()
+        writer.field("active_version", activeVersion)
+        writer.key("versions")
+        writer.write(versions: versions)
+        if let expirationDate { writer.field("expiration_date", expirationDate) }
+        writer.field("events", events)
+        writer.endObject()
     }
 }
 
@@ -121,46 +114,47 @@ public struct Device: Sendable, Hashable {
         ], defaultSort: "creation_timestamp")
 }
 
-extension Device: Encodable {
-    enum CodingKeys: String, CodingKey {
-        case id, dmsOwner = "dms_owner", status, tags, metadata, icon, iconColor = "icon_color"
-        case creationDate = "creation_timestamp", identity = "identity_slot", events
-    }
-
-    /// The slot as the API shows it, with the status of the identity itself.
-    struct SlotView: Encodable {
-        var slot: IdentitySlot
-        var status: String
-        enum CodingKeys: String, CodingKey { case status, activeVersion = "active_version", type, versions, expirationDate = "expiration_date", events }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(status, forKey: .status)
-            try container.encode(slot.activeVersion, forKey: .activeVersion)
-            try container.encode("x509", forKey: .type)
-            try container.encode(IdentitySlot.OrderedVersions(slot.versions), forKey: .versions)
-            try container.encodeIfPresent(slot.expirationDate, forKey: .expirationDate)
-            try container.encode(slot.events, forKey: .events)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(dmsOwner, forKey: .dmsOwner)
-        try container.encode(status, forKey: .status)
-        try container.encode(creationDate, forKey: .creationDate)
-        try container.encode(tags, forKey: .tags)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(icon, forKey: .icon)
-        try container.encode(iconColor, forKey: .iconColor)
+extension Device: JSONWritable {
+    public func writeJSON(to writer: inout JSONTextWriter) {
+        writer.beginObject()
+        writer.field("id", id)
+        writer.field("dms_owner", dmsOwner)
+        writer.field("status", status.rawValue)
+        writer.field("creation_timestamp", creationDate)
+        writer.field("tags", tags)
+        writer.field("metadata", metadata)
+        writer.field("icon", icon)
+        writer.field("icon_color", iconColor)
         if let identity {
-            // A decommissioned device's identity was revoked with it.
-            let slotStatus = status == .decommissioned ? DeviceStatus.revoked.rawValue : status.rawValue
-            try container.encode(SlotView(slot: identity, status: slotStatus), forKey: .identity)
+            // The slot as the API shows it, with the status of the identity itself: a
+            // decommissioned device's identity was revoked with it.
+            writer.key("identity_slot")
+            writer.beginObject()
+            writer.field("status", status == .decommissioned ? DeviceStatus.revoked.rawValue : status.rawValue)
+            writer.field("active_version", identity.activeVersion)
+            writer.field("type", "x509")
+            writer.key("versions")
+            writer.write(versions: identity.versions)
+            if let expirationDate = identity.expirationDate { writer.field("expiration_date", expirationDate) }
+            writer.field("events", identity.events)
+            writer.endObject()
         } else {
-            try container.encodeNil(forKey: .identity)
+            writer.fieldNull("identity_slot")
         }
-        try container.encode(events, forKey: .events)
+        writer.field("events", events)
+        writer.endObject()
+    }
+}
+
+extension JSONTextWriter {
+    /// `{"0": "<serial>", "1": ...}` in version order.
+    mutating func write(versions: [Int: String]) {
+        beginObject()
+        for version in versions.keys.sorted() {
+            key(String(version))
+            writeString(versions[version]!)
+        }
+        endObject()
     }
 }
 

@@ -47,7 +47,7 @@ public struct DeviceHistory: Sendable, Hashable {
     public var sortedKeys: [String] { entries.keys.sorted() }
 }
 
-extension DeviceHistory: Codable {
+extension DeviceHistory: Decodable, JSONWritable {
     struct Key: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }
@@ -62,8 +62,17 @@ extension DeviceHistory: Codable {
         self.entries = entries
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Key.self)
-        for key in sortedKeys { try container.encode(entries[key], forKey: Key(stringValue: key)) }
+    /// Oldest first: keys sort in time order.
+    public func writeJSON(to writer: inout JSONTextWriter) {
+        writer.beginObject()
+        for key in sortedKeys {
+            let event = entries[key]!
+            writer.key(key)
+            writer.beginObject()
+            writer.field("type", event.type)
+            writer.field("description", event.description)
+            writer.endObject()
+        }
+        writer.endObject()
     }
 }

@@ -11,30 +11,63 @@ public struct DomainEvent: Sendable, Hashable {
     /// `ca/<id>`, `certificate/<serial>`, `kms/<key id>`, ...
     public var subject: String
     public var time: Date
-    /// The object, or `{"previous": ..., "updated": ...}` for updates.
-    public var data: JSONValue
+    /// The JSON text of the data: the object, or `{"previous": ..., "updated": ...}` for updates.
+    /// Rendered when the event is made, outside the transaction that records it.
+    public var dataText: String
 
-    public init(type: String, service: String, subject: String, time: Date, data: JSONValue) {
+    private init(type: String, service: String, subject: String, time: Date, dataText: String) {
         id = UUID().uuidString.lowercased()
         self.type = type
         self.service = service
         self.subject = subject
         self.time = time
-        self.data = data
+        self.dataText = dataText
+    }
+
+    public init(type: String, service: String, subject: String, time: Date, data: JSONValue) {
+        self.init(type: type, service: service, subject: subject, time: time, dataText: data.jsonText())
     }
 
     /// An event whose data is `object` in its API form.
     public init(type: String, service: String, subject: String, time: Date, object: some Encodable) throws {
-        self.init(type: type, service: service, subject: subject, time: time, data: try DomainJSON.value(object))
+        var writer = JSONTextWriter(capacity: 1024)
+        try writer.write(encodable: object)
+        self.init(type: type, service: service, subject: subject, time: time, dataText: writer.text)
+    }
+
+    /// An event whose data is `object` in its API form, written by the object itself.
+    public init(type: String, service: String, subject: String, time: Date, object: some JSONWritable) throws {
+        var writer = JSONTextWriter(capacity: 1024)
+        writer.write(object)
+        self.init(type: type, service: service, subject: subject, time: time, dataText: writer.text)
     }
 
     /// An update event: `{"previous": ..., "updated": ...}`.
     public init(type: String, service: String, subject: String, time: Date, previous: some Encodable, updated: some Encodable)
         throws
     {
-        self.init(
-            type: type, service: service, subject: subject, time: time,
-            data: ["previous": try DomainJSON.value(previous), "updated": try DomainJSON.value(updated)])
+        var writer = JSONTextWriter(capacity: 2048)
+        writer.beginObject()
+        writer.key("previous")
+        try writer.write(encodable: previous)
+        writer.key("updated")
+        try writer.write(encodable: updated)
+        writer.endObject()
+        self.init(type: type, service: service, subject: subject, time: time, dataText: writer.text)
+    }
+
+    /// An update event of objects that write themselves.
+    public init(
+        type: String, service: String, subject: String, time: Date, previous: some JSONWritable, updated: some JSONWritable
+    ) throws {
+        var writer = JSONTextWriter(capacity: 4096)
+        writer.beginObject()
+        writer.key("previous")
+        writer.write(previous)
+        writer.key("updated")
+        writer.write(updated)
+        writer.endObject()
+        self.init(type: type, service: service, subject: subject, time: time, dataText: writer.text)
     }
 
     /// The CloudEvents `source` attribute.

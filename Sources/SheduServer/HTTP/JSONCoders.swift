@@ -27,21 +27,31 @@ extension JSONDecoder {
     }
 }
 
-/// A JSON response with a status.
-struct JSONResponse<Value: Encodable>: ResponseGenerator {
+/// A JSON response with a status. Values that write themselves (``JSONWritable``) are written
+/// directly; others go through the JSON encoder. The choice is made by overloads at compile time.
+struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
     var status: HTTPResponse.Status
     var value: Value
+    private let render: @Sendable (Value) throws -> ByteBuffer
 
     init(_ status: HTTPResponse.Status = .ok, _ value: Value) {
         self.status = status
         self.value = value
+        render = { ByteBuffer(bytes: try DomainJSON.encoder.encode($0)) }
+    }
+
+    init(_ status: HTTPResponse.Status = .ok, _ value: Value) where Value: JSONWritable {
+        self.status = status
+        self.value = value
+        render = { value in
+            var writer = JSONTextWriter(capacity: 2048)
+            writer.write(value)
+            return ByteBuffer(bytes: writer.bytes)
+        }
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try DomainJSON.encoder.encode(value)
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: try render(value)))
     }
 }
 
@@ -49,28 +59,42 @@ struct JSONResponse<Value: Encodable>: ResponseGenerator {
 struct ListEnvelope<Item: Encodable & Sendable>: ResponseGenerator {
     var list: [Item]
     var next: String?
+    private let writeItems: @Sendable ([Item], inout JSONTextWriter) throws -> Void
 
     init(_ page: Page<Item>) {
         list = page.items
         next = page.next
+        writeItems = { items, writer in
+            if items.isEmpty {
+                writer.writeASCII("[]")
+            } else {
+                writer.writeRaw(bytes: try DomainJSON.encoder.encode(items))
+            }
+        }
     }
 
-    /// Written directly: only the items go through the JSON encoder (an empty page not at all).
+    init(_ page: Page<Item>) where Item: JSONWritable {
+        list = page.items
+        next = page.next
+        writeItems = { items, writer in
+            writer.beginArray()
+            for item in items {
+                writer.element()
+                writer.write(item)
+            }
+            writer.endArray()
+        }
+    }
+
+    /// Written directly: `{"list":[...],"next":"..."}`.
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        var buffer = ByteBuffer()
-        buffer.writeString(#"{"list":"#)
-        if list.isEmpty {
-            buffer.writeString("[]")
-        } else {
-            buffer.writeBytes(try DomainJSON.encoder.encode(list))
-        }
-        if let next {
-            buffer.writeString(#","next":"#)
-            var quoted = ""
-            JSONValue.writeString(next, to: &quoted)
-            buffer.writeString(quoted)
-        }
-        buffer.writeString("}")
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+        var writer = JSONTextWriter(capacity: 256 + list.count * 2048)
+        writer.beginObject()
+        writer.key("list")
+        try writeItems(list, &writer)
+        if let next { writer.field("next", next) }
+        writer.endObject()
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 }

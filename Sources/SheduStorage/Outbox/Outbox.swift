@@ -20,7 +20,7 @@ enum Outbox {
     static func row(_ event: DomainEvent, dialect: SQLDialectKind) -> SQLQueryString {
         """
         (\(bind: event.id), \(bind: event.type), \(bind: event.source), \(bind: event.subject), \
-        \(bind: event.time.epochMilliseconds), \(dialect.jsonBind(event.data.jsonText())))
+        \(bind: event.time.epochMilliseconds), \(dialect.jsonBind(event.dataText)))
         """
     }
 

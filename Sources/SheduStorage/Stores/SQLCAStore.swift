@@ -500,8 +500,8 @@ public struct SQLCAStore: CAStore {
     }
 
     /// Writes a batch of certificates with multi-row statements: the CAs they need are checked
-    /// once, then all rows and events go in together. When that fails (a serial already taken,
-    /// one in 2^127), each is written on its own to find the ones that cannot be.
+    /// once, then all rows and events go in together. Any other failure fails the batch's job,
+    /// which the writer undoes without touching the other jobs of its transaction.
     static func insertBatch(_ batch: [PendingCertificate], on db: any SQLDatabase, dialect: SQLDialectKind) async throws
         -> [Result<Void, any Error>]
     {
@@ -523,39 +523,40 @@ public struct SQLCAStore: CAStore {
             }
             return .success(())
         }
-        let accepted = batch.indices.filter { if case .success = outcomes[$0] { true } else { false } }
-        guard !accepted.isEmpty else { return outcomes }
-        do {
-            try await db.raw("SAVEPOINT certificate_batch").run()
-            for chunk in stride(from: 0, to: accepted.count, by: 200).map({ accepted[$0..<min($0 + 200, accepted.count)] }) {
-                let rows: [SQLQueryString] = chunk.map { "(\(batch[$0].values))" }
-                try await db.raw("INSERT INTO certificates (\(insertColumns)) VALUES \(rows.joined(separator: ", "))").run()
+        // A serial already taken (one in 2^127), in the table or earlier in this batch, is not
+        // inserted: that certificate is signed again with a fresh serial.
+        var serials = Set<String>()
+        let accepted = batch.indices.filter { index in
+            guard case .success = outcomes[index] else { return false }
+            guard serials.insert(batch[index].serialNumber).inserted else {
+                outcomes[index] = .failure(SerialNumberTaken(serialNumber: batch[index].serialNumber))
+                return false
             }
-            for statement in Outbox.statements(rows: accepted.flatMap { batch[$0].eventRows }) {
-                try await db.raw(statement).run()
-            }
-            try await db.raw("RELEASE SAVEPOINT certificate_batch").run()
-            return outcomes
-        } catch {
-            try await db.raw("ROLLBACK TO SAVEPOINT certificate_batch").run()
-            try await db.raw("RELEASE SAVEPOINT certificate_batch").run()
+            return true
         }
-        for index in accepted {
-            do {
-                try await db.raw("SAVEPOINT certificate_row").run()
-                try await CertificateInsert(
-                    statement: "INSERT INTO certificates (\(insertColumns)) SELECT \(batch[index].values) RETURNING serial_number",
-                    serialNumber: batch[index].serialNumber, requireActiveCA: nil
-                ).run(on: db)
-                for statement in Outbox.statements(rows: batch[index].eventRows) {
-                    try await db.raw(statement).run()
-                }
-                try await db.raw("RELEASE SAVEPOINT certificate_row").run()
-            } catch {
-                try await db.raw("ROLLBACK TO SAVEPOINT certificate_row").run()
-                try await db.raw("RELEASE SAVEPOINT certificate_row").run()
-                outcomes[index] = .failure(error)
+        guard !accepted.isEmpty else { return outcomes }
+        var inserted = Set<String>()
+        for chunk in stride(from: 0, to: accepted.count, by: 200).map({ accepted[$0..<min($0 + 200, accepted.count)] }) {
+            let rows: [SQLQueryString] = chunk.map { "(\(batch[$0].values))" }
+            for row in try await db.raw(
+                """
+                INSERT INTO certificates (\(insertColumns)) VALUES \(rows.joined(separator: ", "))
+                ON CONFLICT (serial_number) DO NOTHING RETURNING serial_number
+                """
+            ).all() {
+                inserted.insert(try row.decode(column: "serial_number", as: String.self))
             }
+        }
+        var eventRows: [SQLQueryString] = []
+        for index in accepted {
+            if inserted.contains(batch[index].serialNumber) {
+                eventRows += batch[index].eventRows
+            } else {
+                outcomes[index] = .failure(SerialNumberTaken(serialNumber: batch[index].serialNumber))
+            }
+        }
+        for statement in Outbox.statements(rows: eventRows) {
+            try await db.raw(statement).run()
         }
         return outcomes
     }

@@ -6,8 +6,16 @@ import Testing
 
 @Suite("The fast path in front of the router")
 struct FastPathTests {
+    /// ``blockingExchange(port:_:seconds:)`` on a thread of its own: blocking a thread of the
+    /// cooperative pool would starve the server under test, whose requests run there.
+    static func exchange(port: Int, _ request: String, seconds: Double = 2) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try blockingExchange(port: port, request, seconds: seconds) }) }.start()
+        }
+    }
+
     /// Sends raw bytes to a plain-HTTP port and reads until the peer closes or `seconds` pass.
-    static func exchange(port: Int, _ request: String, seconds: Double = 2) throws -> String {
+    static func blockingExchange(port: Int, _ request: String, seconds: Double) throws -> String {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
@@ -43,7 +51,7 @@ struct FastPathTests {
         let port = app.configuration.httpPort!
         try await app.withLiveServer { client in
             // A routed request, then two fast-path ones, pipelined on one connection.
-            let pipelined = try Self.exchange(
+            let pipelined = try await Self.exchange(
                 port: port,
                 "GET /api/ca/v1/profiles HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n"
                     + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", seconds: 3)
@@ -56,7 +64,7 @@ struct FastPathTests {
 
             // HTTP/1.0 without keep-alive is answered and the connection closed at once.
             let start = Date()
-            let old = try Self.exchange(port: port, "GET /health HTTP/1.0\r\n\r\n", seconds: 5)
+            let old = try await Self.exchange(port: port, "GET /health HTTP/1.0\r\n\r\n", seconds: 5)
             #expect(Date().timeIntervalSince(start) < 2, "the connection stayed open")
             #expect(old.hasPrefix("HTTP/1.1 200"), "\(old)")
             #expect(old.hasSuffix(SystemRoutes.healthBody))

@@ -29,6 +29,23 @@ struct LoggingTests {
         #expect(object["time"]?.stringValue.flatMap { RFC3339.parse($0) } != nil)
     }
 
+    @Test func textLinesCarryLevelMessageAndMetadata() throws {
+        let lines = Shared<[String]>([])
+        var logger = Logger(label: "shedu") { label in
+            TextLogHandler(label: label, level: .info) { line in lines.withLock { $0.append(line) } }
+        }
+        logger[metadataKey: "hb.request.id"] = "r-1"
+        logger.debug("hidden")
+        logger.warning("dependency unavailable", metadata: ["error": "timeout"])
+        let captured = lines.value
+        #expect(captured.count == 1)
+        let line = try #require(captured.first)
+        let fields = line.dropLast().split(separator: " ")
+        #expect(fields.count == 7, "\(line)")
+        #expect(RFC3339.parse(String(fields[0])) != nil)
+        #expect(fields[1...].joined(separator: " ") == "warning shedu: dependency unavailable error=timeout hb.request.id=r-1")
+    }
+
     @Test func serveWritesJSONLinesWhenAsked() async throws {
         let folder = try makeTemporaryFolder()
         let data = folder.appendingPathComponent("data").path

@@ -11,29 +11,39 @@ enum SQLiteValue: Sendable, Equatable {
 
     /// The value a bound parameter of SQLKit's (`\(bind: ...)`) becomes.
     init(binding value: any Encodable) throws {
-        switch value {
-        case let text as String: self = .text(text)
-        case let integer as Int: self = .integer(Int64(integer))
-        case let integer as Int64: self = .integer(integer)
-        case let flag as Bool: self = .integer(flag ? 1 : 0)
-        case let data as Data: self = .blob(Array(data))
-        case let bytes as [UInt8]: self = .blob(bytes)
-        case let real as Double: self = .real(real)
-        case let integer as Int32: self = .integer(Int64(integer))
-        case let integer as UInt32: self = .integer(Int64(integer))
-        case let text as Substring: self = .text(String(text))
-        case let optional as any OptionalBinding:
-            self = try optional.wrappedBinding.map(SQLiteValue.init(binding:)) ?? .null
-        case let raw as any RawRepresentable:
-            guard let rawValue = raw.rawValue as? any Encodable else { throw SQLiteBindingError(type: type(of: value)) }
+        // One conformance lookup for the common types rather than a chain of casts per bind.
+        if let bindable = value as? any SQLiteBindable {
+            self = bindable.sqliteValue
+        } else if let raw = value as? any RawRepresentable, let rawValue = raw.rawValue as? any Encodable {
             self = try SQLiteValue(binding: rawValue)
-        default:
+        } else if let optional = value as? any OptionalBinding {
+            self = try optional.wrappedBinding.map(SQLiteValue.init(binding:)) ?? .null
+        } else {
             throw SQLiteBindingError(type: type(of: value))
         }
     }
 }
 
-/// `Optional` seen through `any Encodable`, so that `nil` binds as NULL.
+/// A Swift value SQLite stores as it is.
+protocol SQLiteBindable {
+    var sqliteValue: SQLiteValue { get }
+}
+
+extension String: SQLiteBindable { var sqliteValue: SQLiteValue { .text(self) } }
+extension Substring: SQLiteBindable { var sqliteValue: SQLiteValue { .text(String(self)) } }
+extension Int: SQLiteBindable { var sqliteValue: SQLiteValue { .integer(Int64(self)) } }
+extension Int64: SQLiteBindable { var sqliteValue: SQLiteValue { .integer(self) } }
+extension Int32: SQLiteBindable { var sqliteValue: SQLiteValue { .integer(Int64(self)) } }
+extension UInt32: SQLiteBindable { var sqliteValue: SQLiteValue { .integer(Int64(self)) } }
+extension Bool: SQLiteBindable { var sqliteValue: SQLiteValue { .integer(self ? 1 : 0) } }
+extension Double: SQLiteBindable { var sqliteValue: SQLiteValue { .real(self) } }
+extension Data: SQLiteBindable { var sqliteValue: SQLiteValue { .blob(Array(self)) } }
+extension Array: SQLiteBindable where Element == UInt8 { var sqliteValue: SQLiteValue { .blob(self) } }
+extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
+    var sqliteValue: SQLiteValue { self?.sqliteValue ?? .null }
+}
+
+/// An optional of another type (a raw-value enum), so that `nil` binds as NULL.
 private protocol OptionalBinding {
     var wrappedBinding: (any Encodable)? { get }
 }
