@@ -181,4 +181,43 @@ struct SQLiteDriverTests {
         ).all().map { try $0.decode(column: "detail", as: String.self) }
         #expect(plan.contains { $0.contains("certificates_live_valid_to") }, "plan: \(plan)")
     }
+
+    @Test("rows written together are cut into chunks of powers of two", arguments: [
+        (0, 128, [Int]()), (1, 128, [1]), (5, 128, [4, 1]), (128, 128, [128]), (300, 128, [128, 128, 32, 8, 4]),
+        (7, 4, [4, 2, 1]),
+    ])
+    func chunkSizes(count: Int, limit: Int, sizes: [Int]) {
+        let ranges = ChunkSizes.ranges(count: count, limit: limit)
+        #expect(ranges.map(\.count) == sizes)
+        #expect(ranges.first?.lowerBound ?? 0 == 0 && ranges.last?.upperBound ?? 0 == count)
+        #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+    }
+
+    @Test("the write-ahead log reaches the database file through the checkpointer, not the writer's commits")
+    func checkpointsBesideTheWriter() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shedu-wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("test.sqlite").path
+        let database = try await SheduDatabase.open(
+            .sqlite(path: path), logger: Logger(label: "test"), migrations: [], checkpointInterval: .milliseconds(200))
+        let writerThreshold = try await database.write { db in
+            try await db.raw("PRAGMA wal_autocheckpoint").first()?.decode(column: "wal_autocheckpoint", as: Int.self)
+        }
+        #expect(writerThreshold == 0, "the writer's commits checkpoint")
+        try await database.write { db in
+            try await db.raw("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)").run()
+            for id in 0..<1_200 {
+                try await db.raw("INSERT INTO filler VALUES (\(bind: id), \(bind: String(repeating: "x", count: 4000)))").run()
+            }
+        }
+        func fileSize() throws -> Int { try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0 }
+        var checkpointed = try fileSize()
+        for _ in 0..<100 where checkpointed < 4_000_000 {
+            try await Task.sleep(for: .milliseconds(100))
+            checkpointed = try fileSize()
+        }
+        #expect(checkpointed >= 4_000_000, "the checkpointer did not copy the log into the database file")
+        await database.close()
+    }
 }

@@ -19,21 +19,26 @@ public final class SheduDatabase: Sendable {
     private let readers: ConnectionPool
     private let writer: WriteLane
     private let writerLoop: MultiThreadedEventLoopGroup
+    private let checkpointer: WALCheckpointer?
 
     private init(
         dialect: SQLDialectKind, location: DatabaseLocation, readers: ConnectionPool, writer: WriteLane,
-        writerLoop: MultiThreadedEventLoopGroup
+        writerLoop: MultiThreadedEventLoopGroup, checkpointer: WALCheckpointer?
     ) {
         self.dialect = dialect
         self.location = location
         self.readers = readers
         self.writer = writer
         self.writerLoop = writerLoop
+        self.checkpointer = checkpointer
     }
 
     /// Opens the database and brings its schema up to date.
+    /// - Parameter checkpointInterval: how often SQLite's write-ahead log is copied into the
+    ///   database file, off the writer's thread.
     public static func open(
-        _ location: DatabaseLocation, readerCount: Int = 4, logger: Logger, migrations: [Migration] = Migration.all
+        _ location: DatabaseLocation, readerCount: Int = 4, logger: Logger, migrations: [Migration] = Migration.all,
+        checkpointInterval: Duration = .seconds(1)
     ) async throws -> SheduDatabase {
         let dialect: SQLDialectKind
         // The writer runs on a loop of its own (see EventLoopExecutor); its connection completes there.
@@ -46,8 +51,10 @@ public final class SheduDatabase: Sendable {
             dialect = .sqlite
             // A read runs on the thread of the task that asks; the writer's statements run on the
             // writer's own thread, so they never queue behind reads.
-            openReader = { try openSQLite(path: path, on: MultiThreadedEventLoopGroup.singleton.any(), logger: logger) }
-            openWriter = { try openSQLite(path: path, on: writerEventLoop, logger: logger) }
+            openReader = {
+                try openSQLite(path: path, on: MultiThreadedEventLoopGroup.singleton.any(), isWriter: false, logger: logger)
+            }
+            openWriter = { try openSQLite(path: path, on: writerEventLoop, isWriter: true, logger: logger) }
         case .postgres(let url):
             dialect = .postgres
             let configuration: SQLPostgresConfiguration
@@ -76,11 +83,21 @@ public final class SheduDatabase: Sendable {
             try? await writerLoop.shutdownGracefully()
             throw error
         }
+        var checkpointer: WALCheckpointer?
+        if case .sqlite(let path) = location {
+            do {
+                checkpointer = try WALCheckpointer(path: path, interval: .init(checkpointInterval), logger: logger)
+            } catch {
+                await writerConnection.close()
+                try? await writerLoop.shutdownGracefully()
+                throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error)")
+            }
+        }
         let writer = WriteLane(dialect: dialect, logger: logger, open: openWriter)
         writer.start(with: writerConnection, executor: EventLoopExecutor(writerEventLoop))
         return SheduDatabase(
             dialect: dialect, location: location, readers: ConnectionPool(size: readerCount, open: openReader),
-            writer: writer, writerLoop: writerLoop)
+            writer: writer, writerLoop: writerLoop, checkpointer: checkpointer)
     }
 
     /// Runs read-only statements on a pooled connection.
@@ -108,14 +125,17 @@ public final class SheduDatabase: Sendable {
     public func close() async {
         // In a task of its own: a caller that was cancelled (a service group stopping on an error)
         // must still finish the queued writes and close.
-        await Task { [writer, readers, writerLoop] in
+        await Task { [writer, readers, writerLoop, checkpointer] in
             await writer.close()
             await readers.close()
+            await checkpointer?.close()
             try? await writerLoop.shutdownGracefully()
         }.value
     }
 
-    private static func openSQLite(path: String, on eventLoop: any EventLoop, logger: Logger) throws -> PooledConnection {
+    private static func openSQLite(path: String, on eventLoop: any EventLoop, isWriter: Bool, logger: Logger) throws
+        -> PooledConnection
+    {
         let connection: SQLiteConnectionHandle
         do {
             connection = try SQLiteConnectionHandle(path: path)
@@ -125,6 +145,8 @@ public final class SheduDatabase: Sendable {
             ] {
                 try connection.run(pragma)
             }
+            // The writer never stops to checkpoint: ``WALCheckpointer`` does it beside it.
+            if isWriter { try connection.run("PRAGMA wal_autocheckpoint=0") }
         } catch let error as SQLiteFailure {
             throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error.message)")
         }

@@ -26,8 +26,8 @@ enum Outbox {
 
     /// Multi-row INSERTs of `rows`, in chunks that stay below bind-parameter limits.
     static func statements(rows: [SQLQueryString]) -> [SQLQueryString] {
-        stride(from: 0, to: rows.count, by: 100).map { start in
-            "INSERT INTO events (id, type, source, subject, time, data) VALUES \(rows[start..<min(start + 100, rows.count)].joined(separator: ", "))"
+        ChunkSizes.ranges(count: rows.count, limit: 64).map { range in
+            "INSERT INTO events (id, type, source, subject, time, data) VALUES \(rows[range].joined(separator: ", "))"
         }
     }
 }

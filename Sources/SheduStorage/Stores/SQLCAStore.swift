@@ -536,8 +536,8 @@ public struct SQLCAStore: CAStore {
         }
         guard !accepted.isEmpty else { return outcomes }
         var inserted = Set<String>()
-        for chunk in stride(from: 0, to: accepted.count, by: 200).map({ accepted[$0..<min($0 + 200, accepted.count)] }) {
-            let rows: [SQLQueryString] = chunk.map { "(\(batch[$0].values))" }
+        for range in ChunkSizes.ranges(count: accepted.count, limit: 128) {
+            let rows: [SQLQueryString] = accepted[range].map { "(\(batch[$0].values))" }
             for row in try await db.raw(
                 """
                 INSERT INTO certificates (\(insertColumns)) VALUES \(rows.joined(separator: ", "))

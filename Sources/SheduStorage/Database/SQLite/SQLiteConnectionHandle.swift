@@ -14,10 +14,9 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     private var statements: [String: CachedStatement] = [:]
     let path: String
 
-    /// Statements with more parameters than this are multi-row batches whose text varies with the
-    /// batch size: preparing them is amortized over their rows, and caching them would only churn.
-    static let largestCachedBindCount = 64
-    static let maximumCachedStatements = 256
+    /// Kept statements per connection. Multi-row statements come in a few chunk sizes (see
+    /// ``ChunkSizes``), so the texts a server runs are far fewer; past this, all are dropped.
+    static let maximumCachedStatements = 512
 
     init(path: String) throws {
         self.path = path
@@ -58,11 +57,10 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     /// Runs one statement with its parameters, handing each result row to `onRow`.
     func execute(_ sql: String, _ binds: [SQLiteValue], onRow: (SQLiteResultRow) -> Void) throws {
         guard let handle else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the connection is closed") }
-        let statement = try prepared(sql, bindCount: binds.count, on: handle)
+        let statement = try prepared(sql, on: handle)
         defer {
             sqlite_nio_sqlite3_reset(statement.pointer)
             sqlite_nio_sqlite3_clear_bindings(statement.pointer)
-            if !statement.isCached { sqlite_nio_sqlite3_finalize(statement.pointer) }
         }
         for (offset, value) in binds.enumerated() {
             let status = bind(value, at: Int32(offset + 1), to: statement.pointer)
@@ -96,15 +94,12 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     private struct CachedStatement {
         let pointer: OpaquePointer
         let columns: SQLiteColumns
-        let isCached: Bool
     }
 
-    private func prepared(_ sql: String, bindCount: Int, on handle: OpaquePointer) throws -> CachedStatement {
+    private func prepared(_ sql: String, on handle: OpaquePointer) throws -> CachedStatement {
         if let cached = statements[sql] { return cached }
-        let cache = bindCount <= Self.largestCachedBindCount
         var pointer: OpaquePointer?
-        let flags: UInt32 = cache ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
-        let status = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, flags, &pointer, nil)
+        let status = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &pointer, nil)
         guard status == SQLITE_OK, let pointer else { throw failure(status, on: handle) }
         let count = sqlite_nio_sqlite3_column_count(pointer)
         var names: [String] = []
@@ -112,14 +107,12 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
         for index in 0..<count {
             names.append(sqlite_nio_sqlite3_column_name(pointer, index).map { String(cString: $0) } ?? "")
         }
-        let statement = CachedStatement(pointer: pointer, columns: SQLiteColumns(names), isCached: cache)
-        if cache {
-            if statements.count >= Self.maximumCachedStatements {
-                for old in statements.values { sqlite_nio_sqlite3_finalize(old.pointer) }
-                statements.removeAll(keepingCapacity: true)
-            }
-            statements[sql] = statement
+        let statement = CachedStatement(pointer: pointer, columns: SQLiteColumns(names))
+        if statements.count >= Self.maximumCachedStatements {
+            for old in statements.values { sqlite_nio_sqlite3_finalize(old.pointer) }
+            statements.removeAll(keepingCapacity: true)
         }
+        statements[sql] = statement
         return statement
     }
 
