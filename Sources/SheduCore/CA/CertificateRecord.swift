@@ -109,6 +109,10 @@ public struct CertificateRecord: Sendable, Hashable {
     ]
 
     public static let fields = FieldSet(fieldDefinitions, defaultSort: "valid_from", descending: true)
+
+    /// The same fields, soonest expiry first: the order of `/certificates/expiration`, which an
+    /// index of live certificates by expiry serves at any depth.
+    public static let expiringFields = FieldSet(fieldDefinitions, defaultSort: "valid_to", descending: false)
 }
 
 /// Go's zero time, which Lamassu shows for a certificate that was never revoked.

@@ -154,7 +154,8 @@ struct CARoutes {
                 return date
             }
             let scope = CertificateScope.expiring(after: try instant("expires_after"), before: try instant("expires_before"))
-            return ListEnvelope(try await ca.listCertificates(request.listQuery(fields: CertificateRecord.fields), scope: scope))
+            return ListEnvelope(
+                try await ca.listCertificates(request.listQuery(fields: CertificateRecord.expiringFields), scope: scope))
         }
         api.on(.get, "\(base)/certificates/{sn}", summary: "Get a certificate", tag: "Certificates", response: "Certificate") { _, context in
             JSONResponse(.ok, try await ca.certificate(serialNumber: try context.pathParameter("sn")))

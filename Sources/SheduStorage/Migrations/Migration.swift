@@ -20,5 +20,6 @@ public struct Migration: Sendable {
         .va,
         .deviceStatsByDMS,
         .deviceRevisions,
+        .liveExpiryOrder,
     ]
 }
