@@ -59,7 +59,12 @@ struct ClientCertificate: AsyncParsableCommand {
                 let prefix = out ?? subject.replacingOccurrences(of: "/", with: "_")
                 try Data(issued.certificatePEM.utf8).write(to: URL(fileURLWithPath: "\(prefix).pem"))
                 let keyFile = "\(prefix)-key.pem"
-                FileManager.default.createFile(atPath: keyFile, contents: Data(issued.keyPEM.utf8), attributes: [.posixPermissions: 0o600])
+                guard
+                    FileManager.default.createFile(
+                        atPath: keyFile, contents: Data(issued.keyPEM.utf8), attributes: [.posixPermissions: 0o600])
+                else {
+                    exitWithError("cannot write \(keyFile)")
+                }
                 print("\(prefix).pem: certificate \(issued.serialNumber) from CA '\(issued.caID)', role \(role)")
                 print("\(keyFile): its private key (mode 0600)")
             } catch let error as SheduError {

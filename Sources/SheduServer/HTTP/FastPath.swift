@@ -34,6 +34,8 @@ struct FastPathRoutes: Sendable {
     }
 
     struct Route: Sendable {
+        /// Its place in ``routes``, which indexes its counters.
+        var index: Int
         var method: HTTPMethod
         var path: PathMatch
         /// The route's name in metrics, as the router names it (`/api/va/ocsp/{request}`).
@@ -51,13 +53,15 @@ struct FastPathRoutes: Sendable {
         _ method: HTTPMethod, _ path: PathMatch, metricsName: String,
         handler: @escaping @Sendable (FastPathRequest) -> FastPathResponse?
     ) {
-        routes.append(Route(method: method, path: path, metricsName: metricsName, handler: handler))
+        routes.append(Route(index: routes.count, method: method, path: path, metricsName: metricsName, handler: handler))
     }
 
-    func route(for head: HTTPRequestHead) -> Route? {
+    /// The route of a request and its path (the URI without its query), if the fast path has one.
+    func route(for head: HTTPRequestHead) -> (route: Route, path: Substring)? {
         guard routes.contains(where: { $0.method == head.method }) else { return nil }
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        return routes.first { $0.method == head.method && $0.path.matches(path) }
+        let uri = head.uri
+        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
+        return routes.first { $0.method == head.method && $0.path.matches(path) }.map { ($0, path) }
     }
 }
 
@@ -77,7 +81,16 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var routedKeepAlive: [Bool] = []
     private var routedInFlight: Int { routedKeepAlive.count }
     private var forwardingBody = false
-    private var collecting: (head: HTTPRequestHead, route: FastPathRoutes.Route, body: ByteBuffer?)?
+    private var collecting: CollectedRequest?
+    /// This connection's key in the public rate limiter (its source address), found once.
+    private var limiterKey: String?
+
+    private struct CollectedRequest {
+        var head: HTTPRequestHead
+        var route: FastPathRoutes.Route
+        var path: Substring
+        var body: ByteBuffer?
+    }
 
     init(routes: FastPathRoutes, counters: FastPathCounters) {
         self.routes = routes
@@ -87,8 +100,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if routedInFlight == 0, !forwardingBody, head.isKeepAlive, let route = routes.route(for: head) {
-                collecting = (head, route, nil)
+            if routedInFlight == 0, !forwardingBody, head.isKeepAlive, let (route, path) = routes.route(for: head) {
+                collecting = CollectedRequest(head: head, route: route, path: path)
                 return
             }
             routedKeepAlive.append(head.isKeepAlive)
@@ -99,6 +112,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(data)
                 return
             }
+            collecting = nil  // the body is appended to a unique buffer, not a copy
             if request.body == nil {
                 request.body = buffer
             } else {
@@ -115,11 +129,11 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             collecting = nil
-            let path = request.head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            let path = request.path
             var limitHeaders: [(String, String)] = []
             // The limiter and this client's key, only on limited routes (not /health).
             let limit = (RateLimits.isPublicLimited(path) ? routes.publicLimiter : nil).map {
-                (limiter: $0, key: RateLimits.key(of: context.remoteAddress))
+                (limiter: $0, key: connectionLimiterKey(context))
             }
             if let (publicLimiter, limitKey) = limit {
                 let decision = publicLimiter.take(limitKey)
@@ -147,11 +161,15 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    private func connectionLimiterKey(_ context: ChannelHandlerContext) -> String {
+        if let limiterKey { return limiterKey }
+        let key = RateLimits.key(of: context.remoteAddress)
+        limiterKey = key
+        return key
+    }
+
     /// Hands a request the fast path collected to the router after all.
-    private func forward(
-        _ request: (head: HTTPRequestHead, route: FastPathRoutes.Route, body: ByteBuffer?), context: ChannelHandlerContext,
-        ended: Bool
-    ) {
+    private func forward(_ request: CollectedRequest, context: ChannelHandlerContext, ended: Bool) {
         collecting = nil
         routedKeepAlive.append(request.head.isKeepAlive)
         context.fireChannelRead(wrapInboundOut(.head(request.head)))
@@ -189,13 +207,15 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
 /// Request counts of fast-path routes, under the same metric as routed requests.
 final class FastPathCounters: Sendable {
-    private let counters: [String: Counter]
+    /// The statuses a fast-path route answers with.
+    private static let statuses: [UInt] = [200, 400, 404, 429]
+    /// By route index, then in the order of `statuses`.
+    private let counters: [[Counter]]
 
     init(routes: FastPathRoutes) {
-        var counters: [String: Counter] = [:]
-        for route in routes.routes {
-            for status in [200, 400, 404, 429] {
-                counters["\(route.metricsName) \(status)"] = Counter(
+        counters = routes.routes.map { route in
+            Self.statuses.map { status in
+                Counter(
                     label: "hb.requests",
                     dimensions: [
                         ("http.route", route.metricsName), ("http.request.method", route.method.rawValue),
@@ -203,10 +223,10 @@ final class FastPathCounters: Sendable {
                     ])
             }
         }
-        self.counters = counters
     }
 
     func count(route: FastPathRoutes.Route, status: HTTPResponseStatus) {
-        counters["\(route.metricsName) \(status.code)"]?.increment()
+        guard route.index < counters.count, let slot = Self.statuses.firstIndex(of: status.code) else { return }
+        counters[route.index][slot].increment()
     }
 }

@@ -47,8 +47,12 @@ final class RateLimiter: Sendable {
     static let maximumKeys = 100_000
     private let buckets = Mutex<[String: Bucket]>([:])
 
+    /// `RateLimit-Limit`'s value, written on every limited response.
+    private let limitHeaderValue: String
+
     init(_ limit: RateLimit) {
         self.limit = limit
+        limitHeaderValue = String(Int(limit.burst))
     }
 
     func take(_ key: String, now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Decision {
@@ -95,9 +99,9 @@ final class RateLimiter: Sendable {
     func headers(for decision: Decision) -> [(String, String)] {
         switch decision {
         case .allowed(let remaining):
-            return [("RateLimit-Limit", String(Int(limit.burst))), ("RateLimit-Remaining", String(remaining))]
+            return [("RateLimit-Limit", limitHeaderValue), ("RateLimit-Remaining", String(remaining))]
         case .refused(let retryAfter):
-            return [("Retry-After", String(retryAfter)), ("RateLimit-Limit", String(Int(limit.burst))), ("RateLimit-Remaining", "0")]
+            return [("Retry-After", String(retryAfter)), ("RateLimit-Limit", limitHeaderValue), ("RateLimit-Remaining", "0")]
         }
     }
 
