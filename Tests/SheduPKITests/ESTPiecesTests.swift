@@ -68,4 +68,23 @@ struct ESTPiecesTests {
             presented: [leaf, intermediate], anchors: [root.certificate], at: later, allowExpiredLeaf: true)
         #expect(expiredButAllowed.first == leaf)
     }
+
+    /// A chain verified once is answered from the cache while it is valid, and only for the
+    /// anchors it was verified against: an expired leaf or a foreign anchor is still refused.
+    @Test func verifiedChainsAreKeptOnlyWhileValidAndPerAnchors() async throws {
+        let now = Date()
+        let root = try TestCA(.init(storedAlgorithm: .ecdsa, bits: 256), name: "Anchor", now: now)
+        let leaf = try root.issueLeaf("device", now: now).certificate  // valid a year
+        let cache = VerifiedChainCache()
+        #expect(try await cache.verify(presented: [leaf], anchors: [root.certificate], at: now) == [leaf, root.certificate])
+        let again = try await cache.verify(presented: [leaf], anchors: [root.certificate], at: now.addingTimeInterval(60))
+        #expect(again == [leaf, root.certificate])
+        await #expect(throws: PKIError.self) {
+            try await cache.verify(presented: [leaf], anchors: [root.certificate], at: now.addingTimeInterval(400 * 86_400))
+        }
+        let stranger = try TestCA(.init(storedAlgorithm: .ecdsa, bits: 256), name: "Stranger", now: now)
+        await #expect(throws: PKIError.self) {
+            try await cache.verify(presented: [leaf], anchors: [stranger.certificate], at: now)
+        }
+    }
 }

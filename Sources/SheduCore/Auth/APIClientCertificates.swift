@@ -22,6 +22,7 @@ public final class APIClientCertificates: Sendable {
     let configuredCAs: [String]
     let clock: any WallClock
     private let anchors = Mutex<(certificates: [Certificate], until: Date)?>(nil)
+    private let verifiedChains = VerifiedChainCache()
 
     public init(ca: CAService, configuredCAs: [String], clock: any WallClock) {
         self.ca = ca
@@ -39,7 +40,7 @@ public final class APIClientCertificates: Sendable {
         let validated: [Certificate]
         do {
             // Expiry is judged below, so that an expired client certificate is told why.
-            validated = try await ClientCertificateVerification.verify(
+            validated = try await verifiedChains.verify(
                 presented: chain, anchors: anchors, at: now, allowExpiredLeaf: true)
         } catch {
             return nil

@@ -16,6 +16,12 @@ public enum CMSCertificatesOnly {
     /// `ContentInfo { id-signedData, [0] EXPLICIT SignedData { version 1, digestAlgorithms {},
     /// encapContentInfo { id-data }, certificates [0] IMPLICIT SET OF Certificate, signerInfos {} } }`.
     public static func encode(_ certificates: [Certificate]) throws -> [UInt8] {
+        try encode(derCertificates: certificates.map(\.derBytes))
+    }
+
+    /// ``encode(_:)`` from certificates already in DER (each one whole `Certificate`), as they are
+    /// stored: nothing is parsed or encoded again.
+    public static func encode(derCertificates certificates: [[UInt8]]) throws -> [UInt8] {
         guard !certificates.isEmpty else {
             throw PKIError.invalidInput("a certs-only PKCS#7 needs at least one certificate")
         }
@@ -29,7 +35,10 @@ public enum CMSCertificatesOnly {
                     try signedData.appendConstructedNode(identifier: .sequence) { encapsulated in
                         try encapsulated.serialize(dataOID)  // eContent absent
                     }
-                    try signedData.serializeSetOf(certificates, identifier: contextZero)
+                    // SET OF in DER: the encodings in ascending order (X.690 11.6).
+                    signedData.appendConstructedNode(identifier: contextZero) { set in
+                        for der in certificates.sorted(by: { $0.lexicographicallyPrecedes($1) }) { set.serializeRawBytes(der) }
+                    }
                     signedData.appendConstructedNode(identifier: .set) { _ in }  // signerInfos
                 }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @_spi(FixedExpiryValidationTime) import X509
 
 /// Checks a client certificate chain against trust anchors chosen per request (EST trusts per
@@ -39,5 +40,54 @@ public enum ClientCertificateVerification {
             throw PKIError.invalidSignature(
                 "the client certificate '\(Subject(leaf.subject).commonName)' is not trusted by \(anchors.map { Subject($0.subject).commonName }.joined(separator: ", ")): \(detail)")
         }
+    }
+}
+
+/// Chains already verified against the same anchors, kept for as long as every certificate in
+/// them is within its validity: a device on a kept-alive connection presents the same chain on
+/// each request, and checking its signatures again is the dearest part of authenticating it.
+/// Revocation is not cached here; callers check it on every request.
+public final class VerifiedChainCache: Sendable {
+    private struct Key: Hashable {
+        var presented: [Certificate]
+        var anchors: [Certificate]
+        var usableLength: Int?
+        var allowExpiredLeaf: Bool
+    }
+
+    private struct Entry {
+        var chain: [Certificate]
+        var validFrom: Date
+        var validUntil: Date
+    }
+
+    /// Entries kept at most; all are dropped when it is reached (they are cheap to make again).
+    public static let capacity = 20_000
+    private let entries = Mutex<[Key: Entry]>([:])
+
+    public init() {}
+
+    /// ``ClientCertificateVerification/verify(presented:anchors:usableLength:at:allowExpiredLeaf:)``,
+    /// answered from the cache when the same chain was verified against the same anchors and
+    /// `time` is still inside every certificate's validity.
+    public func verify(
+        presented: [Certificate], anchors: [Certificate], usableLength: Int? = nil, at time: Date,
+        allowExpiredLeaf: Bool = false
+    ) async throws -> [Certificate] {
+        let key = Key(presented: presented, anchors: anchors, usableLength: usableLength, allowExpiredLeaf: allowExpiredLeaf)
+        if let entry = entries.withLock({ $0[key] }), entry.validFrom <= time, time <= entry.validUntil {
+            return entry.chain
+        }
+        let chain = try await ClientCertificateVerification.verify(
+            presented: presented, anchors: anchors, usableLength: usableLength, at: time, allowExpiredLeaf: allowExpiredLeaf)
+        // An expired leaf accepted as such is outside this window: it is verified each time.
+        let entry = Entry(
+            chain: chain, validFrom: chain.map(\.notValidBefore).max() ?? time,
+            validUntil: chain.map(\.notValidAfter).min() ?? time)
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = entry
+        }
+        return chain
     }
 }

@@ -38,21 +38,21 @@ struct ESTRoutes {
             let issued = try await est.enroll(
                 dmsID: try label(context), csr: try await ESTWireFormat.csr(of: request, context: context),
                 request: try await estRequest(request, context))
-            return try ESTWireFormat.certificates([try issued.certificate()], for: request)
+            return try ESTWireFormat.certificates(der: [issued.der], for: request)
         }
         api.on(.post, "\(base)/simplereenroll", access: .public, summary: "Re-enroll with the current certificate", tag: tag,
                contentTypes: ("application/pkcs10", ESTWireFormat.certsOnly)) { request, context in
             let issued = try await est.reenroll(
                 dmsID: try label(context), csr: try await ESTWireFormat.csr(of: request, context: context),
                 request: try await estRequest(request, context))
-            return try ESTWireFormat.certificates([try issued.certificate()], for: request)
+            return try ESTWireFormat.certificates(der: [issued.der], for: request)
         }
         api.on(.post, "\(base)/serverkeygen", access: .public, summary: "Enroll with a key made by the server (multipart: PKCS#8 key, PKCS#7 certificate)", tag: tag,
                contentTypes: ("application/pkcs10", "multipart/mixed")) { request, context in
             let made = try await est.serverKeyGeneration(
                 dmsID: try label(context), csr: try await ESTWireFormat.csr(of: request, context: context),
                 request: try await estRequest(request, context))
-            return try ESTWireFormat.serverKeyGeneration(key: made.key, certificate: try made.certificate.certificate())
+            return try ESTWireFormat.serverKeyGeneration(key: made.key, certificate: made.certificate.der)
         }
         api.on(.get, "\(base)/csrattrs", access: .public, summary: "What a CSR should contain for the DMS's profile", tag: tag,
                contentTypes: ("", "application/csrattrs")) { _, context in

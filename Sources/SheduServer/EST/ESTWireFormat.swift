@@ -33,8 +33,13 @@ enum ESTWireFormat {
     /// Certificates as EST returns them: a certs-only PKCS#7, base64 on one line (strongSwan's
     /// `pki --est` fails on wrapped lines), or PEM when the client asks for `application/x-pem-file`.
     static func certificates(_ certificates: [Certificate], for request: Request) throws -> Response {
+        try self.certificates(der: certificates.map(\.derBytes), for: request)
+    }
+
+    /// As ``certificates(_:for:)``, from their DER encodings (an issued certificate as stored).
+    static func certificates(der certificates: [[UInt8]], for request: Request) throws -> Response {
         if wantsPEM(request) {
-            let pem = certificates.map { PEMText.pem(derCertificate: $0.derBytes) }.joined()
+            let pem = certificates.map { PEMText.pem(derCertificate: $0) }.joined()
             return Response(status: .ok, headers: [.contentType: pemFile], body: .init(byteBuffer: ByteBuffer(string: pem)))
         }
         return Response(
@@ -42,9 +47,9 @@ enum ESTWireFormat {
             body: .init(byteBuffer: ByteBuffer(string: try pkcs7Base64(certificates))))
     }
 
-    static func pkcs7Base64(_ certificates: [Certificate]) throws -> String {
+    static func pkcs7Base64(_ certificates: [[UInt8]]) throws -> String {
         do {
-            return Data(try CMSCertificatesOnly.encode(certificates)).base64EncodedString()
+            return Data(try CMSCertificatesOnly.encode(derCertificates: certificates)).base64EncodedString()
         } catch let error as PKIError {
             throw SheduError.internal("PKCS#7 encoding: \(error.description)")
         }
@@ -58,7 +63,7 @@ enum ESTWireFormat {
 
     /// `serverkeygen`'s answer (RFC 7030 §4.4.2): `multipart/mixed` with the PKCS#8 key, then the
     /// certificate as certs-only PKCS#7, each base64.
-    static func serverKeyGeneration(key: SigningKey, certificate: Certificate) throws -> Response {
+    static func serverKeyGeneration(key: SigningKey, certificate: [UInt8]) throws -> Response {
         let parts = [
             ("application/pkcs8", Data(key.pkcs8DERRepresentation).base64EncodedString()),
             (certsOnly, try pkcs7Base64([certificate])),

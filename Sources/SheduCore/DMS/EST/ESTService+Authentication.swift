@@ -38,7 +38,7 @@ extension ESTService {
         }
         let chain: [Certificate]
         do {
-            chain = try await ClientCertificateVerification.verify(
+            chain = try await verifiedChains.verify(
                 presented: presented, anchors: anchors, usableLength: settings.chainLevelValidation, at: clock.now(),
                 allowExpiredLeaf: allowExpired)
         } catch let error as PKIError {

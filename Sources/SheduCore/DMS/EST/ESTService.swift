@@ -16,6 +16,7 @@ public struct ESTService: Sendable {
     /// Certificates whose CRL or OCSP URL starts here are Shedu's: checked by their status here.
     let publicURL: String
     let crls: CRLCache
+    let verifiedChains: VerifiedChainCache
 
     public init(
         dms: DMSService, devices: DeviceService, ca: CAService, http: any OutboundHTTP, clock: any WallClock,
@@ -29,6 +30,7 @@ public struct ESTService: Sendable {
         self.systemCertificates = systemCertificates
         self.publicURL = publicURL
         crls = CRLCache()
+        verifiedChains = VerifiedChainCache()
     }
 
     // MARK: Distribution
@@ -174,23 +176,16 @@ public struct ESTService: Sendable {
         -> CertificateRecord
     {
         let settings = dms.settings
-        let existing = try await devices.store.device(id: deviceID)
+        // The device is read once, by the write: checked there (as it is when written), created
+        // there when the DMS provisions devices just in time.
         var creation: (device: Device, events: [DomainEvent])?
-        if let existing {
-            guard existing.dmsOwner == dms.id else {
-                throw SheduError.forbidden("device '\(deviceID)' is registered to DMS '\(existing.dmsOwner)', not '\(dms.id)'")
-            }
-            guard existing.status != .decommissioned else {
-                throw SheduError.forbidden("device '\(deviceID)' is DECOMMISSIONED and cannot enroll again")
-            }
-            if !renewal, existing.status.hasLiveIdentity, !settings.enrollment.enableReplaceableEnrollment {
-                throw SheduError.forbidden(
-                    "device '\(deviceID)' already has an identity and DMS '\(dms.id)' does not replace it (enable_replaceable_enrollment); renew it with simplereenroll")
-            }
-        } else {
+        if !renewal {
             guard settings.enrollment.registrationMode == .jitp else {
-                throw SheduError.forbidden(
-                    "device '\(deviceID)' is not registered, and DMS '\(dms.id)' only enrolls registered devices (registration_mode PRE_REGISTRATION)")
+                if try await devices.store.device(id: deviceID) == nil {
+                    throw SheduError.forbidden(
+                        "device '\(deviceID)' is not registered, and DMS '\(dms.id)' only enrolls registered devices (registration_mode PRE_REGISTRATION)")
+                }
+                return try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewal: renewal, creation: nil)
             }
             let profile = settings.enrollment.deviceProvisioningProfile
             let device = devices.newDevice(
@@ -198,6 +193,28 @@ public struct ESTService: Sendable {
                 iconColor: profile.iconColor)
             creation = (device, [try devices.event("device.create", device)])
         }
+        return try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewal: renewal, creation: creation)
+    }
+
+    /// Whether a device may take a new identity from this DMS now.
+    static func checkEnrollable(_ device: Device, dms: DMS, renewal: Bool) throws {
+        guard device.dmsOwner == dms.id else {
+            throw SheduError.forbidden("device '\(device.id)' is registered to DMS '\(device.dmsOwner)', not '\(dms.id)'")
+        }
+        guard device.status != .decommissioned else {
+            throw SheduError.forbidden("device '\(device.id)' is DECOMMISSIONED and cannot enroll again")
+        }
+        if !renewal, device.status.hasLiveIdentity, !dms.settings.enrollment.enableReplaceableEnrollment {
+            throw SheduError.forbidden(
+                "device '\(device.id)' already has an identity and DMS '\(dms.id)' does not replace it (enable_replaceable_enrollment); renew it with simplereenroll")
+        }
+    }
+
+    private func issueAndBind(
+        dms: DMS, subject: CertificateBuilder.Subject, deviceID: String, renewal: Bool,
+        creation: (device: Device, events: [DomainEvent])?
+    ) async throws -> CertificateRecord {
+        let settings = dms.settings
         let supersede: RevocationReason? =
             renewal ? (settings.reenrollment.revokeOnReenrollment ? .superseded : nil) : .superseded
         let profileID = settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID
@@ -214,7 +231,11 @@ public struct ESTService: Sendable {
                 deviceID: deviceID, certificate: prepared.record, dms: dms, kind: renewal ? .renewal : .provisioning,
                 supersede: supersede)
             _ = try await devices.store.write(
-                id: deviceID, now: plan.now, newCertificate: certificate, createIfMissing: creation, plan.change)
+                id: deviceID, now: plan.now, newCertificate: certificate, createIfMissing: creation
+            ) { device in
+                try Self.checkEnrollable(device, dms: dms, renewal: renewal)
+                return try plan.change(&device)
+            }
             return prepared.record
         }
     }
