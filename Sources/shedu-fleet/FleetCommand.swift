@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOSSL
+import Synchronization
 import SheduPKI
 import SwiftASN1
 import X509
@@ -126,7 +127,9 @@ struct FleetCommand: AsyncParsableCommand {
 
     func client(identity: Identity?, keepAlive: Bool) throws -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(caFile)
+        // Read once: every device of the new-connection rounds makes its own client, and the
+        // simulator shares the cores with the server it measures.
+        tls.trustRoots = .certificates(try Self.serverCAs(caFile))
         if let identity {
             tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: identity.certificate.derBytes, format: .der))]
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: identity.key.pkcs8DERRepresentation, format: .der))
@@ -135,6 +138,18 @@ struct FleetCommand: AsyncParsableCommand {
         configuration.connectionPool = .init(idleTimeout: .seconds(keepAlive ? 60 : 1))
         configuration.maximumUsesPerConnection = keepAlive ? nil : 1
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    private static let trustedServerCAs = Mutex<(path: String, certificates: [NIOSSLCertificate])?>(nil)
+
+    /// The server's CA certificates from `path`, read the first time only.
+    static func serverCAs(_ path: String) throws -> [NIOSSLCertificate] {
+        try trustedServerCAs.withLock { loaded in
+            if let loaded, loaded.path == path { return loaded.certificates }
+            let certificates = try NIOSSLCertificate.fromPEMFile(path)
+            loaded = (path, certificates)
+            return certificates
+        }
     }
 
     // MARK: Measuring
