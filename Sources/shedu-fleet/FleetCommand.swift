@@ -42,7 +42,7 @@ struct FleetCommand: AsyncParsableCommand {
         let stationCSRs = try (0..<stationDevices).map { try csr(commonName: "station-device-\($0)", key: try SigningKey.generate(.p256)) }
         let stationRound = try await measure(count: stationDevices, workers: stations) { worker in
             let client = try client(identity: stationIdentities[worker], keepAlive: true)
-            return (client, { index in try await enroll(client, dmsID: dmsID, csr: stationCSRs[index], path: "simpleenroll") })
+            return (client, { index in _ = try await enroll(client, dmsID: dmsID, csr: stationCSRs[index], path: "simpleenroll") })
         }
         report("enroll, kept-alive mTLS connections (\(stations) stations)", stationRound)
 

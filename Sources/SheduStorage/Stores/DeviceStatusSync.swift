@@ -39,11 +39,30 @@ enum DeviceStatusSync {
     }
 
     /// Derives the status of the devices matching `condition` (over `devices`) again and records
-    /// each change; returns how many devices changed status.
+    /// each change.
     /// - Parameter prefix: a `WITH` clause the condition uses.
-    @discardableResult
     static func sync(
         prefix: SQLQueryString? = nil, where condition: SQLQueryString, now: Date, followCertificate: Bool,
+        on db: any SQLDatabase, dialect: SQLDialectKind
+    ) async throws {
+        _ = try await sync(
+            prefix: prefix, where: condition, now: now, followCertificate: followCertificate, counting: false, on: db,
+            dialect: dialect)
+    }
+
+    /// ``sync(prefix:where:now:followCertificate:on:dialect:)``, returning how many devices changed status.
+    static func syncCountingChanges(
+        prefix: SQLQueryString? = nil, where condition: SQLQueryString, now: Date, followCertificate: Bool,
+        on db: any SQLDatabase, dialect: SQLDialectKind
+    ) async throws -> Int {
+        try await sync(
+            prefix: prefix, where: condition, now: now, followCertificate: followCertificate, counting: true, on: db,
+            dialect: dialect)
+    }
+
+    /// The count costs a statement (or the returned rows), so only callers that use it pay for it.
+    private static func sync(
+        prefix: SQLQueryString?, where condition: SQLQueryString, now: Date, followCertificate: Bool, counting: Bool,
         on db: any SQLDatabase, dialect: SQLDialectKind
     ) async throws -> Int {
         let instant = now.epochMilliseconds
@@ -60,10 +79,12 @@ enum DeviceStatusSync {
                 \(bind: instant), \(data)
             FROM devices WHERE \(candidates) AND devices.status <> \(status)
             """
-        let changed: Int
-        if dialect == .sqlite {
-            // Counted by SQLite rather than returned: a monitor pass changes 100,000 rows, and
-            // sqlite-nio hands each returned row over on its own.
+        var changed = 0
+        if !counting {
+            try await db.raw(insertEvents).run()
+        } else if dialect == .sqlite {
+            // Counted by SQLite rather than returned: a monitor pass changes 100,000 rows, each
+            // of which would be handed over on its own.
             try await db.raw(insertEvents).run()
             changed = try await db.raw("SELECT changes() AS n").first()?.decode(column: "n", as: Int.self) ?? 0
         } else {

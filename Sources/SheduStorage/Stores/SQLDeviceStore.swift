@@ -325,7 +325,7 @@ public struct SQLDeviceStore: DeviceStore {
         let dialect = self.dialect
         let instant = now.epochMilliseconds
         return try await database.write { db in
-            try await DeviceStatusSync.sync(
+            try await DeviceStatusSync.syncCountingChanges(
                 where: """
                     devices.id IN (SELECT id FROM devices WHERE next_window_at <= \(bind: instant)
                         ORDER BY next_window_at LIMIT \(literal: limit))
