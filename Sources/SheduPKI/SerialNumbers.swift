@@ -5,8 +5,11 @@ extension Certificate.SerialNumber {
     /// A random positive serial of exactly 16 bytes (the first byte is 0x01...0x7F, so DER keeps
     /// all 16 and the number is positive): 127 bits of entropy, above CA/B Forum's 64.
     public static func random() -> Certificate.SerialNumber {
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        bytes[0] = UInt8.random(in: 1...0x7F)
+        // BoringSSL's CSPRNG (through a random key): one call, where a byte at a time from the
+        // system generator is a system call each.
+        var bytes = SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) }
+        bytes[0] = bytes[0] & 0x7F
+        if bytes[0] == 0 { bytes[0] = 1 }
         return Certificate.SerialNumber(bytes: bytes)
     }
 
