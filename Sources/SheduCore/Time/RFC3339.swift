@@ -9,6 +9,20 @@ public enum RFC3339 {
     }
 
     public static func format(epochMilliseconds: Int64) -> String {
+        let milliseconds = Int(((epochMilliseconds % 1000) + 1000) % 1000)
+        return text(epochMilliseconds: epochMilliseconds, fraction: milliseconds, digits: milliseconds == 0 ? 0 : 3)
+    }
+
+    /// A fixed-width form with nine fractional digits, the last six a sequence number, so keys made
+    /// at the same millisecond stay distinct and sort in time order as text (device histories).
+    public static func sequencedKey(epochMilliseconds: Int64, sequence: Int) -> String {
+        let milliseconds = Int(((epochMilliseconds % 1000) + 1000) % 1000)
+        return text(epochMilliseconds: epochMilliseconds, fraction: milliseconds * 1_000_000 + sequence % 1_000_000, digits: 9)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS`, then `.` and `fraction` in `digits` digits unless `digits` is 0, then
+    /// `Z`; written into the string's own storage (this runs for every timestamp of every event).
+    private static func text(epochMilliseconds: Int64, fraction: Int, digits: Int) -> String {
         let millisecondsPerDay: Int64 = 86_400_000
         var days = epochMilliseconds / millisecondsPerDay
         var rest = epochMilliseconds % millisecondsPerDay
@@ -18,19 +32,41 @@ public enum RFC3339 {
         }
         let (year, month, day) = civilDate(fromDays: days)
         let seconds = Int(rest / 1000)
-        let milliseconds = Int(rest % 1000)
-        var text = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(seconds / 3600, 2) + ":"
-            + pad(seconds / 60 % 60, 2) + ":" + pad(seconds % 60, 2)
-        if milliseconds != 0 { text += "." + pad(milliseconds, 3) }
-        return text + "Z"
-    }
-
-    /// A fixed-width form with nine fractional digits, the last six a sequence number, so keys made
-    /// at the same millisecond stay distinct and sort in time order as text (device histories).
-    public static func sequencedKey(epochMilliseconds: Int64, sequence: Int) -> String {
-        let whole = format(epochMilliseconds: epochMilliseconds - epochMilliseconds % 1000 - (epochMilliseconds % 1000 < 0 ? 1000 : 0))
-        let milliseconds = ((epochMilliseconds % 1000) + 1000) % 1000
-        return whole.dropLast() + "." + pad(Int(milliseconds), 3) + pad(sequence % 1_000_000, 6) + "Z"
+        let fields = [(year, 4), (month, 2), (day, 2), (seconds / 3600, 2), (seconds / 60 % 60, 2), (seconds % 60, 2)]
+        guard (0...9999).contains(year) else {
+            // Outside four-digit years: rare enough for plain string work.
+            let separators = ["", "-", "-", "T", ":", ":"]
+            var text = zip(separators, fields).map { $0 + pad($1.0, $1.1) }.joined()
+            if digits > 0 { text += "." + pad(fraction, digits) }
+            return text + "Z"
+        }
+        let separators: [UInt8] = [0, UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"), UInt8(ascii: ":"), UInt8(ascii: ":")]
+        let length = 20 + (digits > 0 ? digits + 1 : 0)
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var index = 0
+            func put(_ value: Int, width: Int) {
+                var remaining = value
+                for position in stride(from: index + width - 1, through: index, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                    remaining /= 10
+                }
+                index += width
+            }
+            for (separator, field) in zip(separators, fields) {
+                if separator != 0 {
+                    buffer[index] = separator
+                    index += 1
+                }
+                put(field.0, width: field.1)
+            }
+            if digits > 0 {
+                buffer[index] = UInt8(ascii: ".")
+                index += 1
+                put(fraction, width: digits)
+            }
+            buffer[index] = UInt8(ascii: "Z")
+            return index + 1
+        }
     }
 
     /// Accepts `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, lowercase `t`/`z` or a space as separator,

@@ -56,6 +56,19 @@ struct TimeTypesTests {
         }
         #expect(RFC3339.format(epochMilliseconds: 1_773_050_400_000) == "2026-03-09T10:00:00Z")
         #expect(RFC3339.format(epochMilliseconds: 951_782_400_000) == "2000-02-29T00:00:00Z")
+        #expect(RFC3339.format(epochMilliseconds: 1_773_050_400_250) == "2026-03-09T10:00:00.250Z")
+        #expect(RFC3339.format(epochMilliseconds: 1_773_050_400_007) == "2026-03-09T10:00:00.007Z")
+        #expect(RFC3339.format(epochMilliseconds: -1) == "1969-12-31T23:59:59.999Z")
+        #expect(RFC3339.format(epochMilliseconds: 253_402_300_800_000) == "10000-01-01T00:00:00Z", "past four digits")
+    }
+
+    /// History keys: nine fractional digits (milliseconds, then the sequence), sorting as text in time order.
+    @Test func sequencedKeysSortInTimeOrder() {
+        #expect(RFC3339.sequencedKey(epochMilliseconds: 1_773_050_400_250, sequence: 7) == "2026-03-09T10:00:00.250000007Z")
+        #expect(RFC3339.sequencedKey(epochMilliseconds: 1_773_050_400_000, sequence: 1_000_001) == "2026-03-09T10:00:00.000000001Z")
+        let keys = [(1_773_050_399_999, 999_999), (1_773_050_400_000, 0), (1_773_050_400_000, 1), (1_773_050_400_001, 0)]
+            .map { RFC3339.sequencedKey(epochMilliseconds: Int64($0.0), sequence: $0.1) }
+        #expect(keys == keys.sorted())
     }
 
     static let times: [(String, Int64)] = [
