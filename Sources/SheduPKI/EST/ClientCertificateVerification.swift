@@ -61,8 +61,9 @@ public final class VerifiedChainCache: Sendable {
         var validUntil: Date
     }
 
-    /// Entries kept at most; all are dropped when it is reached (they are cheap to make again).
-    public static let capacity = 20_000
+    /// Entries kept at most (a few MB); all are dropped when it is reached. Stations and gateways on
+    /// kept-alive connections are few; a device that connects once per renewal gains nothing here.
+    public static let capacity = 4_096
     private let entries = Mutex<[Key: Entry]>([:])
 
     public init() {}

@@ -78,7 +78,7 @@ struct ClientCertificateSource: Sendable {
 
 /// Certificates by their DER encoding, bounded (emptied when full: parsing again is cheap).
 private final class ParsedCertificates: Sendable {
-    static let capacity = 20_000
+    static let capacity = 4_096
     private let certificates = Mutex<[[UInt8]: Certificate]>([:])
 
     func certificate(der: [UInt8]) throws -> Certificate {

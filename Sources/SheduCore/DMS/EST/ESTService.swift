@@ -176,22 +176,21 @@ public struct ESTService: Sendable {
         -> CertificateRecord
     {
         let settings = dms.settings
-        // The device is read once, by the write: checked there (as it is when written), created
-        // there when the DMS provisions devices just in time.
+        // The write reads the device and checks it as it is when written (``checkEnrollable(_:dms:renewal:)``),
+        // creating it when the DMS provisions just in time; under pre-registration, a device that
+        // is not there is refused before anything is signed.
         var creation: (device: Device, events: [DomainEvent])?
         if !renewal {
-            guard settings.enrollment.registrationMode == .jitp else {
-                if try await devices.store.device(id: deviceID) == nil {
-                    throw SheduError.forbidden(
-                        "device '\(deviceID)' is not registered, and DMS '\(dms.id)' only enrolls registered devices (registration_mode PRE_REGISTRATION)")
-                }
-                return try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewal: renewal, creation: nil)
+            if settings.enrollment.registrationMode == .jitp {
+                let profile = settings.enrollment.deviceProvisioningProfile
+                let device = devices.newDevice(
+                    id: deviceID, dmsID: dms.id, tags: profile.tags, metadata: profile.metadata, icon: profile.icon,
+                    iconColor: profile.iconColor)
+                creation = (device, [try devices.event("device.create", device)])
+            } else if try await devices.store.device(id: deviceID) == nil {
+                throw SheduError.forbidden(
+                    "device '\(deviceID)' is not registered, and DMS '\(dms.id)' only enrolls registered devices (registration_mode PRE_REGISTRATION)")
             }
-            let profile = settings.enrollment.deviceProvisioningProfile
-            let device = devices.newDevice(
-                id: deviceID, dmsID: dms.id, tags: profile.tags, metadata: profile.metadata, icon: profile.icon,
-                iconColor: profile.iconColor)
-            creation = (device, [try devices.event("device.create", device)])
         }
         return try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewal: renewal, creation: creation)
     }
