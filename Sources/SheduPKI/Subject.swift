@@ -69,7 +69,7 @@ public struct Subject: Sendable, Hashable, Codable {
             let attributeValue =
                 printable
                 ? try RelativeDistinguishedName.Attribute.Value(printableString: value)
-                : try RelativeDistinguishedName.Attribute.Value(utf8String: value)
+                : RelativeDistinguishedName.Attribute.Value(utf8String: value)
             relativeNames.append(RelativeDistinguishedName(.init(type: type, value: attributeValue)))
         }
         try add(.RDNAttributeType.countryName, country, printable: true)

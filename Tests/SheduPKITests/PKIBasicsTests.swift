@@ -8,6 +8,14 @@ import X509
 
 @Suite("PKI basics: hex, serials, key ids, names")
 struct PKIBasicsTests {
+    /// IP addresses of subject alternative names as shown in a certificate's info.
+    @Test func ipAddressesReadAsText() {
+        #expect(CertificateInfo.ipText([192, 168, 0, 7]) == "192.168.0.7")
+        #expect(CertificateInfo.ipText(Array(repeating: 0, count: 15) + [1]) == "::1")
+        #expect(CertificateInfo.ipText([0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [0x42]) == "2001:db8::42")
+        #expect(CertificateInfo.ipText([1, 2, 3]) == "010203", "neither IPv4 nor IPv6: hex")
+    }
+
     @Test func hexRoundTrips() {
         #expect(Hex.encode([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
         #expect(Hex.decode("000FA0ff") == [0x00, 0x0f, 0xa0, 0xff])

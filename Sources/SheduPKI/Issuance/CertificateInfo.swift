@@ -105,6 +105,6 @@ public struct CertificateInfo: Sendable, Hashable {
         guard bytes.count == 16 else { return Hex.encode(bytes) }
         withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: bytes) }
         guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return Hex.encode(bytes) }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
