@@ -46,28 +46,32 @@ public struct DomainEvent: Sendable, Hashable {
     public init(type: String, service: String, subject: String, time: Date, previous: some Encodable, updated: some Encodable)
         throws
     {
-        var writer = JSONTextWriter(capacity: 2048)
-        writer.beginObject()
-        writer.key("previous")
-        try writer.write(encodable: previous)
-        writer.key("updated")
-        try writer.write(encodable: updated)
-        writer.endObject()
-        self.init(type: type, service: service, subject: subject, time: time, dataText: writer.text)
+        self.init(
+            type: type, service: service, subject: subject, time: time,
+            dataText: try Self.updateText { try $0.write(encodable: previous) } updated: { try $0.write(encodable: updated) })
     }
 
     /// An update event of objects that write themselves.
     public init(
         type: String, service: String, subject: String, time: Date, previous: some JSONWritable, updated: some JSONWritable
     ) throws {
+        self.init(
+            type: type, service: service, subject: subject, time: time,
+            dataText: Self.updateText { $0.write(previous) } updated: { $0.write(updated) })
+    }
+
+    /// `{"previous": ..., "updated": ...}`, each side written by its closure.
+    private static func updateText(
+        previous writePrevious: (inout JSONTextWriter) throws -> Void, updated writeUpdated: (inout JSONTextWriter) throws -> Void
+    ) rethrows -> String {
         var writer = JSONTextWriter(capacity: 4096)
         writer.beginObject()
         writer.key("previous")
-        writer.write(previous)
+        try writePrevious(&writer)
         writer.key("updated")
-        writer.write(updated)
+        try writeUpdated(&writer)
         writer.endObject()
-        self.init(type: type, service: service, subject: subject, time: time, dataText: writer.text)
+        return writer.text
     }
 
     /// The CloudEvents `source` attribute.

@@ -61,10 +61,7 @@ public final class VerifiedChainCache: Sendable {
         var validUntil: Date
     }
 
-    /// Entries kept at most (a few MB); all are dropped when it is reached. Stations and gateways on
-    /// kept-alive connections are few; a device that connects once per renewal gains nothing here.
-    public static let capacity = 4_096
-    private let entries = Mutex<[Key: Entry]>([:])
+    private let entries = BoundedCache<Key, Entry>()
 
     public init() {}
 
@@ -76,7 +73,7 @@ public final class VerifiedChainCache: Sendable {
         allowExpiredLeaf: Bool = false
     ) async throws -> [Certificate] {
         let key = Key(presented: presented, anchors: anchors, usableLength: usableLength, allowExpiredLeaf: allowExpiredLeaf)
-        if let entry = entries.withLock({ $0[key] }), entry.validFrom <= time, time <= entry.validUntil {
+        if let entry = entries[key], entry.validFrom <= time, time <= entry.validUntil {
             return entry.chain
         }
         let chain = try await ClientCertificateVerification.verify(
@@ -85,10 +82,40 @@ public final class VerifiedChainCache: Sendable {
         let entry = Entry(
             chain: chain, validFrom: chain.map(\.notValidBefore).max() ?? time,
             validUntil: chain.map(\.notValidAfter).min() ?? time)
-        entries.withLock { entries in
-            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = entry
-        }
+        entries[key] = entry
         return chain
+    }
+}
+
+/// Certificates by their DER encoding, parsed once: a station or gateway on a kept-alive
+/// connection presents the same ones on every request.
+public final class ParsedCertificateCache: Sendable {
+    private let certificates = BoundedCache<[UInt8], Certificate>()
+
+    public init() {}
+
+    public func certificate(der: [UInt8]) throws -> Certificate {
+        if let known = certificates[der] { return known }
+        let certificate = try Certificate(derEncoded: der)
+        certificates[der] = certificate
+        return certificate
+    }
+}
+
+/// The storage of the client-certificate caches: at most `capacity` entries (a few MB), all
+/// dropped when it is reached. Stations and gateways on kept-alive connections are few; a device
+/// that connects once per renewal gains nothing here, and making an entry again is cheap.
+final class BoundedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    static var capacity: Int { 4_096 }
+    private let entries = Mutex<[Key: Value]>([:])
+
+    subscript(key: Key) -> Value? {
+        get { entries.withLock { $0[key] } }
+        set {
+            entries.withLock { entries in
+                if entries[key] == nil, entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+                entries[key] = newValue
+            }
+        }
     }
 }

@@ -5,7 +5,6 @@ import NIOCore
 import NIOSSL
 import SheduCore
 import SheduPKI
-import Synchronization
 import X509
 
 /// Where the client certificate of a request comes from: the TLS connection itself, or — on the
@@ -14,8 +13,7 @@ import X509
 struct ClientCertificateSource: Sendable {
     /// `--trust-forwarded-client-cert`.
     let trustForwardedHeaders: Bool
-    /// Certificates seen on connections, parsed once: a device sends the same ones each request.
-    private let parsed = ParsedCertificates()
+    private let parsed = ParsedCertificateCache()
 
     /// The chain, leaf first; empty when there is none.
     func chain(of request: Request, context: SheduRequestContext) async throws -> [Certificate] {
@@ -73,21 +71,5 @@ struct ClientCertificateSource: Sendable {
         } catch {
             throw SheduError.badRequest("the \(header) header does not hold PEM certificates")
         }
-    }
-}
-
-/// Certificates by their DER encoding, bounded (emptied when full: parsing again is cheap).
-private final class ParsedCertificates: Sendable {
-    static let capacity = 4_096
-    private let certificates = Mutex<[[UInt8]: Certificate]>([:])
-
-    func certificate(der: [UInt8]) throws -> Certificate {
-        if let known = certificates.withLock({ $0[der] }) { return known }
-        let certificate = try Certificate(derEncoded: der)
-        certificates.withLock { certificates in
-            if certificates.count >= Self.capacity { certificates.removeAll(keepingCapacity: true) }
-            certificates[der] = certificate
-        }
-        return certificate
     }
 }
