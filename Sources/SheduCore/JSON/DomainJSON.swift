@@ -5,20 +5,6 @@ import Foundation
 public enum DomainJSON {
     public static let encoder: JSONEncoder = makeEncoder()
 
-    public static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = RFC3339.parse(text) else {
-                throw SheduError.badRequest(
-                    "\(decoder.codingPath.map(\.stringValue).joined(separator: ".")) must be an RFC 3339 time")
-            }
-            return date
-        }
-        return decoder
-    }()
-
     private static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -34,8 +20,38 @@ public enum DomainJSON {
         try JSONValueEncoder.encode(value).jsonText()
     }
 
+    // The overloads below are picked at compile time for the documents every device and key
+    // write stores; they write the text directly instead of building a document tree first.
+
+    /// Stored form of a type that writes itself (its own form is its stored one).
+    public static func text(_ value: some JSONWritable) -> String {
+        value.jsonText
+    }
+
+    /// Stored form of an object (metadata and the like): keys sorted.
+    public static func text(_ members: [String: JSONValue]) -> String {
+        JSONValue.object(members).jsonText()
+    }
+
+    /// Stored form of a list of strings (tags, aliases), in its order.
+    public static func text(_ strings: [String]) -> String {
+        var writer = JSONTextWriter(capacity: 16 * strings.count + 2)
+        writer.writeStrings(strings)
+        return writer.text
+    }
+
+    /// A stored document or a request body, read by ``JSONValueDecoder``.
     public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
-        try decoder.decode(type, from: Data(text.utf8))
+        try JSONValueDecoder.decode(type, utf8: Array(text.utf8))
+    }
+
+    /// A request body; a malformed one is a 400 that names the problem and the field.
+    public static func decodeRequest<T: Decodable>(_ type: T.Type, utf8 bytes: [UInt8]) throws -> T {
+        do {
+            return try JSONValueDecoder.decode(type, utf8: bytes)
+        } catch let error as DecodingError {
+            throw SheduError.badRequest(error.fieldMessage)
+        }
     }
 
     /// A value as a JSON document (for event payloads), built without going through text.

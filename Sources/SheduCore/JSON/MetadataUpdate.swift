@@ -23,7 +23,7 @@ public enum MetadataUpdate: Sendable, Equatable {
         }
         if let patches = members["patches"], case .array = patches, members.count == 1 {
             do {
-                let steps = try JSONDecoder().decode([JSONPatch.Step].self, from: body.patchesArray(patches))
+                let steps = try JSONValueDecoder.decode([JSONPatch.Step].self, from: patches)
                 self = .jsonPatch(JSONPatch(steps))
             } catch let error as SheduError {
                 throw error
@@ -49,12 +49,6 @@ public enum MetadataUpdate: Sendable, Equatable {
             throw SheduError.badRequest("metadata must stay a JSON object")
         }
         return members
-    }
-}
-
-extension Data {
-    fileprivate func patchesArray(_ patches: JSONValue) -> Data {
-        Data(patches.jsonText().utf8)
     }
 }
 

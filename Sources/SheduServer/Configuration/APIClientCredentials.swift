@@ -48,14 +48,13 @@ public enum APIClientCredentials {
     {
         let authority = caID ?? defaultCAID
         if caID == nil, (try? await services.ca.ca(id: authority)) == nil {
-            let request = try DomainJSON.decoder.decode(
+            let request = try JSONValueDecoder.decode(
                 CreateCARequest.self,
-                from: Data(
-                    JSONValue.object([
-                        "id": .string(authority), "subject": ["common_name": "Shedu API clients", "organization": "Shedu"],
-                        "key_metadata": ["type": "ECDSA", "bits": 256], "ca_expiration": ["type": "Duration", "duration": "10y"],
-                        "metadata": .object([APIClientCertificates.metadataKey: true]),
-                    ]).jsonText().utf8))
+                from: .object([
+                    "id": .string(authority), "subject": ["common_name": "Shedu API clients", "organization": "Shedu"],
+                    "key_metadata": ["type": "ECDSA", "bits": 256], "ca_expiration": ["type": "Duration", "duration": "10y"],
+                    "metadata": .object([APIClientCertificates.metadataKey: true]),
+                ]))
             _ = try await services.ca.createCA(request)
         }
         let key = try SigningKey.generate(try KeySpec(algorithm: .ecdsa, bits: 256))

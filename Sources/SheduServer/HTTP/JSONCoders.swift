@@ -12,18 +12,7 @@ extension Request {
     func decodeJSON<T: Decodable>(as type: T.Type, context: SheduRequestContext) async throws -> T {
         let buffer = try await collectBody(context: context)
         guard buffer.readableBytes > 0 else { throw SheduError.badRequest("a JSON request body is required") }
-        return try DomainJSON.decoder.decodeReporting(type, from: Data(buffer.readableBytesView))
-    }
-}
-
-extension JSONDecoder {
-    /// Decodes, turning a decoding failure into a 400 that names the field.
-    func decodeReporting<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        do {
-            return try decode(type, from: data)
-        } catch let error as DecodingError {
-            throw SheduError.badRequest(error.fieldMessage)
-        }
+        return try DomainJSON.decodeRequest(type, utf8: Array(buffer.readableBytesView))
     }
 }
 

@@ -88,7 +88,7 @@ struct CARoutes {
             request, context in
             let buffer = try await request.collectBody(context: context)
             let body = buffer.readableBytes == 0
-                ? ReissueCARequest() : try DomainJSON.decoder.decodeReporting(ReissueCARequest.self, from: Data(buffer.readableBytesView))
+                ? ReissueCARequest() : try DomainJSON.decodeRequest(ReissueCARequest.self, utf8: Array(buffer.readableBytesView))
             return JSONResponse(.ok, try await ca.reissueCA(id: try context.pathParameter("id"), body))
         }
         api.metadata("\(base)/cas/{id}/metadata", summary: "Update a CA's metadata", tag: "CA", response: "CA") { context, update in

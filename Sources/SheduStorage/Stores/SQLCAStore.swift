@@ -207,7 +207,7 @@ public struct SQLCAStore: CAStore {
                     """
                     INSERT INTO cas (id, serial_number, parent_id, level, profile_id, key_id, metadata, created_at)
                     VALUES (\(bind: ca.id), \(bind: ca.certificate.serialNumber), \(bind: ca.parentID), \(bind: ca.level),
-                        \(bind: ca.profileID), \(bind: ca.keyID), \(dialect.jsonBind(try DomainJSON.text(ca.metadata))),
+                        \(bind: ca.profileID), \(bind: ca.keyID), \(dialect.jsonBind(DomainJSON.text(ca.metadata))),
                         \(bind: ca.creationDate.epochMilliseconds))
                     """
                 ).run()
@@ -291,7 +291,7 @@ public struct SQLCAStore: CAStore {
             let events = try change(&ca)
             try await db.raw(
                 """
-                UPDATE cas SET metadata = \(dialect.jsonBind(try DomainJSON.text(ca.metadata))), profile_id = \(bind: ca.profileID)
+                UPDATE cas SET metadata = \(dialect.jsonBind(DomainJSON.text(ca.metadata))), profile_id = \(bind: ca.profileID)
                 WHERE id = \(bind: id)
                 """
             ).run()
@@ -322,7 +322,7 @@ public struct SQLCAStore: CAStore {
             metadata["lamassu.io/ca/reissued-at"] = .string(RFC3339.format(certificate.creationDate))
             try await db.raw(
                 """
-                UPDATE certificates SET metadata = \(dialect.jsonBind(try DomainJSON.text(metadata)))
+                UPDATE certificates SET metadata = \(dialect.jsonBind(DomainJSON.text(metadata)))
                 WHERE serial_number = \(bind: previousSerial)
                 """
             ).run()
@@ -631,7 +631,7 @@ public struct SQLCAStore: CAStore {
             UPDATE certificates SET status = \(bind: record.status.rawValue),
                 revocation_timestamp = \(bind: record.revocationTimestamp?.epochMilliseconds),
                 revocation_reason = \(bind: record.revocationReason.rawValue), held_by_ca = \(bind: record.heldByCA),
-                metadata = \(dialect.jsonBind(try DomainJSON.text(record.metadata)))
+                metadata = \(dialect.jsonBind(DomainJSON.text(record.metadata)))
             WHERE serial_number = \(bind: serialNumber)
             """
         ).run()

@@ -47,7 +47,7 @@ public struct SQLDMSStore: DMSStore {
                 try await db.raw(
                     """
                     INSERT INTO dms (id, name, metadata, settings, created_at)
-                    VALUES (\(bind: dms.id), \(bind: dms.name), \(dialect.jsonBind(try DomainJSON.text(dms.metadata))),
+                    VALUES (\(bind: dms.id), \(bind: dms.name), \(dialect.jsonBind(DomainJSON.text(dms.metadata))),
                         \(dialect.jsonBind(try DomainJSON.text(dms.settings))), \(bind: dms.creationDate.epochMilliseconds))
                     """
                 ).run()
@@ -84,7 +84,7 @@ public struct SQLDMSStore: DMSStore {
             let events = try change(&dms)
             try await db.raw(
                 """
-                UPDATE dms SET name = \(bind: dms.name), metadata = \(dialect.jsonBind(try DomainJSON.text(dms.metadata))),
+                UPDATE dms SET name = \(bind: dms.name), metadata = \(dialect.jsonBind(DomainJSON.text(dms.metadata))),
                     settings = \(dialect.jsonBind(try DomainJSON.text(dms.settings)))
                 WHERE id = \(bind: id)
                 """

@@ -70,14 +70,6 @@ public struct SQLDeviceStore: DeviceStore {
 
     // MARK: Rows
 
-    private func insertRow(_ device: Device, on db: any SQLDatabase) async throws {
-        do {
-            for statement in try insertStatements(device) { try await db.raw(statement).run() }
-        } catch where SheduDatabase.isUniqueViolation(error) {
-            throw SheduError.conflict("device '\(device.id)' already exists")
-        }
-    }
-
     /// The device's INSERT and its tags' rows, documents rendered.
     private func insertStatements(_ device: Device) throws -> [SQLQueryString] {
         let dialect = self.dialect
@@ -86,9 +78,9 @@ public struct SQLDeviceStore: DeviceStore {
             INSERT INTO devices (id, dms_owner, status, tags, metadata, icon, icon_color, created_at, identity, events,
                 active_serial, preventive_at, critical_at, expires_at, next_window_at)
             VALUES (\(bind: device.id), \(bind: device.dmsOwner), \(bind: device.status.rawValue),
-                \(dialect.jsonBind(try DomainJSON.text(device.tags))), \(dialect.jsonBind(try DomainJSON.text(device.metadata))),
+                \(dialect.jsonBind(DomainJSON.text(device.tags))), \(dialect.jsonBind(DomainJSON.text(device.metadata))),
                 \(bind: device.icon), \(bind: device.iconColor), \(bind: device.creationDate.epochMilliseconds),
-                \(try identityValue(device)), \(dialect.jsonBind(try DomainJSON.text(device.events))),
+                \(try identityValue(device)), \(dialect.jsonBind(DomainJSON.text(device.events))),
                 \(bind: device.activeSerialNumber), \(bind: device.windows?.preventiveAt.epochMilliseconds),
                 \(bind: device.windows?.criticalAt.epochMilliseconds), \(bind: device.windows?.expiresAt.epochMilliseconds),
                 NULL)
@@ -100,7 +92,7 @@ public struct SQLDeviceStore: DeviceStore {
 
     private func identityValue(_ device: Device) throws -> SQLQueryString {
         guard let identity = device.identity else { return "NULL" }
-        return dialect.jsonBind(try DomainJSON.text(identity))
+        return dialect.jsonBind(DomainJSON.text(identity))
     }
 
     private func tagRows(_ device: Device) -> SQLQueryString? {
@@ -115,10 +107,10 @@ public struct SQLDeviceStore: DeviceStore {
     private func updateStatement(_ device: Device, revision: Int64) throws -> SQLQueryString {
         let dialect = self.dialect
         return """
-            UPDATE devices SET status = \(bind: device.status.rawValue), tags = \(dialect.jsonBind(try DomainJSON.text(device.tags))),
-                metadata = \(dialect.jsonBind(try DomainJSON.text(device.metadata))), icon = \(bind: device.icon),
+            UPDATE devices SET status = \(bind: device.status.rawValue), tags = \(dialect.jsonBind(DomainJSON.text(device.tags))),
+                metadata = \(dialect.jsonBind(DomainJSON.text(device.metadata))), icon = \(bind: device.icon),
                 icon_color = \(bind: device.iconColor), identity = \(try identityValue(device)),
-                events = \(dialect.jsonBind(try DomainJSON.text(device.events))), active_serial = \(bind: device.activeSerialNumber),
+                events = \(dialect.jsonBind(DomainJSON.text(device.events))), active_serial = \(bind: device.activeSerialNumber),
                 preventive_at = \(bind: device.windows?.preventiveAt.epochMilliseconds),
                 critical_at = \(bind: device.windows?.criticalAt.epochMilliseconds),
                 expires_at = \(bind: device.windows?.expiresAt.epochMilliseconds),
@@ -144,10 +136,16 @@ public struct SQLDeviceStore: DeviceStore {
     // MARK: DeviceStore
 
     public func insert(_ device: Device, events: [DomainEvent]) async throws {
-        let dialect = self.dialect
+        // Rendered on the caller's thread: the single writer only runs SQL.
+        let deviceStatements = try insertStatements(device)
+        let eventStatements = Outbox.statements(for: events, dialect: dialect)
         try await database.write { db in
-            try await insertRow(device, on: db)
-            try await Outbox.insert(events, on: db, dialect: dialect)
+            do {
+                for statement in deviceStatements { try await db.raw(statement).run() }
+            } catch where SheduDatabase.isUniqueViolation(error) {
+                throw SheduError.conflict("device '\(device.id)' already exists")
+            }
+            for statement in eventStatements { try await db.raw(statement).run() }
         }
     }
 

@@ -56,8 +56,8 @@ public struct SQLKMSStore: KMSStore {
                     aliases, tags, metadata, created_at)
                 VALUES (\(bind: key.id), \(bind: key.name), \(bind: key.engineID), \(bind: key.algorithm.rawValue),
                     \(bind: key.size), \(bind: key.hasPrivateKey), \(bind: key.publicKeyPEM), \(bind: stored.material),
-                    \(dialect.jsonBind(try DomainJSON.text(key.aliases))), \(dialect.jsonBind(try DomainJSON.text(key.tags))),
-                    \(dialect.jsonBind(try DomainJSON.text(key.metadata))), \(bind: key.creationDate.epochMilliseconds))
+                    \(dialect.jsonBind(DomainJSON.text(key.aliases))), \(dialect.jsonBind(DomainJSON.text(key.tags))),
+                    \(dialect.jsonBind(DomainJSON.text(key.metadata))), \(bind: key.creationDate.epochMilliseconds))
                 """
             ).run()
         } catch where SheduDatabase.isUniqueViolation(error) {
@@ -120,9 +120,9 @@ public struct SQLKMSStore: KMSStore {
             let events = try change(&key)
             try await db.raw(
                 """
-                UPDATE kms_keys SET name = \(bind: key.name), aliases = \(dialect.jsonBind(try DomainJSON.text(key.aliases))),
-                    tags = \(dialect.jsonBind(try DomainJSON.text(key.tags))),
-                    metadata = \(dialect.jsonBind(try DomainJSON.text(key.metadata)))
+                UPDATE kms_keys SET name = \(bind: key.name), aliases = \(dialect.jsonBind(DomainJSON.text(key.aliases))),
+                    tags = \(dialect.jsonBind(DomainJSON.text(key.tags))),
+                    metadata = \(dialect.jsonBind(DomainJSON.text(key.metadata)))
                 WHERE id = \(bind: id)
                 """
             ).run()

@@ -68,7 +68,7 @@ struct CAScaleTests {
         _ = try await services.profiles.create(IssuanceProfile(id: "short", validity: .duration(.seconds(3600))))
         _ = try await services.profiles.create(IssuanceProfile(id: "long", validity: .duration(.days(1))))
         let ca = try await services.ca.createCA(
-            try DomainJSON.decoder.decode(CreateCARequest.self, from: Data(#"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"2d"}}"#.utf8)))
+            try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"2d"}}"#))
         var short: [String] = []
         for index in 0..<1500 {
             let csr = try TestPKI.csr(commonName: "d\(index)", key: try TestPKI.key("ECDSA", 256))

@@ -18,9 +18,9 @@ struct CertificateBatchTests {
                 database: database, masterKey: .init(size: .bits256), clock: SystemClock(), publicURL: "https://localhost")
             _ = try await services.profiles.create(IssuanceProfile(id: "p", validity: .duration(.days(30))))
             _ = try await services.ca.createCA(
-                try DomainJSON.decoder.decode(
+                try DomainJSON.decode(
                     CreateCARequest.self,
-                    from: Data(#"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"},"profile_id":"p"}"#.utf8)))
+                    from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"},"profile_id":"p"}"#))
             let existing = try await services.ca.sign(
                 caID: "ca", SignCertificateRequest(csr: try TestPKI.csr(commonName: "existing", key: try TestPKI.key("ECDSA", 256)), profileID: nil))
 

@@ -153,9 +153,9 @@ struct DeviceRulesTests {
             let clock = ManualClock()
             let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: clock, publicURL: "https://localhost")
             _ = try await services.ca.createCA(
-                try DomainJSON.decoder.decode(CreateCARequest.self, from: Data(#"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#.utf8)))
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#))
             _ = try await services.dms.create(
-                try DomainJSON.decoder.decode(DMSRequest.self, from: Data(DeviceWorld.dmsJSON("dms", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca").utf8)))
+                try DomainJSON.decode(DMSRequest.self, from: DeviceWorld.dmsJSON("dms", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca")))
             let count = 2000
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<20 {

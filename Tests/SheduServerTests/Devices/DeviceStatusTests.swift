@@ -112,9 +112,9 @@ struct DeviceStatusTests {
             let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: clock, publicURL: "https://localhost")
             _ = try await services.profiles.create(IssuanceProfile(id: "p", validity: .duration(.days(30))))
             _ = try await services.ca.createCA(
-                try DomainJSON.decoder.decode(CreateCARequest.self, from: Data(#"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"},"profile_id":"p"}"#.utf8)))
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"},"profile_id":"p"}"#))
             _ = try await services.dms.create(
-                try DomainJSON.decoder.decode(DMSRequest.self, from: Data(DeviceWorld.dmsJSON("dms", preventive: "10d", critical: "2d", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca").utf8)))
+                try DomainJSON.decode(DMSRequest.self, from: DeviceWorld.dmsJSON("dms", preventive: "10d", critical: "2d", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca")))
             let count = 300
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<16 {
