@@ -21,7 +21,7 @@ public enum LocalTLSAuthority {
         }
         let publicKey = privateKey.publicKey
         let certificate = try Certificate(
-            version: .v3, serialNumber: .random(), publicKey: publicKey,
+            version: .v3, serialNumber: .generate(), publicKey: publicKey,
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(10 * 365 * 86_400),
             issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
@@ -52,7 +52,7 @@ public enum LocalTLSAuthority {
             CommonName(dnsNames.first ?? "localhost")
         }
         let certificate = try Certificate(
-            version: .v3, serialNumber: .random(), publicKey: publicKey,
+            version: .v3, serialNumber: .generate(), publicKey: publicKey,
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(365 * 86_400),
             issuer: ca.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {

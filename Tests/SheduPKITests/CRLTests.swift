@@ -19,9 +19,9 @@ struct CRLTests {
 
     private func otherEntries(now: Date) -> [RevokedCertificate] {
         [
-            RevokedCertificate(serialNumber: .random(), revocationDate: now.addingTimeInterval(-3600), reason: .unspecified),
-            RevokedCertificate(serialNumber: .random(), revocationDate: now.addingTimeInterval(-7200), reason: .superseded),
-            RevokedCertificate(serialNumber: .random(), revocationDate: now.addingTimeInterval(-60), reason: .cessationOfOperation),
+            RevokedCertificate(serialNumber: .generate(), revocationDate: now.addingTimeInterval(-3600), reason: .unspecified),
+            RevokedCertificate(serialNumber: .generate(), revocationDate: now.addingTimeInterval(-7200), reason: .superseded),
+            RevokedCertificate(serialNumber: .generate(), revocationDate: now.addingTimeInterval(-60), reason: .cessationOfOperation),
         ]
     }
 
@@ -130,7 +130,7 @@ struct CRLTests {
         let encoder = try CRLEncoder(issuer: ca.certificate)
         let der = try encoder.sign(
             number: CRLNumber(3), thisUpdate: thisUpdate, nextUpdate: thisUpdate.addingTimeInterval(86_400),
-            revoked: [RevokedCertificate(serialNumber: .random(), revocationDate: thisUpdate.addingTimeInterval(43_200))],
+            revoked: [RevokedCertificate(serialNumber: .generate(), revocationDate: thisUpdate.addingTimeInterval(43_200))],
             key: ca.key)
         let crl = try CertificateRevocationList(derEncoded: der)
         guard case .constructed(let tbs) = try DER.parse(crl.toBeSignedBytes).content else {
@@ -189,7 +189,7 @@ struct CRLTests {
         let reasons: [CRLReason] = [.unspecified, .keyCompromise, .superseded, .cessationOfOperation]
         let entries = (0..<100_000).map { index in
             RevokedCertificate(
-                serialNumber: .random(), revocationDate: now.addingTimeInterval(-Double(index)),
+                serialNumber: .generate(), revocationDate: now.addingTimeInterval(-Double(index)),
                 reason: reasons[index % reasons.count])
         }
         let encoder = try CRLEncoder(issuer: ca.certificate, distributionPointURI: TestCA.crlURL)

@@ -26,7 +26,7 @@ struct PKIBasicsTests {
     @Test func randomSerialsArePositiveSixteenBytesAndDistinct() {
         var seen = Set<String>()
         for _ in 0..<2000 {
-            let serial = Certificate.SerialNumber.random()
+            let serial = Certificate.SerialNumber.generate()
             let bytes = Array(serial.bytes)
             #expect(bytes.count == 16)
             #expect(bytes[0] >= 1 && bytes[0] <= 0x7f)
@@ -34,6 +34,18 @@ struct PKIBasicsTests {
             seen.insert(serial.hexString)
         }
         #expect(seen.count == 2000)
+    }
+
+    @Test func serialsIssuedLaterSortAfterEarlierOnes() {
+        let now = Date(timeIntervalSince1970: 1_796_205_600)
+        let first = Certificate.SerialNumber.generate(at: now)
+        let sameInstant = Certificate.SerialNumber.generate(at: now)
+        let later = Certificate.SerialNumber.generate(at: now.addingTimeInterval(0.002))
+        // The time prefix is shared, the 80 random bits are not.
+        #expect(first.hexString.prefix(12) == sameInstant.hexString.prefix(12))
+        #expect(first.hexString.dropFirst(12) != sameInstant.hexString.dropFirst(12))
+        #expect(first.hexString.prefix(12) == String(1_796_205_600_000, radix: 16).leftPadded(to: 12))
+        #expect(later.hexString > first.hexString && later.hexString > sameInstant.hexString)
     }
 
     @Test func serialHexDropsSignPaddingAndParsesBack() throws {
@@ -87,5 +99,11 @@ struct PKIBasicsTests {
         #expect(covered.dns == ["localhost", "shedu.example"])
         #expect(covered.ip == [[127, 0, 0, 1], Array(repeating: 0, count: 15) + [1]])
         #expect(try leaf.extensions.basicConstraints == .notCertificateAuthority)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        String(repeating: "0", count: max(0, length - count)) + self
     }
 }

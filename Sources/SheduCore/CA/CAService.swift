@@ -109,14 +109,14 @@ public final class CAService: Sendable {
     /// Builds and signs a certificate, mapping the PKI's refusals to 400.
     func build(
         _ subject: CertificateBuilder.Subject, policy: IssuancePolicy, issuer: Issuer?, selfSigningKey: SigningKey? = nil,
-        serialNumber: Certificate.SerialNumber = .random(), now: Date
+        serialNumber: Certificate.SerialNumber = .generate(), now: Date
     ) throws -> Certificate {
         try Self.build(subject, policy: policy, issuer: issuer, selfSigningKey: selfSigningKey, serialNumber: serialNumber, now: now)
     }
 
     static func build(
         _ subject: CertificateBuilder.Subject, policy: IssuancePolicy, issuer: Issuer?, selfSigningKey: SigningKey? = nil,
-        serialNumber: Certificate.SerialNumber = .random(), now: Date
+        serialNumber: Certificate.SerialNumber = .generate(), now: Date
     ) throws -> Certificate {
         do {
             return try CertificateBuilder.issue(
@@ -136,12 +136,12 @@ public final class CAService: Sendable {
             object: certificate)
     }
 
-    /// Runs `body` again with a new serial number when a random serial is already taken.
+    /// Runs `body` again with a new serial number when the one it was given is already taken.
     func withFreshSerial<T>(_ body: (Certificate.SerialNumber) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
-                return try await body(.random())
+                return try await body(.generate())
             } catch is SerialNumberTaken where attempt < 3 {
                 attempt += 1
             }

@@ -30,7 +30,7 @@ public enum CertificateBuilder {
     /// Issues a certificate signed by `issuer`, or self-signed by `selfSigningKey` when there is no issuer.
     public static func issue(
         _ subject: Subject, policy: IssuancePolicy, issuer: Issuer?, selfSigningKey: SigningKey? = nil,
-        serialNumber: Certificate.SerialNumber = .random(), now: Date
+        serialNumber: Certificate.SerialNumber = .generate(), now: Date
     ) throws -> Certificate {
         guard let spec = KeySpec(of: subject.publicKey) else {
             throw PKIError.invalidInput("the public key is of a kind Shedu does not certify")

@@ -47,7 +47,7 @@ enum TestCertificates {
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName { CommonName(commonName) }
         let certificate = try Certificate(
-            version: .v3, serialNumber: .random(), publicKey: .init(key.publicKey),
+            version: .v3, serialNumber: .generate(), publicKey: .init(key.publicKey),
             notValidBefore: Date().addingTimeInterval(-60), notValidAfter: Date().addingTimeInterval(3600), issuer: name,
             subject: name, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
