@@ -21,5 +21,6 @@ public struct Migration: Sendable {
         .deviceStatsByDMS,
         .deviceRevisions,
         .liveExpiryOrder,
+        .deviceStatusCounts,
     ]
 }

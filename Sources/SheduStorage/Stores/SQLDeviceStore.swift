@@ -166,14 +166,32 @@ public struct SQLDeviceStore: DeviceStore {
     }
 
     public func statusCounts(filters: [Filter]) async throws -> [DeviceStatus: Int] {
-        let counts = try await database.read { db in
-            try await compiler.counts(filters: filters, on: db, groupBy: "t.status")
+        let kept = dialect == .sqlite ? Self.keptCountsCondition(filters) : nil
+        let counts = try await database.read { db -> [String: Int] in
+            guard let kept else { return try await compiler.counts(filters: filters, on: db, groupBy: "t.status") }
+            var counts: [String: Int] = [:]
+            for row in try await db.raw("SELECT status, SUM(n) AS n FROM device_status_counts\(kept) GROUP BY status").all() {
+                counts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
+            }
+            return counts
         }
         var result: [DeviceStatus: Int] = [:]
         for (name, count) in counts {
             if let status = DeviceStatus(rawValue: name) { result[status, default: 0] += count }
         }
         return result
+    }
+
+    /// The condition over `device_status_counts` that answers `filters`, when the kept counts
+    /// can: no filter (the whole fleet) or the DMS filters of a DMS's stats. Nil for any other.
+    static func keptCountsCondition(_ filters: [Filter]) -> SQLQueryString? {
+        guard let filter = filters.first else { return "" }
+        guard filters.count == 1, filter.field.name == "dms_owner" else { return nil }
+        switch (filter.op, filter.value) {
+        case (.equal, .string(let owner)): return " WHERE dms_owner = \(bind: owner)"
+        case (.in, .strings(let owners)) where !owners.isEmpty: return " WHERE dms_owner IN (\(binds: owners))"
+        default: return nil
+        }
     }
 
     /// How often a change is prepared outside the writer before it is made inside it.

@@ -141,6 +141,62 @@ struct DeviceStatusTests {
         }
     }
 
+    /// Stats come from counts each write keeps (SQLite) or from the devices themselves
+    /// (PostgreSQL): either way they agree with the devices through registrations, bindings, a
+    /// monitor pass, decommissions and deletions, for the fleet and for a DMS.
+    @Test(arguments: TestBackend.available)
+    func statsAgreeWithTheDevicesThroughEveryKindOfChange(_ backend: TestBackend) async throws {
+        try await ScratchDatabase.withDatabase(backend) { database in
+            let clock = ManualClock()
+            let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: clock, publicURL: "https://localhost")
+            _ = try await services.profiles.create(IssuanceProfile(id: "p", validity: .duration(.days(30))))
+            _ = try await services.ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"},"profile_id":"p"}"#))
+            for dms in ["dms", "other"] {
+                _ = try await services.dms.create(
+                    try DomainJSON.decode(DMSRequest.self, from: DeviceWorld.dmsJSON(dms, preventive: "10d", critical: "2d", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca")))
+            }
+            for index in 0..<12 {
+                let id = "dev-\(index)"
+                _ = try await services.devices.register(RegisterDeviceRequest(id: id, dmsID: index < 8 ? "dms" : "other"))
+                guard index % 3 != 0 else { continue }
+                let csr = try TestPKI.csr(commonName: id, key: try TestPKI.key("ECDSA", 256))
+                let record = try await services.ca.sign(caID: "ca", SignCertificateRequest(csr: csr, profileID: nil))
+                _ = try await services.devices.bindIdentity(deviceID: id, serialNumber: record.serialNumber, revokePrevious: false)
+            }
+            clock.advance(by: 25 * 86_400)
+            try await services.devices.advanceWindows(batchSize: 3)
+            _ = try await services.devices.decommission(id: "dev-1")
+            _ = try await services.devices.decommission(id: "dev-8")
+            try await services.devices.delete(id: "dev-0")
+            try await services.devices.delete(id: "dev-9")
+
+            func devicesByStatus(_ condition: String) async throws -> [String: Int] {
+                try await database.read { db in
+                    var counts: [String: Int] = [:]
+                    for row in try await db.raw("SELECT status, COUNT(*) AS n FROM devices \(unsafeRaw: condition) GROUP BY status").all() {
+                        counts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
+                    }
+                    return counts
+                }
+            }
+            func stats(_ filters: String...) async throws -> [String: Int] {
+                let parsed = try filters.map { try Filter(parsing: $0, fields: Device.fields) }
+                var counts: [String: Int] = [:]
+                for (status, count) in try await services.devices.statusCounts(filters: parsed) where count != 0 {
+                    counts[status.rawValue] = count
+                }
+                return counts
+            }
+            let fleet = try await devicesByStatus("")
+            #expect(fleet == ["RENEWAL_WINDOW": 6, "DECOMMISSIONED": 2, "NO_IDENTITY": 2])
+            #expect(try await stats() == fleet)
+            #expect(try await stats("dms_owner[eq]dms") == devicesByStatus("WHERE dms_owner = 'dms'"))
+            #expect(try await stats("dms_owner[in]dms,other") == fleet)
+            #expect(try await stats("dms_owner[eq]other", "status[ne]DECOMMISSIONED") == devicesByStatus("WHERE dms_owner = 'other' AND status <> 'DECOMMISSIONED'"))
+        }
+    }
+
     /// Changes of one device made at the same time are each prepared from the device as read and
     /// written only if it did not change meanwhile: none is lost, the revocation among them
     /// included, and each leaves its event.
