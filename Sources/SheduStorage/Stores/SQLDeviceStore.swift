@@ -340,10 +340,12 @@ public struct SQLDeviceStore: DeviceStore {
     public func advanceWindows(now: Date, limit: Int) async throws -> Int {
         let dialect = self.dialect
         let instant = now.epochMilliseconds
+        // SQLite finds a due row by its rowid directly, not through the id index first.
+        let key = dialect == .sqlite ? "rowid" : "id"
         return try await database.write { db in
             try await DeviceStatusSync.syncCountingChanges(
                 where: """
-                    devices.id IN (SELECT id FROM devices WHERE next_window_at <= \(bind: instant)
+                    devices.\(unsafeRaw: key) IN (SELECT \(unsafeRaw: key) FROM devices WHERE next_window_at <= \(bind: instant)
                         ORDER BY next_window_at LIMIT \(literal: limit))
                     """,
                 now: now, followCertificate: false, on: db, dialect: dialect)
