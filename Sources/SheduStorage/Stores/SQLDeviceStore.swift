@@ -71,7 +71,7 @@ public struct SQLDeviceStore: DeviceStore {
     // MARK: Rows
 
     /// The device's INSERT and its tags' rows, documents rendered.
-    private func insertStatements(_ device: Device) throws -> [SQLQueryString] {
+    private func insertStatements(_ device: Device) -> [SQLQueryString] {
         let dialect = self.dialect
         var statements: [SQLQueryString] = [
             """
@@ -80,7 +80,7 @@ public struct SQLDeviceStore: DeviceStore {
             VALUES (\(bind: device.id), \(bind: device.dmsOwner), \(bind: device.status.rawValue),
                 \(dialect.jsonBind(DomainJSON.text(device.tags))), \(dialect.jsonBind(DomainJSON.text(device.metadata))),
                 \(bind: device.icon), \(bind: device.iconColor), \(bind: device.creationDate.epochMilliseconds),
-                \(try identityValue(device)), \(dialect.jsonBind(DomainJSON.text(device.events))),
+                \(identityValue(device)), \(dialect.jsonBind(DomainJSON.text(device.events))),
                 \(bind: device.activeSerialNumber), \(bind: device.windows?.preventiveAt.epochMilliseconds),
                 \(bind: device.windows?.criticalAt.epochMilliseconds), \(bind: device.windows?.expiresAt.epochMilliseconds),
                 NULL)
@@ -90,7 +90,7 @@ public struct SQLDeviceStore: DeviceStore {
         return statements
     }
 
-    private func identityValue(_ device: Device) throws -> SQLQueryString {
+    private func identityValue(_ device: Device) -> SQLQueryString {
         guard let identity = device.identity else { return "NULL" }
         return dialect.jsonBind(DomainJSON.text(identity))
     }
@@ -104,12 +104,12 @@ public struct SQLDeviceStore: DeviceStore {
 
     /// The UPDATE of a device read at `revision`: it returns the id only if no one wrote the
     /// device since, and raises the revision.
-    private func updateStatement(_ device: Device, revision: Int64) throws -> SQLQueryString {
+    private func updateStatement(_ device: Device, revision: Int64) -> SQLQueryString {
         let dialect = self.dialect
         return """
             UPDATE devices SET status = \(bind: device.status.rawValue), tags = \(dialect.jsonBind(DomainJSON.text(device.tags))),
                 metadata = \(dialect.jsonBind(DomainJSON.text(device.metadata))), icon = \(bind: device.icon),
-                icon_color = \(bind: device.iconColor), identity = \(try identityValue(device)),
+                icon_color = \(bind: device.iconColor), identity = \(identityValue(device)),
                 events = \(dialect.jsonBind(DomainJSON.text(device.events))), active_serial = \(bind: device.activeSerialNumber),
                 preventive_at = \(bind: device.windows?.preventiveAt.epochMilliseconds),
                 critical_at = \(bind: device.windows?.criticalAt.epochMilliseconds),
@@ -137,7 +137,7 @@ public struct SQLDeviceStore: DeviceStore {
 
     public func insert(_ device: Device, events: [DomainEvent]) async throws {
         // Rendered on the caller's thread: the single writer only runs SQL.
-        let deviceStatements = try insertStatements(device)
+        let deviceStatements = insertStatements(device)
         let eventStatements = Outbox.statements(for: events, dialect: dialect)
         try await database.write { db in
             do {
@@ -291,7 +291,7 @@ public struct SQLDeviceStore: DeviceStore {
             if let rows = tagRows(device) { tagStatements.append(rows) }
         }
         return PreparedWrite(
-            deviceStatements: try current.map { [try updateStatement(device, revision: $0.revision)] } ?? insertStatements(device),
+            deviceStatements: current.map { [updateStatement(device, revision: $0.revision)] } ?? insertStatements(device),
             isInsert: current == nil, tagStatements: tagStatements, certificate: certificate,
             eventStatements: Outbox.statements(for: events, dialect: dialect), certificateChanges: certificateChanges)
     }
