@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import SQLKit
 import SheduCore
+import SheduStorage
 import SheduTestSupport
 import Testing
 
@@ -104,17 +105,32 @@ struct DeviceStatusTests {
         await app.cleanup()
     }
 
+    /// Services driven directly: a 30-day profile, CA `ca`, and DMSs with 10-day and 2-day windows.
+    static func services(database: SheduDatabase, clock: ManualClock, dmsIDs: [String]) async throws -> SheduServices {
+        let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: clock, publicURL: "https://localhost")
+        _ = try await services.profiles.create(IssuanceProfile(id: "p", validity: .duration(.days(30))))
+        _ = try await services.ca.createCA(
+            try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"},"profile_id":"p"}"#))
+        for dms in dmsIDs {
+            _ = try await services.dms.create(
+                try DomainJSON.decode(DMSRequest.self, from: DeviceWorld.dmsJSON(dms, preventive: "10d", critical: "2d", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca")))
+        }
+        return services
+    }
+
+    /// Signs a certificate for device `id` by CA `ca` and binds it.
+    static func bindNewCertificate(to id: String, services: SheduServices) async throws {
+        let csr = try TestPKI.csr(commonName: id, key: try TestPKI.key("ECDSA", 256))
+        let record = try await services.ca.sign(caID: "ca", SignCertificateRequest(csr: csr, profileID: nil))
+        _ = try await services.devices.bindIdentity(deviceID: id, serialNumber: record.serialNumber, revokePrevious: false)
+    }
+
     /// The monitor moves many devices with range updates, in batches, and records each move.
     @Test(arguments: TestBackend.available)
     func theWindowMonitorMovesDevicesInBatches(_ backend: TestBackend) async throws {
         try await ScratchDatabase.withDatabase(backend) { database in
             let clock = ManualClock()
-            let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: clock, publicURL: "https://localhost")
-            _ = try await services.profiles.create(IssuanceProfile(id: "p", validity: .duration(.days(30))))
-            _ = try await services.ca.createCA(
-                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"},"profile_id":"p"}"#))
-            _ = try await services.dms.create(
-                try DomainJSON.decode(DMSRequest.self, from: DeviceWorld.dmsJSON("dms", preventive: "10d", critical: "2d", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca")))
+            let services = try await Self.services(database: database, clock: clock, dmsIDs: ["dms"])
             let count = 300
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<16 {
@@ -122,9 +138,7 @@ struct DeviceStatusTests {
                         for index in stride(from: worker, to: count, by: 16) {
                             let id = "dev-\(index)"
                             _ = try await services.devices.register(RegisterDeviceRequest(id: id, dmsID: "dms"))
-                            let csr = try TestPKI.csr(commonName: id, key: try TestPKI.key("ECDSA", 256))
-                            let record = try await services.ca.sign(caID: "ca", SignCertificateRequest(csr: csr, profileID: nil))
-                            _ = try await services.devices.bindIdentity(deviceID: id, serialNumber: record.serialNumber, revokePrevious: false)
+                            try await Self.bindNewCertificate(to: id, services: services)
                         }
                     }
                 }
@@ -148,21 +162,12 @@ struct DeviceStatusTests {
     func statsAgreeWithTheDevicesThroughEveryKindOfChange(_ backend: TestBackend) async throws {
         try await ScratchDatabase.withDatabase(backend) { database in
             let clock = ManualClock()
-            let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: clock, publicURL: "https://localhost")
-            _ = try await services.profiles.create(IssuanceProfile(id: "p", validity: .duration(.days(30))))
-            _ = try await services.ca.createCA(
-                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"},"profile_id":"p"}"#))
-            for dms in ["dms", "other"] {
-                _ = try await services.dms.create(
-                    try DomainJSON.decode(DMSRequest.self, from: DeviceWorld.dmsJSON(dms, preventive: "10d", critical: "2d", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca")))
-            }
+            let services = try await Self.services(database: database, clock: clock, dmsIDs: ["dms", "other"])
             for index in 0..<12 {
                 let id = "dev-\(index)"
                 _ = try await services.devices.register(RegisterDeviceRequest(id: id, dmsID: index < 8 ? "dms" : "other"))
                 guard index % 3 != 0 else { continue }
-                let csr = try TestPKI.csr(commonName: id, key: try TestPKI.key("ECDSA", 256))
-                let record = try await services.ca.sign(caID: "ca", SignCertificateRequest(csr: csr, profileID: nil))
-                _ = try await services.devices.bindIdentity(deviceID: id, serialNumber: record.serialNumber, revokePrevious: false)
+                try await Self.bindNewCertificate(to: id, services: services)
             }
             clock.advance(by: 25 * 86_400)
             try await services.devices.advanceWindows(batchSize: 3)
