@@ -15,7 +15,7 @@ public struct DMSService: Sendable {
         self.clock = clock
     }
 
-    static func notFound(_ id: String) -> SheduError { .notFound("DMS '\(id)' not found") }
+    public static func notFound(_ id: String) -> SheduError { .notFound("DMS '\(id)' not found") }
 
     public func create(_ request: DMSRequest) async throws -> DMS {
         guard let id = request.id?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {

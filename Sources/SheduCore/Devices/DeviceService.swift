@@ -25,7 +25,8 @@ public struct DeviceService: Sendable {
             throw SheduError.badRequest("id must be at most 256 characters and contain no '/'")
         }
         guard let dmsID = request.dmsID, !dmsID.isEmpty else { throw SheduError.badRequest("dms_id is required") }
-        guard try await dmsStore.dms(id: dmsID) != nil else { throw DMSService.notFound(dmsID) }
+        // The store refuses a DMS that does not exist, inside the write: no read before it, and no
+        // window for the DMS to be deleted in between.
         let device = newDevice(
             id: id, dmsID: dmsID, tags: request.tags ?? [], metadata: request.metadata ?? [:], icon: request.icon ?? "",
             iconColor: request.iconColor ?? "")

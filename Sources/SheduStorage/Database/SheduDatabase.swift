@@ -202,4 +202,15 @@ extension SheduDatabase {
         }
         return false
     }
+
+    /// Whether `error` is a row naming another that does not exist (a foreign key).
+    public static func isForeignKeyViolation(_ error: any Error) -> Bool {
+        if let error = error as? SQLiteFailure {
+            return error.isForeignKeyViolation
+        }
+        if let error = error as? PSQLError {
+            return error.serverInfo?[.sqlState] == "23503"
+        }
+        return false
+    }
 }

@@ -144,6 +144,9 @@ public struct SQLDeviceStore: DeviceStore {
                 for statement in deviceStatements { try await db.raw(statement).run() }
             } catch where SheduDatabase.isUniqueViolation(error) {
                 throw SheduError.conflict("device '\(device.id)' already exists")
+            } catch where SheduDatabase.isForeignKeyViolation(error) {
+                // The only reference a new device's rows can miss is its DMS.
+                throw DMSService.notFound(device.dmsOwner)
             }
             for statement in eventStatements { try await db.raw(statement).run() }
         }

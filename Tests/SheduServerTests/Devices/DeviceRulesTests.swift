@@ -145,6 +145,44 @@ struct DeviceRulesTests {
         await app.cleanup()
     }
 
+    /// A registration naming a DMS that does not exist is refused by the write itself: refused
+    /// ones leave nothing, and the registrations they shared a commit with are all kept.
+    @Test(arguments: TestBackend.available)
+    func registrationsToAnUnknownDMSAreRefusedAloneUnderLoad(_ backend: TestBackend) async throws {
+        try await ScratchDatabase.withDatabase(backend) { database in
+            let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: ManualClock(), publicURL: "https://localhost")
+            _ = try await services.ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#))
+            _ = try await services.dms.create(
+                try DomainJSON.decode(DMSRequest.self, from: DeviceWorld.dmsJSON("dms", enrollmentCA: "ca").replacingOccurrences(of: "root-ca", with: "ca")))
+            let outcomes = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        let dms = index % 3 == 0 ? "no-such-dms" : "dms"
+                        do {
+                            _ = try await services.devices.register(RegisterDeviceRequest(id: "dev-\(index)", dmsID: dms))
+                            return (index, nil)
+                        } catch let error as SheduError {
+                            return (index, "\(error.kind) \(error.message)")
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int: String?]()) { $0[$1.0] = $1.1 }
+            }
+            for index in 0..<60 {
+                let stored = try? await services.devices.device(id: "dev-\(index)")
+                if index % 3 == 0 {
+                    #expect(outcomes[index] == "notFound DMS 'no-such-dms' not found")
+                    #expect(stored == nil, "dev-\(index) was refused and must not exist")
+                } else {
+                    #expect(outcomes[index] == .some(nil))
+                    #expect(stored?.dmsOwner == "dms")
+                }
+            }
+            #expect(try await services.devices.statusCounts(filters: [])[.noIdentity] == 40)
+        }
+    }
+
     /// Paging through thousands of devices with bookmarks returns each exactly once, with a tag
     /// filter (driven by the tag index) and without, in both directions.
     @Test(arguments: TestBackend.available)

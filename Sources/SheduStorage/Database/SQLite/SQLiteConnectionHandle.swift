@@ -192,4 +192,7 @@ public struct SQLiteFailure: Error, CustomStringConvertible, Sendable {
 
     /// SQLITE_CONSTRAINT_UNIQUE or SQLITE_CONSTRAINT_PRIMARYKEY (the macros do not import into Swift).
     var isUniqueViolation: Bool { code == 19 | (8 << 8) || code == 19 | (6 << 8) }
+
+    /// SQLITE_CONSTRAINT_FOREIGNKEY.
+    var isForeignKeyViolation: Bool { code == 19 | (3 << 8) }
 }
