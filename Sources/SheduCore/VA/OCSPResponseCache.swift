@@ -24,7 +24,16 @@ final class OCSPResponseCache: Sendable {
         var generation: UInt64 = 0
         /// Requests seen before, to the entry that answers them: a pure function of the request's
         /// bytes, so never stale (an entry it names may be gone, then the request is parsed again).
-        var shortcuts: [OCSPRequestKey: (serial: Certificate.SerialNumber, certID: ByteKey)] = [:]
+        var shortcuts: [OCSPRequestKey: Shortcut] = [:]
+    }
+
+    /// Where a request's answer is kept, and that answer as of `generation`: while nothing was
+    /// invalidated since, it is still right, and one lookup finds it.
+    private struct Shortcut {
+        var serial: Certificate.SerialNumber
+        var certID: ByteKey
+        var entry: Entry
+        var generation: UInt64
     }
 
     /// At most this many responses are kept (about 100 MB with 4096-bit RSA signatures).
@@ -43,7 +52,8 @@ final class OCSPResponseCache: Sendable {
             guard let entry = state.entries[certID.serialNumber]?[certIDKey], now < entry.refreshAt else { return nil }
             if let request {
                 if state.shortcuts.count >= capacity { state.shortcuts.removeAll() }
-                state.shortcuts[request] = (certID.serialNumber, certIDKey)
+                state.shortcuts[request] = Shortcut(
+                    serial: certID.serialNumber, certID: certIDKey, entry: entry, generation: state.generation)
             }
             return entry.reply
         }
@@ -52,9 +62,13 @@ final class OCSPResponseCache: Sendable {
     /// The kept, fresh response to a request answered before, without parsing it.
     func response(to request: OCSPRequestKey, now: Date) -> OCSPReply? {
         state.withLock { state in
-            guard let target = state.shortcuts[request], let entry = state.entries[target.serial]?[target.certID],
-                now < entry.refreshAt
-            else { return nil }
+            guard let shortcut = state.shortcuts[request] else { return nil }
+            if shortcut.generation == state.generation {
+                return now < shortcut.entry.refreshAt ? shortcut.entry.reply : nil
+            }
+            guard let entry = state.entries[shortcut.serial]?[shortcut.certID], now < entry.refreshAt else { return nil }
+            state.shortcuts[request]?.entry = entry
+            state.shortcuts[request]?.generation = state.generation
             return entry.reply
         }
     }

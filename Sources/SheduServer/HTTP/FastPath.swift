@@ -84,6 +84,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var collecting: CollectedRequest?
     /// This connection's key in the public rate limiter (its source address), found once.
     private var limiterKey: String?
+    /// The context of the HTTP response encoder before this handler, where framed answers enter.
+    private var responseEncoder: ChannelHandlerContext?
 
     private struct CollectedRequest {
         var head: HTTPRequestHead
@@ -181,15 +183,38 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        // The HTTP server pipeline adds it before this handler; nothing could be answered without it.
+        responseEncoder = try! context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        responseEncoder = nil
+    }
+
+    /// Writes a whole response in one buffer, framed here and written below the response encoder:
+    /// a fast-path answer is a few fixed headers and a body, and building `HTTPHeaders` for the
+    /// encoder to serialize again was a tenth of an OCSP answer's cost.
     private func write(_ response: FastPathResponse, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(4 + response.extraHeaders.count)
-        headers.add(name: "content-type", value: response.contentType)
-        headers.add(name: "content-length", value: String(response.body.readableBytes))
-        for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        var body = response.body
+        var buffer = context.channel.allocator.buffer(capacity: 160 + body.readableBytes)
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeString(String(response.status.code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(response.status.reasonPhrase)
+        buffer.writeStaticString("\r\ncontent-type: ")
+        buffer.writeString(response.contentType)
+        buffer.writeStaticString("\r\ncontent-length: ")
+        buffer.writeString(String(body.readableBytes))
+        for (name, value) in response.extraHeaders {
+            buffer.writeStaticString("\r\n")
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+        }
+        buffer.writeStaticString("\r\n\r\n")
+        buffer.writeBuffer(&body)
+        responseEncoder?.writeAndFlush(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
