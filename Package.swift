@@ -133,7 +133,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SheduPKITests", dependencies: ["SheduPKI"], swiftSettings: swiftSettings),
+        .testTarget(name: "SheduPKITests", dependencies: ["SheduPKI", "SheduTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SheduCoreTests", dependencies: ["SheduCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SheduStorageTests",

@@ -1,4 +1,5 @@
 import Foundation
+import SheduTestSupport
 import SwiftASN1
 import Testing
 import X509
@@ -88,17 +89,8 @@ struct CommandResult: CustomStringConvertible {
 
 /// Runs a program in `folder` and collects what it printed.
 func runCommand(_ executable: String, _ arguments: [String], in folder: ScratchFolder) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = folder.url
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self))
+    let result = try ChildProcess.run(executable, arguments, directory: folder.url.path, mergingErrors: true)
+    return CommandResult(status: result.status, output: result.output)
 }
 
 /// The `openssl` command line, found on the PATH.

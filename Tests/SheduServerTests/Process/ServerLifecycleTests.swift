@@ -44,16 +44,14 @@ struct ServerLifecycleTests {
         let body = folder.appendingPathComponent("body.json")
         let padding = String(repeating: "x", count: 6000)
         try Data(#"{"id":"slow","description":"\#(padding)","validity":{"type":"Duration","duration":"1d"}}"#.utf8).write(to: body)
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         let status = folder.appendingPathComponent("status")
-        curl.arguments = [
-            "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", DataFolder(path: data).caCertificate.path,
-            "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json", "--data-binary", "@\(body.path)",
-            "--limit-rate", "2K", "https://localhost:\(server.port)/api/ca/v1/profiles",
-        ]
-        curl.standardOutput = try FileHandle(forWritingTo: { _ = FileManager.default.createFile(atPath: status.path, contents: nil); return status }())
-        try curl.run()
+        let curl = try ChildProcess(
+            "/usr/bin/curl",
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", DataFolder(path: data).caCertificate.path,
+                "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json", "--data-binary", "@\(body.path)",
+                "--limit-rate", "2K", "https://localhost:\(server.port)/api/ca/v1/profiles",
+            ], output: .file(status.path))
         try await Task.sleep(for: .seconds(1))
         server.process.signal(SIGTERM)
         curl.waitUntilExit()

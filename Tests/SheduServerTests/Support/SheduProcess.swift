@@ -1,4 +1,5 @@
 import Foundation
+import SheduTestSupport
 
 /// The built `shedu` executable, run as a user would run it.
 struct SheduProcess {
@@ -15,27 +16,20 @@ struct SheduProcess {
         }
     }
 
-    let process: Process
+    let process: ChildProcess
     let output: URL
     let errors: URL
 
     /// Starts `shedu` with `arguments`; standard output and error go to files.
     static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> SheduProcess {
-        let process = Process()
-        process.executableURL = try executable
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SHEDU_") }
         env.merge(environment) { _, new in new }
-        process.environment = env
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shedu-process-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let output = folder.appendingPathComponent("stdout")
         let errors = folder.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
+        let process = try ChildProcess(
+            try executable.path, arguments, environment: env, output: .file(output.path), errors: .file(errors.path))
         return SheduProcess(process: process, output: output, errors: errors)
     }
 
@@ -45,7 +39,7 @@ struct SheduProcess {
     {
         let running = try start(arguments, environment: environment)
         try await running.waitForExit(timeout: timeout)
-        let result = (running.process.terminationStatus, running.standardOutput, running.standardError)
+        let result = (running.process.waitUntilExit(), running.standardOutput, running.standardError)
         running.removeCapturedOutput()
         return result
     }
@@ -57,7 +51,7 @@ struct SheduProcess {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             guard ContinuousClock.now < deadline else {
-                process.terminate()
+                process.signal(SIGTERM)
                 throw TestFailure("shedu did not exit within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(20))
@@ -70,6 +64,6 @@ struct SheduProcess {
     }
 
     func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        process.signal(signal)
     }
 }
