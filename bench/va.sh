@@ -164,8 +164,9 @@ for pid in "${PEER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 PEER_PIDS=()
 OCSP_RSS=$(rss_mb "$SERVER_PID")
 
-# The limiter's cost (target < 5%): Shedu restarted with it off, then on again, each warmed the
-# same way, so that both runs start from the same state.
+# The limiter's cost (target < 5%): Shedu restarted with it off, then on, twice over, each warmed
+# the same way so that every run starts from the same state; the best run of each is compared
+# (this VM's swings between consecutive runs are larger than the cost measured).
 # (Not in a subshell: the restarted server must stay this shell's child.)
 ocsp_after_restart() {  # ocsp_after_restart LIMIT: sets RESTARTED_WRK, req/s of a freshly warmed server
     stop_server
@@ -173,10 +174,17 @@ ocsp_after_restart() {  # ocsp_after_restart LIMIT: sets RESTARTED_WRK, req/s of
     wrk -t2 -c64 -d5s -s "$WORK/ocsp.lua" "$BASE/api/va/ocsp" >/dev/null
     RESTARTED_WRK=$(checked_wrk_rate -t2 -c64 -d"${DURATION}s" -s "$WORK/ocsp.lua" "$BASE/api/va/ocsp")
 }
+best() { python3 -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }
 ocsp_after_restart off
-UNLIMITED_WRK=$RESTARTED_WRK
+UNLIMITED_RUNS=("$RESTARTED_WRK")
 ocsp_after_restart "$RATE_LIMIT"
-LIMITED_WRK=$RESTARTED_WRK
+LIMITED_RUNS=("$RESTARTED_WRK")
+ocsp_after_restart off
+UNLIMITED_RUNS+=("$RESTARTED_WRK")
+ocsp_after_restart "$RATE_LIMIT"
+LIMITED_RUNS+=("$RESTARTED_WRK")
+UNLIMITED_WRK=$(best "${UNLIMITED_RUNS[@]}")
+LIMITED_WRK=$(best "${LIMITED_RUNS[@]}")
 
 # CRLs: a subordinate CA issues CRL_ENTRIES certificates and is then revoked, which revokes them
 # all (CessationOfOperation); its next CRL lists every one.
@@ -230,7 +238,7 @@ cat <<REPORT
 Shedu VA benchmark ($(nproc) cores; wrk -t2 -c64 -d${DURATION}s; hey -c32 -z${DURATION}s; plain-HTTP listener)
 OCSP, $CERTS warm certificates (SHA-1 CertIDs, no nonce), in one run:
   Shedu, wrk over all $CERTS requests:             ${SHEDU_WRK} req/s     target >= 30,000
-  after a restart, rate limiter off / on:           ${UNLIMITED_WRK} / ${LIMITED_WRK} req/s
+  after a restart, rate limiter off / on (best of 2): ${UNLIMITED_WRK} / ${LIMITED_WRK} req/s (runs: ${UNLIMITED_RUNS[*]} / ${LIMITED_RUNS[*]})
     the limiter's cost:                             $(limiter_cost "$LIMITED_WRK" "$UNLIMITED_WRK")%         target < 5%
   cfssl ocspserve (pre-signed), the same wrk run:   ${CFSSL_WRK} req/s
     Shedu / cfssl:                                  $(ratio "$SHEDU_WRK" "$CFSSL_WRK")x          target >= 2
