@@ -22,5 +22,6 @@ public struct Migration: Sendable {
         .deviceRevisions,
         .liveExpiryOrder,
         .deviceStatusCounts,
+        .certificateStatusCounts,
     ]
 }

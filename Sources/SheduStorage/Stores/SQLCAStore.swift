@@ -689,7 +689,11 @@ public struct SQLCAStore: CAStore {
                     stats.caStatuses[status, default: 0] += count
                 }
             }
-            for row in try await db.raw("SELECT status, COUNT(*) AS n FROM certificates GROUP BY status").all() {
+            let byStatus: SQLQueryString =
+                dialect == .sqlite
+                ? "SELECT status, SUM(n) AS n FROM certificate_status_counts GROUP BY status"
+                : "SELECT status, COUNT(*) AS n FROM certificates GROUP BY status"
+            for row in try await db.raw(byStatus).all() {
                 let count = try row.decode(column: "n", as: Int.self)
                 stats.certificateCount += count
                 if let status = CertificateStatus(rawValue: try row.decode(column: "status", as: String.self)) {
@@ -704,12 +708,11 @@ public struct SQLCAStore: CAStore {
         try await database.read { db in
             var counts: StatusCounts = [:]
             for status in CertificateStatus.allCases { counts[status] = 0 }
-            for row in try await db.raw(
-                """
-                SELECT status, COUNT(*) AS n FROM certificates
-                WHERE issuer_ca_id = \(bind: caID) AND NOT self_signed GROUP BY status
-                """
-            ).all() {
+            let issued: SQLQueryString =
+                dialect == .sqlite
+                ? "SELECT status, n FROM certificate_status_counts WHERE issuer_ca_id = \(bind: caID) AND NOT self_signed"
+                : "SELECT status, COUNT(*) AS n FROM certificates WHERE issuer_ca_id = \(bind: caID) AND NOT self_signed GROUP BY status"
+            for row in try await db.raw(issued).all() {
                 if let status = CertificateStatus(rawValue: try row.decode(column: "status", as: String.self)) {
                     counts[status] = try row.decode(column: "n", as: Int.self)
                 }

@@ -59,6 +59,55 @@ struct CAScaleTests {
     }
 
     /// The monitor marks what passed its validity EXPIRED, by range, and records events.
+    /// The CA stats (the whole store's and each CA's) agree with the certificates themselves after
+    /// every kind of change: issuance, revocation, a CA's cascade, the expiry monitor, deletions.
+    @Test(arguments: TestBackend.available)
+    func statsAgreeWithTheCertificatesThroughEveryKindOfChange(_ backend: TestBackend) async throws {
+        try await ScratchDatabase.withDatabase(backend) { database in
+            let clock = ManualClock(Date())
+            let services = SheduServices(
+                database: database, masterKey: SymmetricKey(size: .bits256), clock: clock, publicURL: "https://localhost:8443")
+            _ = try await services.profiles.create(IssuanceProfile(id: "short", validity: .duration(.seconds(3600))))
+            _ = try await services.profiles.create(IssuanceProfile(id: "long", validity: .duration(.days(1))))
+            _ = try await services.ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"3d"}}"#))
+            _ = try await services.ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"sub","parent_id":"root","subject":{"common_name":"sub"},"ca_expiration":{"type":"Duration","duration":"2d"}}"#))
+            var issued: [String: [String]] = [:]
+            for index in 0..<15 {
+                let caID = index < 9 ? "root" : "sub"
+                let csr = try TestPKI.csr(commonName: "d\(index)", key: try TestPKI.key("ECDSA", 256))
+                let record = try await services.ca.sign(caID: caID, SignCertificateRequest(csr: csr, profileID: index % 3 == 0 ? "long" : "short"))
+                issued[caID, default: []].append(record.serialNumber)
+            }
+            for serial in issued["root"]!.prefix(2) {
+                _ = try await services.ca.updateCertificateStatus(serialNumber: serial, StatusChange(status: .revoked, revocationReason: .keyCompromise))
+            }
+            _ = try await services.ca.updateCAStatus(id: "sub", StatusChange(status: .revoked, revocationReason: .cessationOfOperation))
+            clock.advance(by: 2 * 3600)
+            try await services.ca.expire()
+            try await services.ca.deleteCA(id: "sub")
+            try await services.ca.deleteCertificate(serialNumber: issued["sub"]![0])
+
+            func counted(_ condition: String) async throws -> [CertificateStatus: Int] {
+                try await database.read { db in
+                    var counts: [CertificateStatus: Int] = [:]
+                    for row in try await db.raw("SELECT status, COUNT(*) AS n FROM certificates \(unsafeRaw: condition) GROUP BY status").all() {
+                        counts[CertificateStatus(rawValue: try row.decode(column: "status", as: String.self))!] = try row.decode(column: "n", as: Int.self)
+                    }
+                    return counts
+                }
+            }
+            func nonZero(_ counts: [CertificateStatus: Int]) -> [CertificateStatus: Int] { counts.filter { $0.value != 0 } }
+            let all = try await counted("")
+            // The root and two long-lived leaves live; two leaves revoked by hand, the sub CA and its
+            // leaves by the cascade (one of them deleted since); five short-lived leaves expired.
+            #expect(all == [.active: 3, .revoked: 8, .expired: 5])
+            #expect(nonZero(try await services.ca.stats().certificateStatuses) == all)
+            #expect(nonZero(try await services.ca.statuses(issuedBy: "root")) == (try await counted("WHERE issuer_ca_id = 'root' AND NOT self_signed")))
+        }
+    }
+
     @Test(arguments: TestBackend.available)
     func theExpiryMonitorExpiresByRangeAndLeavesEvents(_ backend: TestBackend) async throws {
         try await ScratchDatabase.withDatabase(backend) { database in
