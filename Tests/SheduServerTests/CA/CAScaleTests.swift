@@ -59,16 +59,22 @@ struct CAScaleTests {
     }
 
     /// The monitor marks what passed its validity EXPIRED, by range, and records events.
+    /// Services on `database` with two profiles: "short" (an hour) and "long" (a day).
+    static func servicesWithLifetimes(database: SheduDatabase, clock: ManualClock) async throws -> SheduServices {
+        let services = SheduServices(
+            database: database, masterKey: SymmetricKey(size: .bits256), clock: clock, publicURL: "https://localhost:8443")
+        _ = try await services.profiles.create(IssuanceProfile(id: "short", validity: .duration(.seconds(3600))))
+        _ = try await services.profiles.create(IssuanceProfile(id: "long", validity: .duration(.days(1))))
+        return services
+    }
+
     /// The CA stats (the whole store's and each CA's) agree with the certificates themselves after
     /// every kind of change: issuance, revocation, a CA's cascade, the expiry monitor, deletions.
     @Test(arguments: TestBackend.available)
     func statsAgreeWithTheCertificatesThroughEveryKindOfChange(_ backend: TestBackend) async throws {
         try await ScratchDatabase.withDatabase(backend) { database in
             let clock = ManualClock(Date())
-            let services = SheduServices(
-                database: database, masterKey: SymmetricKey(size: .bits256), clock: clock, publicURL: "https://localhost:8443")
-            _ = try await services.profiles.create(IssuanceProfile(id: "short", validity: .duration(.seconds(3600))))
-            _ = try await services.profiles.create(IssuanceProfile(id: "long", validity: .duration(.days(1))))
+            let services = try await Self.servicesWithLifetimes(database: database, clock: clock)
             _ = try await services.ca.createCA(
                 try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"3d"}}"#))
             _ = try await services.ca.createCA(
@@ -112,10 +118,7 @@ struct CAScaleTests {
     func theExpiryMonitorExpiresByRangeAndLeavesEvents(_ backend: TestBackend) async throws {
         try await ScratchDatabase.withDatabase(backend) { database in
         let clock = ManualClock(Date())
-        let services = SheduServices(
-            database: database, masterKey: SymmetricKey(size: .bits256), clock: clock, publicURL: "https://localhost:8443")
-        _ = try await services.profiles.create(IssuanceProfile(id: "short", validity: .duration(.seconds(3600))))
-        _ = try await services.profiles.create(IssuanceProfile(id: "long", validity: .duration(.days(1))))
+        let services = try await Self.servicesWithLifetimes(database: database, clock: clock)
         let ca = try await services.ca.createCA(
             try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"ca","subject":{"common_name":"ca"},"ca_expiration":{"type":"Duration","duration":"2d"}}"#))
         var short: [String] = []
