@@ -147,14 +147,14 @@ public final class ChildProcess: Sendable {
     /// wrote to standard output and error (or both in `output`, with `mergingErrors`).
     public static func run(
         _ executable: String, _ arguments: [String], input: [UInt8]? = nil, directory: String? = nil,
-        environment: [String: String]? = nil, mergingErrors: Bool = false
+        mergingErrors: Bool = false
     ) throws -> (status: Int32, output: String, errors: String) {
         let inputPipe = try Pipe()
         let outputPipe = try Pipe()
         let errorPipe = try Pipe()
         defer { for pipe in [inputPipe, outputPipe, errorPipe] { pipe.closeBoth() } }
         let child = try ChildProcess(
-            executable, arguments, environment: environment, directory: directory,
+            executable, arguments, environment: nil, directory: directory,
             redirections: [
                 .duplicate(from: inputPipe.readEnd, to: 0), .duplicate(from: outputPipe.writeEnd, to: 1),
                 .duplicate(from: mergingErrors ? outputPipe.writeEnd : errorPipe.writeEnd, to: 2),

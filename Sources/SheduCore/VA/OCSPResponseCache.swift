@@ -67,8 +67,8 @@ final class OCSPResponseCache: Sendable {
                 return now < shortcut.entry.refreshAt ? shortcut.entry.reply : nil
             }
             guard let entry = state.entries[shortcut.serial]?[shortcut.certID], now < entry.refreshAt else { return nil }
-            state.shortcuts[request]?.entry = entry
-            state.shortcuts[request]?.generation = state.generation
+            state.shortcuts[request] = Shortcut(
+                serial: shortcut.serial, certID: shortcut.certID, entry: entry, generation: state.generation)
             return entry.reply
         }
     }
