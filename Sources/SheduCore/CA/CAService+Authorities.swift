@@ -295,7 +295,7 @@ extension CAService {
     }
 
     static func checkedID(_ id: String?) throws -> String {
-        guard let id, !id.isEmpty else { return UUID().uuidString.lowercased() }
+        guard let id, !id.isEmpty else { return RandomUUID.lowercased() }
         guard id.count <= 128, !id.contains("/"), !id.contains(where: \.isWhitespace) else {
             throw SheduError.badRequest("id must be at most 128 characters, without '/' or spaces")
         }

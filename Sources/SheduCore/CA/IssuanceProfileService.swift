@@ -17,7 +17,7 @@ public struct IssuanceProfileService: Sendable {
 
     public func create(_ profile: IssuanceProfile) async throws -> IssuanceProfile {
         var profile = profile
-        if profile.id.isEmpty { profile.id = UUID().uuidString.lowercased() }
+        if profile.id.isEmpty { profile.id = RandomUUID.lowercased() }
         try Self.validate(profile)
         try await store.insert(profile)
         return profile

@@ -16,7 +16,7 @@ public struct DeviceGroupService: Sendable {
     static func notFound(_ id: String) -> SheduError { .notFound("device group '\(id)' not found") }
 
     public func create(_ request: DeviceGroupRequest) async throws -> DeviceGroup {
-        let id = request.id.flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
+        let id = request.id.flatMap { $0.isEmpty ? nil : $0 } ?? RandomUUID.lowercased()
         guard id.count <= 128, !id.contains("/") else {
             throw SheduError.badRequest("id must be at most 128 characters and contain no '/'")
         }

@@ -16,7 +16,7 @@ public struct DomainEvent: Sendable, Hashable {
     public var dataText: String
 
     private init(type: String, service: String, subject: String, time: Date, dataText: String) {
-        id = UUID().uuidString.lowercased()
+        id = RandomUUID.lowercased()
         self.type = type
         self.service = service
         self.subject = subject

@@ -94,7 +94,7 @@ public enum LocalTokenIssuer {
             "sub": .string(subject), "iss": .string(TokenAuthenticator.localIssuer),
             "iat": .int(Int64(now.timeIntervalSince1970)),
             "exp": .int(Int64(now.addingTimeInterval(lifetime.timeInterval).timeIntervalSince1970)),
-            "jti": .string(UUID().uuidString.lowercased()),
+            "jti": .string(RandomUUID.lowercased()),
         ]
         // The roles claim may be a dotted path such as realm_access.roles.
         let path = rolesClaim.split(separator: ".").map(String.init)

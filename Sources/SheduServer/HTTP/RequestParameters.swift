@@ -21,6 +21,7 @@ extension Request {
     }
 
     private static func formDecode(_ text: Substring) -> String {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) else { return String(text) }
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced
     }
@@ -44,6 +45,8 @@ extension SheduRequestContext {
     /// A path parameter, percent-decoded.
     func pathParameter(_ name: String) throws -> String {
         let raw = try parameters.require(name)
+        // Foundation's decoding costs microseconds even when there is nothing to decode.
+        guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
         return raw.removingPercentEncoding ?? raw
     }
 }
