@@ -24,8 +24,18 @@ call "$API/api/ca/v1/profiles" -d '{"id":"device-profile","validity":{"type":"Du
 call "$API/api/ca/v1/cas" -d '{"id":"root-ca","subject":{"common_name":"Bench Root"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"20y"}}'
 call "$API/api/ca/v1/cas" -d '{"id":"issuing-ca-01","parent_id":"root-ca","subject":{"common_name":"Bench Issuing CA"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"10y"},"profile_id":"device-profile"}'
 
-"$BENCH_ROOT/.build-release/release/shedu-fleet" --url "$API" --ca-file "$DATA/tls/ca.pem" --token "$TOKEN" \
-    --station-devices "$STATION_DEVICES" --devices "$DEVICES"
+fleet() {  # fleet STATION_DEVICES DEVICES: one run of the simulator (its own DMS)
+    "$BENCH_ROOT/.build-release/release/shedu-fleet" --url "$API" --ca-file "$DATA/tls/ca.pem" --token "$TOKEN" \
+        --station-devices "$1" --devices "$2"
+}
+# Two runs, so that the server's CPU per enrollment is known for each kind of connection.
+CPU_START=$(cpu_seconds "$SERVER_PID")
+fleet "$STATION_DEVICES" 0
+CPU_STATIONS=$(cpu_seconds "$SERVER_PID")
+fleet 0 "$DEVICES"
+CPU_DEVICES=$(cpu_seconds "$SERVER_PID")
+echo "  server CPU per enrollment: $(per_operation_us "$CPU_START" "$CPU_STATIONS" "$STATION_DEVICES") us on kept-alive" \
+    "connections, $(per_operation_us "$CPU_STATIONS" "$CPU_DEVICES" $((2 * DEVICES))) us with a new TLS handshake each"
 echo "  resident memory of the server after the runs: $(rss_mb "$SERVER_PID") MB"
 stop_server
 

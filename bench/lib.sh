@@ -57,6 +57,30 @@ rss_mb() {
     awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"
 }
 
+# cpu_seconds PID: the user and system CPU time the process has used so far, in seconds. Rates on
+# these shared cores move with the machine's speed and the load generator's share; server CPU per
+# operation does not, so the benchmarks print both.
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
+# per_operation_us CPU_BEFORE CPU_AFTER OPERATIONS: microseconds of CPU per operation.
+per_operation_us() {
+    python3 -c "import sys; b, a, n = map(float, sys.argv[1:]); print(round((a - b) * 1e6 / n) if n else '?')" "$1" "$2" "$3"
+}
+
+# wrk_with_cpu PID WRK_ARGS...: runs wrk against the server PID; prints requests/s and the
+# server's CPU microseconds per request.
+wrk_with_cpu() {
+    local pid=$1 before after output
+    shift
+    before=$(cpu_seconds "$pid")
+    output=$(wrk "$@")
+    after=$(cpu_seconds "$pid")
+    echo "$(echo "$output" | awk '/Requests\/sec/ {print $2}')" \
+        "$(per_operation_us "$before" "$after" "$(echo "$output" | awk '/requests in/ {print $1}')")"
+}
+
 # wrk_rate ARGS...: runs wrk and prints requests/s.
 wrk_rate() {
     wrk "$@" | awk '/Requests\/sec/ {print $2}'

@@ -36,12 +36,12 @@ curl -sf -H "$AUTH" -H 'Content-Type: application/json' "$API/cas" \
 
 run_shedu() {  # run_shedu URL
     CSR_FILE="$WORK/csrs.der.txt" BODY_PREFIX='{"csr":"' BODY_SUFFIX='","profile_id":"device-profile"}' \
-        AUTHORIZATION="Bearer $TOKEN" wrk -t2 -c64 -d"${DURATION}s" -s "$BENCH_ROOT/bench/sign.lua" "$1" 2>"$WORK/wrk.err" \
-        | awk '/Requests\/sec/ {print $2}'
+        AUTHORIZATION="Bearer $TOKEN" wrk_with_cpu "$SERVER_PID" -t2 -c64 -d"${DURATION}s" -s "$BENCH_ROOT/bench/sign.lua" "$1" \
+        2>"$WORK/wrk.err"
 }
 run_shedu "$API/cas/issuing-ca-01/sign" >/dev/null  # warm-up (also fills the CA's caches)
-SHEDU_HTTP=$(run_shedu "$API/cas/issuing-ca-01/sign")
-SHEDU_HTTPS=$(run_shedu "https://localhost:$PORT/api/ca/v1/cas/issuing-ca-01/sign")
+read -r SHEDU_HTTP SHEDU_HTTP_CPU <<<"$(run_shedu "$API/cas/issuing-ca-01/sign")"
+read -r SHEDU_HTTPS SHEDU_HTTPS_CPU <<<"$(run_shedu "https://localhost:$PORT/api/ca/v1/cas/issuing-ca-01/sign")"
 ISSUED=$(curl -sf -H "$AUTH" "$API/stats/issuing-ca-01" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ACTIVE"])')
 ERRORS=$(grep -c "unexpected status" "$WORK/wrk.err" || true)
 stop_server
@@ -63,29 +63,32 @@ run_cfssl() {  # run_cfssl [extra flags]: starts cfssl serve, measures, stops it
     CFSSL_PID=$!
     for _ in $(seq 1 200); do curl -s "http://127.0.0.1:$CFSSL_PORT/api/v1/cfssl/info" -d '{}' >/dev/null && break; sleep 0.05; done
     CSR_FILE="$WORK/csrs.pem.txt" BODY_PREFIX='{"certificate_request":"' BODY_SUFFIX='"}' AUTHORIZATION="" \
-        wrk -t2 -c64 -d"${DURATION}s" -s "$BENCH_ROOT/bench/sign.lua" "http://127.0.0.1:$CFSSL_PORT/api/v1/cfssl/sign" \
-        2>>"$WORK/cfssl-wrk.err" | awk '/Requests\/sec/ {print $2}'
+        wrk_with_cpu "$CFSSL_PID" -t2 -c64 -d"${DURATION}s" -s "$BENCH_ROOT/bench/sign.lua" \
+        "http://127.0.0.1:$CFSSL_PORT/api/v1/cfssl/sign" 2>>"$WORK/cfssl-wrk.err"
     kill "$CFSSL_PID"
     wait "$CFSSL_PID" 2>/dev/null || true
     CFSSL_PID=""
 }
-CFSSL_DB=$(run_cfssl -db-config db.json)
+read -r CFSSL_DB CFSSL_DB_CPU <<<"$(run_cfssl -db-config db.json)"
 CFSSL_STORED=$(sqlite3 certs.db "SELECT COUNT(*) FROM certificates")
-CFSSL_NODB=$(run_cfssl)
+read -r CFSSL_NODB CFSSL_NODB_CPU <<<"$(run_cfssl)"
 cd - >/dev/null
 
 OPENSSL_SIGN=$(openssl speed -seconds 5 -multi "$(nproc)" ecdsap256 2>/dev/null | awk '/256 bits ecdsa/ {print $(NF-1)}' | tail -1)
 
-python3 - "$SHEDU_HTTP" "$SHEDU_HTTPS" "$CFSSL_DB" "$CFSSL_NODB" "$OPENSSL_SIGN" "$ISSUED" "$ERRORS" "$CFSSL_STORED" <<'PY'
+python3 - "$SHEDU_HTTP" "$SHEDU_HTTPS" "$CFSSL_DB" "$CFSSL_NODB" "$OPENSSL_SIGN" "$ISSUED" "$ERRORS" "$CFSSL_STORED" \
+    "$SHEDU_HTTP_CPU" "$SHEDU_HTTPS_CPU" "$CFSSL_DB_CPU" "$CFSSL_NODB_CPU" <<'PY'
 import sys
-shedu, shedu_tls, cfssl_db, cfssl_nodb, ceiling, issued, errors, cfssl_stored = sys.argv[1:]
+shedu, shedu_tls, cfssl_db, cfssl_nodb, ceiling, issued, errors, cfssl_stored = sys.argv[1:9]
+cpu_http, cpu_https, cpu_cfssl_db, cpu_cfssl_nodb = sys.argv[9:]
 f = lambda x: float(x or 0)
 print(f"CSR signing benchmark (distinct P-256 CSRs, P-256 issuing CA, wrk -t2 -c64)")
-print(f"  Shedu, plain HTTP listener, SQLite (synchronous=FULL): {f(shedu):10.0f} certificates/s   target >= 8,000")
-print(f"  Shedu, HTTPS:                                          {f(shedu_tls):10.0f} certificates/s")
-print(f"  cfssl serve, SQLite certdb:                            {f(cfssl_db):10.0f} certificates/s")
-print(f"  cfssl serve, no database:                              {f(cfssl_nodb):10.0f} certificates/s")
-print(f"  ratio Shedu / cfssl with SQLite:                       {f(shedu)/max(f(cfssl_db),1):10.2f}x             target >= 2x")
-print(f"  openssl speed ecdsap256 (all cores, signs only):       {f(ceiling):10.0f} signs/s (ceiling)")
+print(f"  {'':54} {'certificates/s':>14} {'server CPU/cert':>16}")
+print(f"  {'Shedu, plain HTTP listener, SQLite (synchronous=FULL)':54} {f(shedu):14.0f} {cpu_http:>13} us   target >= 8,000/s")
+print(f"  {'Shedu, HTTPS':54} {f(shedu_tls):14.0f} {cpu_https:>13} us")
+print(f"  {'cfssl serve, SQLite certdb':54} {f(cfssl_db):14.0f} {cpu_cfssl_db:>13} us")
+print(f"  {'cfssl serve, no database':54} {f(cfssl_nodb):14.0f} {cpu_cfssl_nodb:>13} us")
+print(f"  ratio Shedu / cfssl with SQLite: {f(shedu)/max(f(cfssl_db),1):.2f}x (target >= 2x)")
+print(f"  openssl speed ecdsap256 (all cores, signs only): {f(ceiling):.0f} signs/s (ceiling)")
 print(f"  certificates stored by Shedu: {issued}; refused requests: {errors}; stored by cfssl: {cfssl_stored}")
 PY

@@ -37,14 +37,17 @@ struct FleetCommand: AsyncParsableCommand {
         try await admin.shutdown()
         print("fleet: \(stationDevices) devices through \(stations) stations, then \(devices) devices on their own connections")
 
-        // Round 1: stations, each with one bootstrap identity and a kept-alive connection.
-        let stationIdentities = try (0..<stations).map { try factory.bootstrap("station-\($0)") }
-        let stationCSRs = try (0..<stationDevices).map { try csr(commonName: "station-device-\($0)", key: try SigningKey.generate(.p256)) }
-        let stationRound = try await measure(count: stationDevices, workers: stations) { worker in
-            let client = try client(identity: stationIdentities[worker], keepAlive: true)
-            return (client, { index in _ = try await enroll(client, dmsID: dmsID, csr: stationCSRs[index], path: "simpleenroll") })
+        if stationDevices > 0 {
+            // Round 1: stations, each with one bootstrap identity and a kept-alive connection.
+            let stationIdentities = try (0..<stations).map { try factory.bootstrap("station-\($0)") }
+            let stationCSRs = try (0..<stationDevices).map { try csr(commonName: "station-device-\($0)", key: try SigningKey.generate(.p256)) }
+            let stationRound = try await measure(count: stationDevices, workers: stations) { worker in
+                let client = try client(identity: stationIdentities[worker], keepAlive: true)
+                return (client, { index in _ = try await enroll(client, dmsID: dmsID, csr: stationCSRs[index], path: "simpleenroll") })
+            }
+            report("enroll, kept-alive mTLS connections (\(stations) stations)", stationRound)
         }
-        report("enroll, kept-alive mTLS connections (\(stations) stations)", stationRound)
+        guard devices > 0 else { return }
 
         // Round 2: every device with its own bootstrap certificate, a new TLS handshake each.
         let deviceKeys = try (0..<devices).map { _ in try SigningKey.generate(.p256) }
