@@ -102,6 +102,25 @@ public final class ParsedCertificateCache: Sendable {
     }
 }
 
+/// The chains clients presented in full TLS handshakes, by the DER of their leaf: a resumed TLS
+/// session (RFC 8446 §2.2) carries the client's certificate but not the intermediates it came with.
+public final class PresentedChainCache: Sendable {
+    private let chains = BoundedCache<[UInt8], [Certificate]>()
+
+    public init() {}
+
+    /// Keeps `chain` (leaf first) when it holds more than its leaf.
+    public func remember(_ chain: [Certificate], leafDER: [UInt8]) {
+        guard chain.count > 1 else { return }
+        chains[leafDER] = chain
+    }
+
+    /// The chain last presented with this leaf, if it held more than the leaf.
+    public func chain(leafDER: [UInt8]) -> [Certificate]? {
+        chains[leafDER]
+    }
+}
+
 /// The storage of the client-certificate caches: at most `capacity` entries (a few MB), all
 /// dropped when it is reached. Stations and gateways on kept-alive connections are few; a device
 /// that connects once per renewal gains nothing here, and making an entry again is cheap.

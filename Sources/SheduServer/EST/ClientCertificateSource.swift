@@ -14,19 +14,33 @@ struct ClientCertificateSource: Sendable {
     /// `--trust-forwarded-client-cert`.
     let trustForwardedHeaders: Bool
     private let parsed = ParsedCertificateCache()
+    private let presentedChains = PresentedChainCache()
 
     /// The chain, leaf first; empty when there is none.
     func chain(of request: Request, context: SheduRequestContext) async throws -> [Certificate] {
         guard let channel = context.channel else { return try forwardedChain(request) }
         let presented: NIOSSL.ValidatedCertificateChain?
+        let sessionLeaf: NIOSSLCertificate?
         do {
-            presented = try await channel.nioSSL_peerValidatedCertificateChain().get()
+            (presented, sessionLeaf) = try await channel.eventLoop.submit {
+                let operations = channel.pipeline.syncOperations
+                return (try operations.nioSSL_peerValidatedCertificateChain(), try operations.nioSSL_peerCertificate())
+            }.get()
         } catch {
             // No TLS handler on this connection: the plain-HTTP listener.
             return try forwardedChain(request)
         }
-        guard let presented else { return [] }
-        return try presented.map { try parsed.certificate(der: try $0.toDERBytes()) }
+        if let presented {
+            let encodings = try presented.map { try $0.toDERBytes() }
+            let chain = try encodings.map(parsed.certificate(der:))
+            presentedChains.remember(chain, leafDER: encodings[0])
+            return chain
+        }
+        // A resumed TLS session skips verification, so no chain was kept for it; the session still
+        // holds the client's certificate, and the chain it first came with was remembered.
+        guard let sessionLeaf else { return [] }
+        let leafDER = try sessionLeaf.toDERBytes()
+        return try presentedChains.chain(leafDER: leafDER) ?? [parsed.certificate(der: leafDER)]
     }
 
     private func forwardedChain(_ request: Request) throws -> [Certificate] {
