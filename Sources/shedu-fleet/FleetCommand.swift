@@ -28,6 +28,12 @@ struct FleetCommand: AsyncParsableCommand {
     @Option(help: "Devices enrolling each on a new TLS connection, then renewing.") var devices = 2_000
     @Option(help: "Devices enrolling at the same time in the new-connection rounds.") var concurrency = 64
     @Option(help: "The enrollment CA (an ACTIVE CA of the server).") var enrollmentCA = "issuing-ca-01"
+    @Option(
+        help: """
+            The key exchange devices offer: x25519 (as the TLS stacks of microcontrollers and the openssl s_time \
+            reference do) or x25519-mlkem768 (post-quantum hybrid, BoringSSL's default, which Shedu accepts when offered).
+            """)
+    var keyExchange: KeyExchange = .x25519
 
     func run() async throws {
         let factory = try Factory()
@@ -35,7 +41,7 @@ struct FleetCommand: AsyncParsableCommand {
         let dmsID = "fleet-\(UUID().uuidString.prefix(8).lowercased())"
         try await prepareServer(admin: admin, factory: factory, dmsID: dmsID)
         try await admin.shutdown()
-        print("fleet: \(stationDevices) devices through \(stations) stations, then \(devices) devices on their own connections")
+        print("fleet: \(stationDevices) devices through \(stations) stations, then \(devices) devices on their own connections; key exchange \(keyExchange.rawValue)")
 
         if stationDevices > 0 {
             // Round 1: stations, each with one bootstrap identity and a kept-alive connection.
@@ -133,6 +139,7 @@ struct FleetCommand: AsyncParsableCommand {
         // Read once: every device of the new-connection rounds makes its own client, and the
         // simulator shares the cores with the server it measures.
         tls.trustRoots = .certificates(try Self.serverCAs(caFile))
+        tls.curves = keyExchange.curves
         if let identity {
             tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: identity.certificate.derBytes, format: .der))]
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: identity.key.pkcs8DERRepresentation, format: .der))
@@ -207,6 +214,18 @@ struct FleetCommand: AsyncParsableCommand {
         let rate = Double(round.latencies.count) / round.seconds
         print(String(format: "  %@: %.0f/s (%d in %.1f s), p50 %@, p90 %@, p99 %@, failures %d", title, rate, round.latencies.count, round.seconds, percentile(0.5), percentile(0.9), percentile(0.99), round.failures))
         if let first = round.firstFailure { print("    first failure: \(first)") }
+    }
+}
+
+enum KeyExchange: String, ExpressibleByArgument, Sendable {
+    case x25519
+    case x25519MLKEM768 = "x25519-mlkem768"
+
+    var curves: [NIOTLSCurve] {
+        switch self {
+        case .x25519: [.x25519, .secp256r1]
+        case .x25519MLKEM768: [.x25519_MLKEM768, .x25519, .secp256r1]
+        }
     }
 }
 
