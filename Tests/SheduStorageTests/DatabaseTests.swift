@@ -29,6 +29,25 @@ struct DatabaseTests {
         await scratch.drop()
     }
 
+    /// Shutdown paths may close twice (a failed service group, then its graceful shutdown): the
+    /// later calls return once the first has closed, at the same time or after, and writes
+    /// committed before stay.
+    @Test(.timeLimit(.minutes(1)), arguments: TestBackend.available)
+    func closingTwiceReturns(_ backend: TestBackend) async throws {
+        let scratch = try await ScratchDatabase.make(backend)
+        let database = try await scratch.open()
+        try await SQLIssuanceProfileStore(database: database).insert(
+            IssuanceProfile(id: "kept", name: "kept", validity: .duration(.days(1))))
+        async let first: Void = database.close()
+        async let second: Void = database.close()
+        _ = await (first, second)
+        await database.close()
+        let reopened = try await scratch.open()
+        #expect(try await SQLIssuanceProfileStore(database: reopened).profile(id: "kept")?.name == "kept")
+        await reopened.close()
+        await scratch.drop()
+    }
+
     @Test(arguments: TestBackend.available)
     func refusesASchemaFromANewerBuild(_ backend: TestBackend) async throws {
         let scratch = try await ScratchDatabase.make(backend)

@@ -5,6 +5,7 @@ import NIOPosix
 import PostgresKit
 import SQLKit
 import SheduCore
+import Synchronization
 
 /// The store's connection to its database, SQLite or PostgreSQL alike.
 ///
@@ -20,6 +21,7 @@ public final class SheduDatabase: Sendable {
     private let writer: WriteLane
     private let writerLoop: MultiThreadedEventLoopGroup
     private let checkpointer: WALCheckpointer?
+    private let closing = Mutex<Task<Void, Never>?>(nil)
 
     private init(
         dialect: SQLDialectKind, location: DatabaseLocation, readers: ConnectionPool, writer: WriteLane,
@@ -121,16 +123,23 @@ public final class SheduDatabase: Sendable {
         }
     }
 
-    /// Finishes queued writes and closes every connection.
+    /// Finishes queued writes and closes every connection. A second call waits for the first:
+    /// closing again would schedule work on the writer's stopped event loop, which never runs it.
     public func close() async {
-        // In a task of its own: a caller that was cancelled (a service group stopping on an error)
-        // must still finish the queued writes and close.
-        await Task { [writer, readers, writerLoop, checkpointer] in
-            await writer.close()
-            await readers.close()
-            await checkpointer?.close()
-            try? await writerLoop.shutdownGracefully()
-        }.value
+        let closing = closing.withLock { closing in
+            if let closing { return closing }
+            // In a task of its own: a caller that was cancelled (a service group stopping on an
+            // error) must still finish the queued writes and close.
+            let task = Task { [writer, readers, writerLoop, checkpointer] in
+                await writer.close()
+                await readers.close()
+                await checkpointer?.close()
+                try? await writerLoop.shutdownGracefully()
+            }
+            closing = task
+            return task
+        }
+        await closing.value
     }
 
     /// The page size of a new SQLite database (an existing one keeps its own). Small pages
