@@ -102,6 +102,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            // Only with no earlier response still to come: an interim answer must not overtake it.
+            if routedInFlight == 0, head.expectsContinue { writeContinue() }
             if routedInFlight == 0, !forwardingBody, head.isKeepAlive, let (route, path) = routes.route(for: head) {
                 collecting = CollectedRequest(head: head, route: route, path: path)
                 return
@@ -202,10 +204,13 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         buffer.writeString(String(response.status.code))
         buffer.writeStaticString(" ")
         buffer.writeString(response.status.reasonPhrase)
-        buffer.writeStaticString("\r\ncontent-type: ")
-        buffer.writeString(response.contentType)
-        buffer.writeStaticString("\r\ncontent-length: ")
-        buffer.writeString(String(body.readableBytes))
+        // A 304 carries neither: it describes the representation the client already has.
+        if response.status != .notModified {
+            buffer.writeStaticString("\r\ncontent-type: ")
+            buffer.writeString(response.contentType)
+            buffer.writeStaticString("\r\ncontent-length: ")
+            buffer.writeString(String(body.readableBytes))
+        }
         for (name, value) in response.extraHeaders {
             buffer.writeStaticString("\r\n")
             buffer.writeString(name)
@@ -214,6 +219,14 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         buffer.writeStaticString("\r\n\r\n")
         buffer.writeBuffer(&body)
+        responseEncoder?.writeAndFlush(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
+    }
+
+    /// `100 Continue` (RFC 9110 §10.1.1): a client that asks for it (curl does for a body over
+    /// 1 KB, such as an RSA CSR) otherwise holds its body back for a second before sending it.
+    private func writeContinue() {
+        var buffer = ByteBuffer()
+        buffer.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
         responseEncoder?.writeAndFlush(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
     }
 
@@ -253,5 +266,13 @@ final class FastPathCounters: Sendable {
     func count(route: FastPathRoutes.Route, status: HTTPResponseStatus) {
         guard route.index < counters.count, let slot = Self.statuses.firstIndex(of: status.code) else { return }
         counters[route.index][slot].increment()
+    }
+}
+
+extension HTTPRequestHead {
+    /// Whether the client waits for `100 Continue` before its body (never sent to HTTP/1.0).
+    var expectsContinue: Bool {
+        version.major == 1 && version.minor >= 1
+            && headers["expect"].contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "100-continue" }
     }
 }

@@ -16,6 +16,14 @@ struct FastPathTests {
 
     /// Sends raw bytes to a plain-HTTP port and reads until the peer closes or `seconds` pass.
     static func blockingExchange(port: Int, _ request: String, seconds: Double) throws -> String {
+        try blockingExchange(port: port, request, seconds: seconds, thenSend: nil, seconds: 0).0
+    }
+
+    /// ``blockingExchange(port:_:seconds:)``, then, when `more` is given, sends it on the same
+    /// connection and reads again for `moreSeconds`.
+    static func blockingExchange(
+        port: Int, _ request: String, seconds: Double, thenSend more: String?, seconds moreSeconds: Double
+    ) throws -> (String, String) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
@@ -34,16 +42,57 @@ struct FastPathTests {
         guard connected else { throw TestFailure("cannot connect") }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        _ = request.utf8CString.withUnsafeBufferPointer { send(descriptor, $0.baseAddress, $0.count - 1, 0) }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            if count == 0 { break }
-            if count > 0 { received += buffer[0..<count] }
+        func exchange(_ text: String, seconds: Double) -> String {
+            _ = text.utf8CString.withUnsafeBufferPointer { send(descriptor, $0.baseAddress, $0.count - 1, 0) }
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                let count = recv(descriptor, &buffer, buffer.count, 0)
+                if count == 0 { break }
+                if count > 0 { received += buffer[0..<count] }
+            }
+            return String(decoding: received, as: UTF8.self)
         }
-        return String(decoding: received, as: UTF8.self)
+        let first = exchange(request, seconds: seconds)
+        return (first, more.map { exchange($0, seconds: moreSeconds) } ?? "")
+    }
+
+    /// Sends a request's head, reads what comes back within `wait` seconds, then sends `body` and
+    /// reads until the peer closes: (answer before the body, answer after it).
+    static func expectContinueExchange(port: Int, head: String, body: String, wait: Double) async throws -> (String, String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try blockingExchange(port: port, head, seconds: wait, thenSend: body, seconds: 3) })
+            }.start()
+        }
+    }
+
+    @Test func answersExpectContinueBeforeTheBody() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let port = app.configuration.httpPort!
+        let token = try await app.token(.admin)
+        try await app.withLiveServer { _ in
+            func head(_ version: String, length: Int) -> String {
+                "POST /api/ca/v1/profiles \(version)\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(length)\r\nExpect: 100-continue\r\n"
+                    + "Connection: close\r\n\r\n"
+            }
+            let body = #"{"id":"p1","validity":{"type":"Duration","duration":"1y"}}"#
+            let (beforeBody, afterBody) = try await Self.expectContinueExchange(
+                port: port, head: head("HTTP/1.1", length: body.utf8.count), body: body, wait: 1)
+            #expect(beforeBody == "HTTP/1.1 100 Continue\r\n\r\n")
+            // The request then runs as any other.
+            #expect(afterBody.hasPrefix("HTTP/1.1 201"), "\(afterBody)")
+
+            // HTTP/1.0 knows no interim answers: nothing comes before the body.
+            let oldBody = body.replacingOccurrences(of: "p1", with: "p2")
+            let (beforeOldBody, afterOldBody) = try await Self.expectContinueExchange(
+                port: port, head: head("HTTP/1.0", length: oldBody.utf8.count), body: oldBody, wait: 1)
+            #expect(beforeOldBody.isEmpty, "\(beforeOldBody)")
+            #expect(afterOldBody.hasPrefix("HTTP/1.1 201"), "\(afterOldBody)")
+        }
+        await app.cleanup()
     }
 
     @Test func answersHealthAndKeepsPipelinedResponsesInOrder() async throws {
