@@ -13,4 +13,18 @@ enum HTTPCaching {
             ("last-modified", HTTPDate.format(lastModified)), ("expires", HTTPDate.format(expires)),
         ]
     }
+
+    /// Whether a conditional GET finds the client's copy current (RFC 9110 §13.1.2 and §13.1.3):
+    /// by `If-None-Match` when it is sent, else by `If-Modified-Since`.
+    static func isNotModified(ifNoneMatch: String?, ifModifiedSince: String?, entityTag: String, lastModified: Date) -> Bool {
+        if let ifNoneMatch {
+            return ifNoneMatch.split(separator: ",").contains { candidate in
+                let tag = candidate.trimmingCharacters(in: .whitespaces)
+                // Weak comparison, as for GET.
+                return tag == "*" || tag == entityTag || tag == "W/" + entityTag
+            }
+        }
+        guard let ifModifiedSince, let since = HTTPDate.parse(ifModifiedSince) else { return false }
+        return lastModified.timeIntervalSince1970.rounded(.down) <= since.timeIntervalSince1970
+    }
 }

@@ -14,4 +14,23 @@ enum HTTPDate {
         return "\(weekdays[Int(fields.tm_wday)]), \(pad(fields.tm_mday)) \(months[Int(fields.tm_mon)]) \(fields.tm_year + 1900) "
             + "\(pad(fields.tm_hour)):\(pad(fields.tm_min)):\(pad(fields.tm_sec)) GMT"
     }
+
+    /// An IMF-fixdate; nil for anything else (the obsolete forms too: a conditional request whose
+    /// date cannot be read is answered in full, which is always allowed).
+    static func parse(_ text: String) -> Date? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5] == "GMT", let day = Int32(parts[1]), let year = Int32(parts[3]),
+            let month = months.firstIndex(of: String(parts[2]))
+        else { return nil }
+        let time = parts[4].split(separator: ":").compactMap { Int32($0) }
+        guard time.count == 3 else { return nil }
+        var fields = tm()
+        fields.tm_year = year - 1900
+        fields.tm_mon = Int32(month)
+        fields.tm_mday = day
+        fields.tm_hour = time[0]
+        fields.tm_min = time[1]
+        fields.tm_sec = time[2]
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&fields)))
+    }
 }

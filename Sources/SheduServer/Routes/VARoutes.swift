@@ -91,6 +91,15 @@ struct VARoutes {
         routes.add(.GET, .prefix(crlPrefix), metricsName: "/api/va/crl/{ca_ski}") { request in
             let ski = request.path.dropFirst(crlPrefix.count).lowercased()
             guard !ski.isEmpty, !ski.contains("/"), let crl = va.cachedCRL(caSKI: ski) else { return nil }
+            // A relying party polling with the ETag or date of its copy gets 304 while the CRL
+            // is the same (here, where the kept CRLs are answered; the router always sends it).
+            if HTTPCaching.isNotModified(
+                ifNoneMatch: request.headers.first(name: "if-none-match"),
+                ifModifiedSince: request.headers.first(name: "if-modified-since"), entityTag: crl.entityTag,
+                lastModified: crl.summary.thisUpdate)
+            {
+                return FastPathResponse(status: .notModified, contentType: crlType, body: ByteBuffer(), extraHeaders: cachingHeaders(crl))
+            }
             return FastPathResponse(
                 status: .ok, contentType: crlType, body: bodies.body(of: crl, caSKI: ski), extraHeaders: cachingHeaders(crl))
         }

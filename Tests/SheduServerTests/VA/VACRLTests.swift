@@ -114,6 +114,39 @@ struct VACRLTests {
         await app.cleanup()
     }
 
+    /// A relying party polling with its copy's ETag or Last-Modified gets 304 without a body while
+    /// the CRL is the same, and the new CRL once a revocation changed it.
+    @Test func conditionalDownloadsAreAnsweredNotModifiedUntilTheCRLChanges() async throws {
+        try await VAWorld.run { world in
+            let ski = try await world.ski(of: "issuing-ca-01")
+            let url = "\(world.baseURL)/api/va/crl/\(ski)"
+            let first = try await world.downloadCRL(ski)
+            let entityTag = try #require(first.headers["etag"])
+            let lastModified = try #require(first.headers["last-modified"])
+
+            let same = try await world.curl(url, to: "same.der", headers: ["If-None-Match: \(entityTag)"])
+            #expect(same.status == 304)
+            // No body: curl writes no file at all.
+            #expect(((try? world.read("same.der")) ?? Data()).isEmpty)
+            #expect(same.headers["etag"] == entityTag)
+            #expect(same.headers["content-length"] == nil)
+            #expect(try await world.curl(url, to: "other.der", headers: [#"If-None-Match: "crl-0""#]).status == 200)
+            #expect(try await world.curl(url, to: "since.der", headers: ["If-Modified-Since: \(lastModified)"]).status == 304)
+            let before = HTTPDate.format(first.crl.thisUpdate.addingTimeInterval(-60))
+            #expect(try await world.curl(url, to: "before.der", headers: ["If-Modified-Since: \(before)"]).status == 200)
+            // If-None-Match decides when both are sent.
+            let both = try await world.curl(url, to: "both.der", headers: [#"If-None-Match: "crl-0""#, "If-Modified-Since: \(lastModified)"])
+            #expect(both.status == 200)
+
+            let revoked = try await world.issue("revoked")
+            try await world.setStatus(revoked, "REVOKED", reason: "KeyCompromise")
+            let changed = try await world.curl(url, to: "changed.der", headers: ["If-None-Match: \(entityTag)"])
+            #expect(changed.status == 200)
+            #expect(changed.headers["etag"] != entityTag)
+            #expect(try CertificateRevocationList(derEncoded: Array(world.read("changed.der"))).lists(revoked))
+        }
+    }
+
     /// The background refresh signs a new CRL once refresh_interval has passed, before nextUpdate.
     @Test func theRefreshReplacesACRLBeforeItsNextUpdate() async throws {
         let clock = ManualClock()
