@@ -39,7 +39,9 @@ func buildServer(
     let authenticator = try await TokenAuthenticator(
         localPublicKeyPEM: signingKey, rolesClaim: configuration.rolesClaim, oidc: oidc, clock: clock)
 
-    let router = Router(context: SheduRequestContext.self)
+    // HEAD on every GET route (RFC 9110 §9.3.2): monitors and CDNs check a CRL's URL, size and
+    // date with it.
+    let router = Router(context: SheduRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: MetricsMiddleware())
     let certificateSource = ClientCertificateSource(trustForwardedHeaders: configuration.trustForwardedClientCertificate)
     router.add(

@@ -21,8 +21,10 @@ struct FastPathTests {
 
     /// ``blockingExchange(port:_:seconds:)``, then, when `more` is given, sends it on the same
     /// connection and reads again for `moreSeconds`.
+    /// `until`: the first read also ends once this has arrived.
     static func blockingExchange(
-        port: Int, _ request: String, seconds: Double, thenSend more: String?, seconds moreSeconds: Double
+        port: Int, _ request: String, seconds: Double, until: String? = nil, thenSend more: String?,
+        seconds moreSeconds: Double
     ) throws -> (String, String) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
@@ -42,7 +44,7 @@ struct FastPathTests {
         guard connected else { throw TestFailure("cannot connect") }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        func exchange(_ text: String, seconds: Double) -> String {
+        func exchange(_ text: String, seconds: Double, until: String? = nil) -> String {
             _ = text.utf8CString.withUnsafeBufferPointer { send(descriptor, $0.baseAddress, $0.count - 1, 0) }
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
@@ -51,19 +53,22 @@ struct FastPathTests {
                 let count = recv(descriptor, &buffer, buffer.count, 0)
                 if count == 0 { break }
                 if count > 0 { received += buffer[0..<count] }
+                if let until, String(decoding: received, as: UTF8.self).contains(until) { break }
             }
             return String(decoding: received, as: UTF8.self)
         }
-        let first = exchange(request, seconds: seconds)
+        let first = exchange(request, seconds: seconds, until: until)
         return (first, more.map { exchange($0, seconds: moreSeconds) } ?? "")
     }
 
-    /// Sends a request's head, reads what comes back within `wait` seconds, then sends `body` and
-    /// reads until the peer closes: (answer before the body, answer after it).
+    /// Sends a request's head and reads until an answer's blank line or `wait` seconds, then sends
+    /// `body` and reads until the server closes (the requests say `Connection: close`), however
+    /// loaded the machine: (answer before the body, answer after it).
     static func expectContinueExchange(port: Int, head: String, body: String, wait: Double) async throws -> (String, String) {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
-                continuation.resume(with: Result { try blockingExchange(port: port, head, seconds: wait, thenSend: body, seconds: 3) })
+                continuation.resume(
+                    with: Result { try blockingExchange(port: port, head, seconds: wait, until: "\r\n\r\n", thenSend: body, seconds: 60) })
             }.start()
         }
     }
@@ -80,7 +85,7 @@ struct FastPathTests {
             }
             let body = #"{"id":"p1","validity":{"type":"Duration","duration":"1y"}}"#
             let (beforeBody, afterBody) = try await Self.expectContinueExchange(
-                port: port, head: head("HTTP/1.1", length: body.utf8.count), body: body, wait: 1)
+                port: port, head: head("HTTP/1.1", length: body.utf8.count), body: body, wait: 30)
             #expect(beforeBody == "HTTP/1.1 100 Continue\r\n\r\n")
             // The request then runs as any other.
             #expect(afterBody.hasPrefix("HTTP/1.1 201"), "\(afterBody)")
@@ -91,6 +96,21 @@ struct FastPathTests {
                 port: port, head: head("HTTP/1.0", length: oldBody.utf8.count), body: oldBody, wait: 1)
             #expect(beforeOldBody.isEmpty, "\(beforeOldBody)")
             #expect(afterOldBody.hasPrefix("HTTP/1.1 201"), "\(afterOldBody)")
+        }
+        await app.cleanup()
+    }
+
+    /// HEAD answers as GET would, without the body: the same status, type and length.
+    @Test func answersHeadAsGetWithoutTheBody() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let port = app.configuration.httpPort!
+        try await app.withLiveServer { _ in
+            let answer = try await Self.exchange(port: port, "HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", seconds: 30)
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
+            #expect(answer.lowercased().contains("content-length: \(SystemRoutes.healthBody.utf8.count)\r\n"), "\(answer)")
+            #expect(answer.hasSuffix("\r\n\r\n"), "a body followed: \(answer)")
+            let missing = try await Self.exchange(port: port, "HEAD /nothing-here HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", seconds: 30)
+            #expect(missing.hasPrefix("HTTP/1.1 404"), "\(missing)")
         }
         await app.cleanup()
     }

@@ -138,6 +138,14 @@ struct VACRLTests {
             let both = try await world.curl(url, to: "both.der", headers: [#"If-None-Match: "crl-0""#, "If-Modified-Since: \(lastModified)"])
             #expect(both.status == 200)
 
+            // HEAD tells the same without the body.
+            let head = try await FastPathTests.exchange(
+                port: world.httpPort, "HEAD /api/va/crl/\(ski) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", seconds: 30)
+            #expect(head.hasPrefix("HTTP/1.1 200"), "\(head)")
+            #expect(head.lowercased().contains("etag: \(entityTag)\r\n"), "\(head)")
+            #expect(head.lowercased().contains("content-length: \(try world.read("crl.der").count)\r\n"), "\(head)")
+            #expect(head.hasSuffix("\r\n\r\n"), "a body followed: \(head)")
+
             let revoked = try await world.issue("revoked")
             try await world.setStatus(revoked, "REVOKED", reason: "KeyCompromise")
             let changed = try await world.curl(url, to: "changed.der", headers: ["If-None-Match: \(entityTag)"])
