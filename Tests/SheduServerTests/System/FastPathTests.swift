@@ -9,8 +9,13 @@ struct FastPathTests {
     /// ``blockingExchange(port:_:seconds:)`` on a thread of its own: blocking a thread of the
     /// cooperative pool would starve the server under test, whose requests run there.
     static func exchange(port: Int, _ request: String, seconds: Double = 2) async throws -> String {
+        try await onOwnThread { try blockingExchange(port: port, request, seconds: seconds) }
+    }
+
+    /// Runs blocking socket work on a thread of its own (see ``exchange(port:_:seconds:)``).
+    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try blockingExchange(port: port, request, seconds: seconds) }) }.start()
+            Thread { continuation.resume(with: Result { try work() }) }.start()
         }
     }
 
@@ -65,12 +70,7 @@ struct FastPathTests {
     /// `body` and reads until the server closes (the requests say `Connection: close`), however
     /// loaded the machine: (answer before the body, answer after it).
     static func expectContinueExchange(port: Int, head: String, body: String, wait: Double) async throws -> (String, String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(
-                    with: Result { try blockingExchange(port: port, head, seconds: wait, until: "\r\n\r\n", thenSend: body, seconds: 60) })
-            }.start()
-        }
+        try await onOwnThread { try blockingExchange(port: port, head, seconds: wait, until: "\r\n\r\n", thenSend: body, seconds: 60) }
     }
 
     @Test func answersExpectContinueBeforeTheBody() async throws {
