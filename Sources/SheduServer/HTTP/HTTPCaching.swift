@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import NIOHTTP1
 
 /// The caching headers of a VA answer (RFC 5019 §6.2): a shared cache may keep it until its
 /// nextUpdate, but never longer than ``maximumAge``, so that a revocation Shedu publishes at once
@@ -13,10 +15,30 @@ enum HTTPCaching {
             ("last-modified", HTTPDate.format(lastModified)), ("expires", HTTPDate.format(expires)),
         ]
     }
+}
 
-    /// Whether a conditional GET finds the client's copy current (RFC 9110 §13.1.2 and §13.1.3):
-    /// by `If-None-Match` when it is sent, else by `If-Modified-Since`.
-    static func isNotModified(ifNoneMatch: String?, ifModifiedSince: String?, entityTag: String, lastModified: Date) -> Bool {
+/// The validators a conditional GET carries (RFC 9110 §13.1), read from either header type: the
+/// fast path's (NIOHTTP1) and the router's (HTTPTypes).
+struct ConditionalGET {
+    var ifNoneMatch: String?
+    var ifModifiedSince: String?
+
+    init(ifNoneMatch: String?, ifModifiedSince: String?) {
+        self.ifNoneMatch = ifNoneMatch
+        self.ifModifiedSince = ifModifiedSince
+    }
+
+    init(_ headers: HTTPHeaders) {
+        self.init(ifNoneMatch: headers.first(name: "if-none-match"), ifModifiedSince: headers.first(name: "if-modified-since"))
+    }
+
+    init(_ fields: HTTPFields) {
+        self.init(ifNoneMatch: fields[.ifNoneMatch], ifModifiedSince: fields[.ifModifiedSince])
+    }
+
+    /// Whether the client's copy is current (RFC 9110 §13.1.2 and §13.1.3): by `If-None-Match`
+    /// when it is sent, else by `If-Modified-Since`.
+    func findsCurrent(entityTag: String, lastModified: Date) -> Bool {
         if let ifNoneMatch {
             return ifNoneMatch.split(separator: ",").contains { candidate in
                 let tag = candidate.trimmingCharacters(in: .whitespaces)

@@ -43,18 +43,19 @@ struct VARoutes {
             .get, "/api/va/ocsp/{request}", access: .public,
             summary: "OCSP by GET (RFC 6960 A.1): the request in base64url or percent-encoded base64", tag: "VA",
             response: "OCSPResponse", contentTypes: ("", Self.ocspResponseType)
-        ) { _, context in
+        ) { request, context in
             guard let der = Self.decodeGETRequest(try context.parameters.require("request")[...]) else {
                 return Self.response(.malformedRequest, cacheable: true)
             }
-            return Self.response(await va.ocspResponse(for: der, logger: context.logger), cacheable: true)
+            let reply = await va.ocspResponse(for: der, logger: context.logger)
+            return Self.response(reply, cacheable: true, conditional: ConditionalGET(request.headers))
         }
         api.on(
             .get, "/api/va/crl/{ca_ski}", access: .public, summary: "The CA's current CRL (DER X.509 v2)", tag: "VA",
             contentTypes: ("", Self.crlType)
-        ) { _, context in
+        ) { request, context in
             let crl = try await va.crl(caSKI: try context.pathParameter("ca_ski"))
-            return Self.response(crl, body: ByteBuffer(bytes: crl.der))
+            return Self.response(crl, body: ByteBuffer(bytes: crl.der), conditional: ConditionalGET(request.headers))
         }
         api.on(
             .get, "/api/va/v1/roles/{ca_ski}", access: .public, summary: "A CA's CRL options and latest CRL", tag: "VA",
@@ -85,19 +86,14 @@ struct VARoutes {
             // More than one path segment is not a route: the router says so.
             guard !encoded.isEmpty, !encoded.contains("/") else { return nil }
             return va.cachedOCSPResponse(key: OCSPRequestKey(getPath: encoded)) { decodeGETRequest(encoded) }
-                .map { fastResponse($0, cacheable: true) }
+                .map { fastResponse($0, cacheable: true, conditional: ConditionalGET(request.headers)) }
         }
         let bodies = CRLBodyCache()
         routes.add(.GET, .prefix(crlPrefix), metricsName: "/api/va/crl/{ca_ski}") { request in
             let ski = request.path.dropFirst(crlPrefix.count).lowercased()
             guard !ski.isEmpty, !ski.contains("/"), let crl = va.cachedCRL(caSKI: ski) else { return nil }
-            // A relying party polling with the ETag or date of its copy gets 304 while the CRL
-            // is the same (here, where the kept CRLs are answered; the router always sends it).
-            if HTTPCaching.isNotModified(
-                ifNoneMatch: request.headers.first(name: "if-none-match"),
-                ifModifiedSince: request.headers.first(name: "if-modified-since"), entityTag: crl.entityTag,
-                lastModified: crl.summary.thisUpdate)
-            {
+            // A relying party polling with the ETag or date of its copy gets 304 while the CRL is the same.
+            if ConditionalGET(request.headers).findsCurrent(crl) {
                 return FastPathResponse(status: .notModified, contentType: crlType, body: ByteBuffer(), extraHeaders: cachingHeaders(crl))
             }
             return FastPathResponse(
@@ -148,26 +144,54 @@ struct VARoutes {
             entityTag: crl.entityTag, lastModified: crl.summary.thisUpdate, expires: crl.summary.nextUpdate, now: Date())
     }
 
-    private static func fastResponse(_ reply: OCSPReply, cacheable: Bool) -> FastPathResponse {
-        FastPathResponse(
-            status: .ok, contentType: ocspResponseType, body: ByteBuffer(bytes: reply.der),
-            extraHeaders: cachingHeaders(reply, cacheable: cacheable))
+    private static func fastResponse(_ reply: OCSPReply, cacheable: Bool, conditional: ConditionalGET? = nil) -> FastPathResponse {
+        let headers = cachingHeaders(reply, cacheable: cacheable)
+        if cacheable, let conditional, conditional.findsCurrent(reply) {
+            return FastPathResponse(status: .notModified, contentType: ocspResponseType, body: ByteBuffer(), extraHeaders: headers)
+        }
+        return FastPathResponse(status: .ok, contentType: ocspResponseType, body: ByteBuffer(bytes: reply.der), extraHeaders: headers)
     }
 
-    /// Every OCSP answer, error statuses included, is a 200 with an OCSP response (RFC 6960 A.1).
-    static func response(_ reply: OCSPReply, cacheable: Bool) -> Response {
-        response(contentType: ocspResponseType, body: ByteBuffer(bytes: reply.der), headers: cachingHeaders(reply, cacheable: cacheable))
+    /// Every OCSP answer, error statuses included, is a 200 with an OCSP response (RFC 6960 A.1),
+    /// or a 304 to a conditional GET whose copy is current.
+    static func response(_ reply: OCSPReply, cacheable: Bool, conditional: ConditionalGET? = nil) -> Response {
+        let headers = cachingHeaders(reply, cacheable: cacheable)
+        if cacheable, let conditional, conditional.findsCurrent(reply) { return notModified(headers: headers) }
+        return response(contentType: ocspResponseType, body: ByteBuffer(bytes: reply.der), headers: headers)
     }
 
-    static func response(_ crl: PublishedCRL, body: ByteBuffer) -> Response {
-        response(contentType: crlType, body: body, headers: cachingHeaders(crl))
+    static func response(_ crl: PublishedCRL, body: ByteBuffer, conditional: ConditionalGET) -> Response {
+        if conditional.findsCurrent(crl) { return notModified(headers: cachingHeaders(crl)) }
+        return response(contentType: crlType, body: body, headers: cachingHeaders(crl))
     }
 
     private static func response(contentType: String, body: ByteBuffer, headers extra: [(String, String)]) -> Response {
-        var headers: HTTPFields = [.contentType: contentType]
-        for (name, value) in extra {
-            if let field = HTTPField.Name(name) { headers[field] = value }
-        }
+        var headers = fields(extra)
+        headers[.contentType] = contentType
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// A 304 carries the validators and freshness, but neither a body nor its type and length.
+    private static func notModified(headers extra: [(String, String)]) -> Response {
+        Response(status: .notModified, headers: fields(extra))
+    }
+
+    private static func fields(_ pairs: [(String, String)]) -> HTTPFields {
+        var fields = HTTPFields()
+        for (name, value) in pairs {
+            if let field = HTTPField.Name(name) { fields[field] = value }
+        }
+        return fields
+    }
+}
+
+extension ConditionalGET {
+    /// Only answers a shared cache may keep (one certificate, no nonce) have validators.
+    func findsCurrent(_ reply: OCSPReply) -> Bool {
+        reply.freshness.map { findsCurrent(entityTag: $0.entityTag, lastModified: $0.producedAt) } ?? false
+    }
+
+    func findsCurrent(_ crl: PublishedCRL) -> Bool {
+        findsCurrent(entityTag: crl.entityTag, lastModified: crl.summary.thisUpdate)
     }
 }

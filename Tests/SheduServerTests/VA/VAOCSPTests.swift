@@ -59,6 +59,49 @@ struct VAOCSPTests {
         }
     }
 
+    /// A cache revalidating its copy of a GET answer (by ETag or date) gets 304 without a body
+    /// while the answer is the same, from the kept answers and from the router alike; a revocation
+    /// makes the old validators fail at once.
+    @Test func conditionalGETsAreAnsweredNotModifiedUntilTheStatusChanges() async throws {
+        try await VAWorld.run { world in
+            let serial = try await world.issue("cached")
+            let request = try world.opensslRequest("cached")
+            let first = try await world.ocspGET(request)
+            let entityTag = try #require(first.headers["etag"])
+            let lastModified = try #require(first.headers["last-modified"])
+            let url = "\(world.ocspURL)/\(VAWorld.base64URL(request))"
+
+            let same = try await world.curl(url, to: "same.der", headers: ["If-None-Match: \(entityTag)"])
+            #expect(same.status == 304)
+            #expect(((try? world.read("same.der")) ?? Data()).isEmpty, "a 304 has no body")
+            #expect(same.headers["etag"] == entityTag && same.headers["cache-control"] != nil)
+            #expect(same.headers["content-length"] == nil && same.headers["content-type"] == nil)
+            #expect(try await world.curl(url, to: "since.der", headers: ["If-Modified-Since: \(lastModified)"]).status == 304)
+            #expect(try await world.curl(url, to: "other.der", headers: [#"If-None-Match: "0""#]).status == 200)
+            #expect(try world.read("other.der") == world.read("resp.der"))
+
+            // The router answers the same (the first request after a restart, or on another replica).
+            let routed = try await world.client.executeRequest(
+                uri: "/api/va/ocsp/\(VAWorld.base64URL(request))", method: .get, headers: [.ifNoneMatch: entityTag], body: nil)
+            #expect(routed.status == .notModified)
+            #expect(routed.body.readableBytes == 0)
+            #expect(routed.headers[.eTag] == entityTag)
+            #expect(routed.headers[.contentType] == nil)  // and no length on the wire: NIO drops it from a 304
+
+            // POST answers are not cached, so never conditional.
+            let posted = try await world.curl(
+                world.ocspURL, to: "posted.der", headers: ["Content-Type: application/ocsp-request", "If-None-Match: \(entityTag)"],
+                method: "POST", body: "req.der")
+            #expect(posted.status == 200)
+
+            try await world.setStatus(serial, "REVOKED", reason: "KeyCompromise")
+            let changed = try await world.curl(url, to: "resp.der", headers: ["If-None-Match: \(entityTag)"])
+            #expect(changed.status == 200)
+            #expect(changed.headers["etag"] != entityTag)
+            #expect(try world.opensslReads().contains("Cert Status: revoked"))
+        }
+    }
+
     /// A hold answers revoked (certificateHold); its release answers good again.
     @Test func aHoldIsRevokedWithItsReasonUntilReleased() async throws {
         try await VAWorld.run { world in
