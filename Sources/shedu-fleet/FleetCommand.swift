@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOSSL
@@ -37,10 +36,11 @@ struct FleetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let factory = try Factory()
-        let admin = try client(identity: nil, keepAlive: true)
+        let server = try Server(url: url)
         let dmsID = "fleet-\(UUID().uuidString.prefix(8).lowercased())"
+        let admin = try await connect(server, identity: nil)
         try await prepareServer(admin: admin, factory: factory, dmsID: dmsID)
-        try await admin.shutdown()
+        await admin.close()
         print("fleet: \(stationDevices) devices through \(stations) stations, then \(devices) devices on their own connections; key exchange \(keyExchange.rawValue)")
 
         if stationDevices > 0 {
@@ -48,8 +48,10 @@ struct FleetCommand: AsyncParsableCommand {
             let stationIdentities = try (0..<stations).map { try factory.bootstrap("station-\($0)") }
             let stationCSRs = try (0..<stationDevices).map { try csr(commonName: "station-device-\($0)", key: try SigningKey.generate(.p256)) }
             let stationRound = try await measure(count: stationDevices, workers: stations) { worker in
-                let client = try client(identity: stationIdentities[worker], keepAlive: true)
-                return (client, { index in _ = try await enroll(client, dmsID: dmsID, csr: stationCSRs[index], path: "simpleenroll") })
+                let connection = try await connect(server, identity: stationIdentities[worker])
+                return ({ await connection.close() }, { index in
+                    _ = try await enroll(connection, dmsID: dmsID, csr: stationCSRs[index], path: "simpleenroll")
+                })
             }
             report("enroll, kept-alive mTLS connections (\(stations) stations)", stationRound)
         }
@@ -62,9 +64,9 @@ struct FleetCommand: AsyncParsableCommand {
         let issued = IssuedCertificates(count: devices)
         let enrollRound = try await measure(count: devices, workers: concurrency) { _ in
             (nil, { index in
-                let client = try client(identity: bootstraps[index], keepAlive: false)
-                defer { Task { try? await client.shutdown() } }
-                issued.set(index, try await enroll(client, dmsID: dmsID, csr: deviceCSRs[index], path: "simpleenroll"))
+                let connection = try await connect(server, identity: bootstraps[index])
+                defer { Task { await connection.close() } }
+                issued.set(index, try await enroll(connection, dmsID: dmsID, csr: deviceCSRs[index], path: "simpleenroll", closing: true))
             })
         }
         report("enroll, a new mTLS connection each (\(concurrency) at a time)", enrollRound)
@@ -74,9 +76,9 @@ struct FleetCommand: AsyncParsableCommand {
         let renewRound = try await measure(count: devices, workers: concurrency) { _ in
             (nil, { index in
                 let identity = Identity(certificate: try issued.get(index), key: deviceKeys[index])
-                let client = try client(identity: identity, keepAlive: false)
-                defer { Task { try? await client.shutdown() } }
-                _ = try await enroll(client, dmsID: dmsID, csr: renewalCSRs[index], path: "simplereenroll")
+                let connection = try await connect(server, identity: identity)
+                defer { Task { await connection.close() } }
+                _ = try await enroll(connection, dmsID: dmsID, csr: renewalCSRs[index], path: "simplereenroll", closing: true)
             })
         }
         report("re-enroll, a new mTLS connection each (\(concurrency) at a time)", renewRound)
@@ -86,7 +88,7 @@ struct FleetCommand: AsyncParsableCommand {
 
     /// Imports the factory's CA (without its key) and makes a DMS that trusts it for enrollment,
     /// and the enrollment CA for renewals.
-    func prepareServer(admin: HTTPClient, factory: Factory, dmsID fleetID: String) async throws {
+    func prepareServer(admin: LeanHTTPSConnection, factory: Factory, dmsID fleetID: String) async throws {
         let rootPEM = Data(PEMText.pem(derCertificate: factory.root.derBytes).utf8).base64EncodedString()
         try await api(admin, "/api/ca/v1/cas/import", #"{"id":"\#(fleetID)-factory","ca":"\#(rootPEM)"}"#)
         try await api(
@@ -99,29 +101,23 @@ struct FleetCommand: AsyncParsableCommand {
             """)
     }
 
-    func api(_ client: HTTPClient, _ path: String, _ body: String) async throws {
-        var request = HTTPClientRequest(url: url + path)
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        guard response.status == .created else { throw FleetError("POST \(path): \(response.status.code) \(text)") }
+    func api(_ connection: LeanHTTPSConnection, _ path: String, _ body: String) async throws {
+        let response = try await connection.post(
+            path, contentType: "application/json", body: body, headers: [("Authorization", "Bearer \(token)")])
+        guard response.status == 201 else { throw FleetError("POST \(path): \(response.status) \(String(buffer: response.body))") }
     }
 
     // MARK: EST
 
-    func enroll(_ client: HTTPClient, dmsID: String, csr: String, path: String) async throws -> Certificate {
-        var request = HTTPClientRequest(url: "\(url)/.well-known/est/\(dmsID)/\(path)")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/pkcs10")
-        request.body = .bytes(ByteBuffer(string: csr))
-        let response = try await client.execute(request, timeout: .seconds(60))
-        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        guard response.status == .ok, let der = Data(base64Encoded: body),
+    func enroll(_ connection: LeanHTTPSConnection, dmsID: String, csr: String, path: String, closing: Bool = false)
+        async throws -> Certificate
+    {
+        let response = try await connection.post(
+            "/.well-known/est/\(dmsID)/\(path)", contentType: "application/pkcs10", body: csr, closing: closing)
+        let body = String(buffer: response.body)
+        guard response.status == 200, let der = Data(base64Encoded: body, options: .ignoreUnknownCharacters),
             let certificate = try CMSCertificatesOnly.certificates(fromDER: Array(der)).first
-        else { throw FleetError("\(path): \(response.status.code) \(body.prefix(300))") }
+        else { throw FleetError("\(path): \(response.status) \(body.prefix(300))") }
         return certificate
     }
 
@@ -134,9 +130,10 @@ struct FleetCommand: AsyncParsableCommand {
         return Data(serializer.serializedBytes).base64EncodedString()
     }
 
-    func client(identity: Identity?, keepAlive: Bool) throws -> HTTPClient {
+    /// A new TLS connection to the server, presenting `identity` when there is one.
+    func connect(_ server: Server, identity: Identity?) async throws -> LeanHTTPSConnection {
         var tls = TLSConfiguration.makeClientConfiguration()
-        // Read once: every device of the new-connection rounds makes its own client, and the
+        // Read once: every device of the new-connection rounds makes its own context, and the
         // simulator shares the cores with the server it measures.
         tls.trustRoots = .certificates(try Self.serverCAs(caFile))
         tls.curves = keyExchange.curves
@@ -144,10 +141,7 @@ struct FleetCommand: AsyncParsableCommand {
             tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: identity.certificate.derBytes, format: .der))]
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: identity.key.pkcs8DERRepresentation, format: .der))
         }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.connectionPool = .init(idleTimeout: .seconds(keepAlive ? 60 : 1))
-        configuration.maximumUsesPerConnection = keepAlive ? nil : 1
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return try await LeanHTTPSConnection.connect(to: server.address, host: server.host, context: try NIOSSLContext(configuration: tls))
     }
 
     private static let trustedServerCAs = Mutex<(path: String, certificates: [NIOSSLCertificate])?>(nil)
@@ -171,16 +165,17 @@ struct FleetCommand: AsyncParsableCommand {
         var firstFailure: String?
     }
 
-    /// Runs `count` operations on `workers` concurrent workers; each worker makes its own operation.
+    /// Runs `count` operations on `workers` concurrent workers; each worker makes its own operation
+    /// (and what ends the worker, if anything).
     func measure(
         count: Int, workers: Int,
-        _ makeWorker: @escaping @Sendable (Int) throws -> (HTTPClient?, @Sendable (Int) async throws -> Void)
+        _ makeWorker: @escaping @Sendable (Int) async throws -> ((@Sendable () async -> Void)?, @Sendable (Int) async throws -> Void)
     ) async throws -> Round {
         let start = ContinuousClock.now
         let results = try await withThrowingTaskGroup(of: ([Double], Int, String?).self) { group in
             for worker in 0..<workers {
                 group.addTask {
-                    let (client, operation) = try makeWorker(worker)
+                    let (finish, operation) = try await makeWorker(worker)
                     var latencies: [Double] = []
                     var failures = 0
                     var firstFailure: String?
@@ -194,7 +189,7 @@ struct FleetCommand: AsyncParsableCommand {
                             if firstFailure == nil { firstFailure = "\(error)" }
                         }
                     }
-                    try await client?.shutdown()
+                    await finish?()
                     return (latencies, failures, firstFailure)
                 }
             }
@@ -282,5 +277,19 @@ final class IssuedCertificates: @unchecked Sendable {
     func get(_ index: Int) throws -> Certificate {
         guard let certificate = lock.withLock({ certificates[index] }) else { throw FleetError("device \(index) was not enrolled") }
         return certificate
+    }
+}
+
+/// The server's name (for its certificate) and address, resolved once rather than per device.
+struct Server: Sendable {
+    let host: String
+    let address: SocketAddress
+
+    init(url: String) throws {
+        guard let components = URLComponents(string: url), components.scheme == "https", let host = components.host else {
+            throw FleetError("--url must be https://host[:port], not '\(url)'")
+        }
+        self.host = host
+        address = try SocketAddress.makeAddressResolvingHost(host, port: components.port ?? 443)
     }
 }
