@@ -66,7 +66,7 @@ struct FleetCommand: AsyncParsableCommand {
             (nil, { index in
                 let connection = try await connect(server, identity: bootstraps[index])
                 defer { Task { await connection.close() } }
-                issued.set(index, try await enroll(connection, dmsID: dmsID, csr: deviceCSRs[index], path: "simpleenroll", closing: true))
+                issued.set(index, try await enroll(connection, dmsID: dmsID, csr: deviceCSRs[index], path: "simpleenroll"))
             })
         }
         report("enroll, a new mTLS connection each (\(concurrency) at a time)", enrollRound)
@@ -78,7 +78,7 @@ struct FleetCommand: AsyncParsableCommand {
                 let identity = Identity(certificate: try issued.get(index), key: deviceKeys[index])
                 let connection = try await connect(server, identity: identity)
                 defer { Task { await connection.close() } }
-                _ = try await enroll(connection, dmsID: dmsID, csr: renewalCSRs[index], path: "simplereenroll", closing: true)
+                _ = try await enroll(connection, dmsID: dmsID, csr: renewalCSRs[index], path: "simplereenroll")
             })
         }
         report("re-enroll, a new mTLS connection each (\(concurrency) at a time)", renewRound)
@@ -109,11 +109,10 @@ struct FleetCommand: AsyncParsableCommand {
 
     // MARK: EST
 
-    func enroll(_ connection: LeanHTTPSConnection, dmsID: String, csr: String, path: String, closing: Bool = false)
-        async throws -> Certificate
-    {
-        let response = try await connection.post(
-            "/.well-known/est/\(dmsID)/\(path)", contentType: "application/pkcs10", body: csr, closing: closing)
+    /// One enrollment. A device of the new-connection rounds closes its connection itself after
+    /// the answer (as AsyncHTTPClient did for the simulator before), without `Connection: close`.
+    func enroll(_ connection: LeanHTTPSConnection, dmsID: String, csr: String, path: String) async throws -> Certificate {
+        let response = try await connection.post("/.well-known/est/\(dmsID)/\(path)", contentType: "application/pkcs10", body: csr)
         let body = String(buffer: response.body)
         guard response.status == 200, let der = Data(base64Encoded: body, options: .ignoreUnknownCharacters),
             let certificate = try CMSCertificatesOnly.certificates(fromDER: Array(der)).first

@@ -41,15 +41,12 @@ struct LeanHTTPSConnection: Sendable {
         return LeanHTTPSConnection(channel: channel, reader: reader, host: host)
     }
 
-    /// POSTs `body` and returns the response; `closing` asks the server to close after it.
-    func post(_ path: String, contentType: String, body: String, headers: [(String, String)] = [], closing: Bool = false)
-        async throws -> Response
-    {
+    /// POSTs `body` and returns the response.
+    func post(_ path: String, contentType: String, body: String, headers: [(String, String)] = []) async throws -> Response {
         var request = channel.allocator.buffer(capacity: 256 + body.utf8.count)
         request.writeString("POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: \(contentType)\r\n")
         request.writeString("Content-Length: \(body.utf8.count)\r\n")
         for (name, value) in headers { request.writeString("\(name): \(value)\r\n") }
-        if closing { request.writeString("Connection: close\r\n") }
         request.writeString("\r\n")
         request.writeString(body)
         let bytes = request
