@@ -24,6 +24,52 @@ struct ListenerTests {
         await app.cleanup()
     }
 
+    /// A client that asks the server to close (`Connection: close`) and then drops the TCP
+    /// connection without TLS's close_notify, as curl does: the server's side closes at once, not
+    /// after NIOSSL's default 5 s with the connection and its TLS state held all that time.
+    @Test func connectionsTheServerClosesDoNotLinger() async throws {
+        let app = try await TestApp.make()
+        let port = app.configuration.port
+        let caFile = app.dataFolder.caCertificate.path
+        try await app.withLiveServer { _ in
+            for _ in 0..<3 {
+                let result = try await FastPathTests.onOwnThread {
+                    try runTool(
+                        "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", caFile, "-H", "Connection: close",
+                                 "https://localhost:\(port)/health"])
+                }
+                #expect(result.output == "200")
+            }
+            var lingering = try Self.socketsInCloseWait(port: port)
+            let deadline = ContinuousClock.now + .seconds(2)
+            while lingering > 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                lingering = try Self.socketsInCloseWait(port: port)
+            }
+            #expect(lingering == 0, "connections the client closed are still open on the server")
+        }
+        await app.cleanup()
+    }
+
+    /// This host's TCP sockets on local `port` in CLOSE_WAIT: the peer closed, this side did not.
+    static func socketsInCloseWait(port: Int) throws -> Int {
+        let localPort = ":" + String(format: "%04X", port)
+        var count = 0
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            // Read to the end: /proc files report a size of 0.
+            guard let file = FileHandle(forReadingAtPath: table) else { continue }
+            defer { try? file.close() }
+            guard let data = try file.readToEnd() else { continue }
+            let text = String(decoding: data, as: UTF8.self)
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                // sl, local_address, rem_address, st: 08 is CLOSE_WAIT.
+                if fields.count > 3, fields[1].hasSuffix(localPort), fields[3] == "08" { count += 1 }
+            }
+        }
+        return count
+    }
+
     @Test func aClientCertificateIsAcceptedButNotRequired() async throws {
         let app = try await TestApp.make()
         let identity = try TestCertificates.clientIdentity(commonName: "some device")
