@@ -8,8 +8,8 @@ import NIOTLS
 /// buffer, its response read to the end of its Content-Length.
 ///
 /// The simulator shares the 2 cores with the server it measures, so what it spends per request
-/// is taken from the server: AsyncHTTPClient's pool and state machines cost more per enrollment
-/// than the handshake itself. This is what wrk is to hey for plain HTTP.
+/// is taken from the server: with AsyncHTTPClient's pool and state machines it used a fifth more
+/// CPU for the same enrollments. This is what wrk is to hey for plain HTTP.
 struct LeanHTTPSConnection: Sendable {
     struct Response: Sendable {
         var status: Int
