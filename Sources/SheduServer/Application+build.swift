@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import SheduCore
 import SheduPKI
 import X509
@@ -59,6 +60,7 @@ func buildServer(
     var fastPath = fastPathRoutes(services: services)
     fastPath.publicLimiter = rateLimits.publicRoutes
     let counters = FastPathCounters(routes: fastPath)
+    let idleTimeout = TimeAmount.milliseconds(configuration.idleTimeout.milliseconds)
 
     let monitorInterval = Duration.milliseconds(configuration.monitorInterval.milliseconds)
     var backgroundServices: [any Service] = [
@@ -70,7 +72,7 @@ func buildServer(
     if let httpPort = configuration.httpPort {
         backgroundServices.append(
             Application(
-                responder: responder, server: .http(fastPath: fastPath, counters: counters),
+                responder: responder, server: .http(fastPath: fastPath, counters: counters, idleTimeout: idleTimeout),
                 configuration: .init(address: .hostname(configuration.host, port: httpPort), serverName: "shedu"),
                 logger: logger))
     }
@@ -78,7 +80,8 @@ func buildServer(
         responder: responder,
         server: try .https(
             certificateChainPEM: try dataFolder.read(dataFolder.serverCertificate),
-            privateKeyPEM: try dataFolder.read(dataFolder.serverKey), fastPath: fastPath, counters: counters),
+            privateKeyPEM: try dataFolder.read(dataFolder.serverKey), fastPath: fastPath, counters: counters,
+            idleTimeout: idleTimeout),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shedu"),
         services: backgroundServices,
         logger: logger)

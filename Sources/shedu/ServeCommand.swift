@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often the expiry and device-window monitors run, e.g. 60s, 5m. [env: SHEDU_MONITOR_INTERVAL, default: 60s]")
     var monitorInterval: String?
 
+    @Option(help: "Close connections that send and receive nothing for this long, e.g. 90s, 5m. [env: SHEDU_IDLE_TIMEOUT, default: 90s]")
+    var idleTimeout: String?
+
     @Option(help: "Requests/s (and burst) per source address on EST, OCSP and CRL routes, RATE[/BURST] or off. [env: SHEDU_RATE_LIMIT_PUBLIC, default: 2000/4000]")
     var rateLimitPublic: String?
 
@@ -127,6 +130,12 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("--monitor-interval must be a duration of at least 100ms (e.g. 60s, 5m), not '\(text)'")
             }
             configuration.monitorInterval = interval
+        }
+        if let text = resolved(idleTimeout, "SHEDU_IDLE_TIMEOUT") {
+            guard let timeout = try? TimeDuration(parsing: text), timeout.milliseconds >= 1000 else {
+                throw ValidationError("--idle-timeout must be a duration of at least 1s (e.g. 90s, 5m), not '\(text)'")
+            }
+            configuration.idleTimeout = timeout
         }
         do {
             if let text = resolved(rateLimitPublic, "SHEDU_RATE_LIMIT_PUBLIC") {

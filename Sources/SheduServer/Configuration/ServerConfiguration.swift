@@ -46,6 +46,9 @@ public struct ServerConfiguration: Sendable {
     public var clientRateLimit: RateLimit?
     /// How often the certificate expiry and device window monitors run.
     public var monitorInterval: TimeDuration
+    /// A connection that neither sends nor receives for this long is closed: a device that lost
+    /// power without closing, or a client that never finishes its TLS handshake or request.
+    public var idleTimeout: TimeDuration
     public var logFormat: LogFormat
     public var logLevel: Logger.Level
 
@@ -53,7 +56,7 @@ public struct ServerConfiguration: Sendable {
         dataDirectory: String = "./shedu-data", host: String = "127.0.0.1", port: Int = 8443, httpPort: Int? = nil,
         databaseURL: String? = nil, publicURL: String? = nil, oidc: OIDC? = nil, rolesClaim: String = "roles",
         trustForwardedClientCertificate: Bool = false, apiClientCAs: [String] = [], estDefaultDMS: String? = nil, monitorInterval: TimeDuration = .seconds(60),
-        publicRateLimit: RateLimit? = ServerConfiguration.defaultPublicRateLimit, clientRateLimit: RateLimit? = nil,
+        idleTimeout: TimeDuration = .seconds(90), publicRateLimit: RateLimit? = ServerConfiguration.defaultPublicRateLimit, clientRateLimit: RateLimit? = nil,
         logFormat: LogFormat = .text,
         logLevel: Logger.Level = .info
     ) {
@@ -69,6 +72,7 @@ public struct ServerConfiguration: Sendable {
         self.apiClientCAs = apiClientCAs
         self.estDefaultDMS = estDefaultDMS
         self.monitorInterval = monitorInterval
+        self.idleTimeout = idleTimeout
         self.publicRateLimit = publicRateLimit
         self.clientRateLimit = clientRateLimit
         self.logFormat = logFormat

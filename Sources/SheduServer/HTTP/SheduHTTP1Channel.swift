@@ -13,15 +13,25 @@ struct SheduHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let fastPath: FastPathRoutes
     let counters: FastPathCounters
+    /// See ``ServerConfiguration/idleTimeout``.
+    let idleTimeout: TimeAmount
 
-    init(responder: @escaping HTTPChannelHandler.Responder, fastPath: FastPathRoutes, counters: FastPathCounters) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder, fastPath: FastPathRoutes, counters: FastPathCounters,
+        idleTimeout: TimeAmount
+    ) {
         self.responder = responder
         self.fastPath = fastPath
         self.counters = counters
+        self.idleTimeout = idleTimeout
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // In front of HTTP (and behind TLS): every byte counts as activity, the fast path's
+            // answers included, and a TLS handshake that never ends is idle too.
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+            try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: .init())
@@ -35,5 +45,18 @@ struct SheduHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
     func handle(value: Value, logger: Logger) async {
         await handleHTTP(asyncChannel: value, logger: logger)
+    }
+}
+
+/// Closes the connection when ``IdleStateHandler`` reports it idle.
+final class IdleConnectionCloser: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case IdleStateHandler.IdleStateEvent.all = event {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -45,15 +45,16 @@ extension ClientCertificateTLSChannel: HTTPChannelHandler where BaseChannel: HTT
 
 extension HTTPServerBuilder {
     /// Plain HTTP/1.1 with the fast path.
-    static func http(fastPath: FastPathRoutes, counters: FastPathCounters) -> HTTPServerBuilder {
+    static func http(fastPath: FastPathRoutes, counters: FastPathCounters, idleTimeout: TimeAmount) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters)
+            SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters, idleTimeout: idleTimeout)
         }
     }
 
     /// HTTP/1.1 over TLS with the fast path, requesting (not requiring) a client certificate.
     static func https(
-        certificateChainPEM: String, privateKeyPEM: String, fastPath: FastPathRoutes, counters: FastPathCounters
+        certificateChainPEM: String, privateKeyPEM: String, fastPath: FastPathRoutes, counters: FastPathCounters,
+        idleTimeout: TimeAmount
     ) throws -> HTTPServerBuilder {
         var tls: TLSConfiguration
         do {
@@ -74,7 +75,8 @@ extension HTTPServerBuilder {
         let context = try NIOSSLContext(configuration: tls)
         return HTTPServerBuilder { responder in
             ClientCertificateTLSChannel(
-                SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters), sslContext: context)
+                SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters, idleTimeout: idleTimeout),
+                sslContext: context)
         }
     }
 }

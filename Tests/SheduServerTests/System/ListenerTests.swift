@@ -51,6 +51,34 @@ struct ListenerTests {
         await app.cleanup()
     }
 
+    /// A connection on which nothing is sent or received for the idle timeout is closed, on both
+    /// listeners (on HTTPS, a TLS handshake that never starts); one kept busy by fast-path
+    /// requests stays open across the timeout and is closed once it goes quiet.
+    @Test func idleConnectionsAreClosed() async throws {
+        let app = try await TestApp.make {
+            $0.httpPort = try? freePort()
+            $0.idleTimeout = .seconds(1)
+        }
+        let health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        try await app.withLiveServer { _ in
+            for port in [app.configuration.port, app.configuration.httpPort!] {
+                let start = ContinuousClock.now
+                let silent = try await FastPathTests.exchange(port: port, "", seconds: 20)
+                #expect(silent.isEmpty)
+                #expect(ContinuousClock.now - start < .seconds(10), "port \(port): an idle connection stayed open")
+            }
+            // Two requests 0.7 s apart, then quiet: both answered, then closed by the server.
+            let start = ContinuousClock.now
+            let (first, second) = try await FastPathTests.onOwnThread {
+                try FastPathTests.blockingExchange(
+                    port: app.configuration.httpPort!, health, seconds: 0.7, thenSend: health, seconds: 20)
+            }
+            #expect(first.contains(SystemRoutes.healthBody) && second.contains(SystemRoutes.healthBody), "\(first) \(second)")
+            #expect(ContinuousClock.now - start < .seconds(10), "the connection was not closed once idle")
+        }
+        await app.cleanup()
+    }
+
     /// This host's TCP sockets on local `port` in CLOSE_WAIT: the peer closed, this side did not.
     static func socketsInCloseWait(port: Int) throws -> Int {
         let localPort = ":" + String(format: "%04X", port)
