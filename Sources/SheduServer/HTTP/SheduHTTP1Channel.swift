@@ -28,10 +28,9 @@ struct SheduHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            // In front of HTTP (and behind TLS): every byte counts as activity, the fast path's
-            // answers included, and a TLS handshake that never ends is idle too.
-            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout))
-            try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
+            // In front of HTTP (and behind TLS): every request and answer counts as activity, the
+            // fast path's included, and a TLS handshake that never ends is idle too.
+            try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(timeout: idleTimeout))
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: .init())
@@ -48,15 +47,66 @@ struct SheduHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 }
 
-/// Closes the connection when ``IdleStateHandler`` reports it idle.
-final class IdleConnectionCloser: ChannelInboundHandler, RemovableChannelHandler {
+/// Closes a connection that neither read nor wrote anything for a whole check interval (so idle
+/// for between one and two `timeout`s), unless an answer is still draining to a slow reader.
+///
+/// NIO's `IdleStateHandler` times each write's completion through a promise of its own: 1-2.5 µs
+/// more per OCSP answer (about 40 µs each). Here a read or write only sets a flag.
+final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case IdleStateHandler.IdleStateEvent.all = event {
+    private let timeout: TimeAmount
+    private var active = true
+    private var check: Scheduled<Void>?
+
+    init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { scheduleCheck(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if check == nil { scheduleCheck(context) }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        check?.cancel()
+        check = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        check?.cancel()
+        check = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        active = true
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        active = true
+        context.write(data, promise: promise)
+    }
+
+    private func scheduleCheck(_ context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        check = context.eventLoop.scheduleTask(in: timeout) { bound.value.handler.checkIdle(bound.value.context) }
+    }
+
+    private func checkIdle(_ context: ChannelHandlerContext) {
+        // A large answer (a CRL) still being sent to a slow reader is not idle.
+        if !active, context.channel.isWritable {
+            check = nil
             context.close(promise: nil)
-            return
+        } else {
+            active = false
+            scheduleCheck(context)
         }
-        context.fireUserInboundEventTriggered(event)
     }
 }
