@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often the expiry and device-window monitors run, e.g. 60s, 5m. [env: SHEDU_MONITOR_INTERVAL, default: 60s]")
     var monitorInterval: String?
 
-    @Option(help: "Close connections that send and receive nothing for this long, e.g. 90s, 5m. [env: SHEDU_IDLE_TIMEOUT, default: 90s]")
+    @Option(help: "Close connections that send and receive nothing for this long (at most twice as long), e.g. 90s, 5m. [env: SHEDU_IDLE_TIMEOUT, default: 90s]")
     var idleTimeout: String?
 
     @Option(help: "Requests/s (and burst) per source address on EST, OCSP and CRL routes, RATE[/BURST] or off. [env: SHEDU_RATE_LIMIT_PUBLIC, default: 2000/4000]")

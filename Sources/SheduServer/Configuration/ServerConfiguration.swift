@@ -46,8 +46,9 @@ public struct ServerConfiguration: Sendable {
     public var clientRateLimit: RateLimit?
     /// How often the certificate expiry and device window monitors run.
     public var monitorInterval: TimeDuration
-    /// A connection that neither sends nor receives for this long is closed: a device that lost
-    /// power without closing, or a client that never finishes its TLS handshake or request.
+    /// A connection that neither sends nor receives for this long (at most twice as long) is
+    /// closed: a device that lost power without closing, or a client that never finishes its TLS
+    /// handshake or request.
     public var idleTimeout: TimeDuration
     public var logFormat: LogFormat
     public var logLevel: Logger.Level
