@@ -185,6 +185,19 @@ struct VAWorld {
         return result.output + result.errors
     }
 
+    /// A conditional GET of `uri` through the router (the first request after a restart, or on
+    /// another replica) with `entityTag` gets 304: no body, no type, the validator echoed (and no
+    /// length on the wire: NIO drops it from a 304).
+    func expectRouterAnswersNotModified(_ uri: String, entityTag: String, sourceLocation: SourceLocation = #_sourceLocation)
+        async throws
+    {
+        let routed = try await client.executeRequest(uri: uri, method: .get, headers: [.ifNoneMatch: entityTag], body: nil)
+        #expect(routed.status == .notModified, sourceLocation: sourceLocation)
+        #expect(routed.body.readableBytes == 0, sourceLocation: sourceLocation)
+        #expect(routed.headers[.eTag] == entityTag, sourceLocation: sourceLocation)
+        #expect(routed.headers[.contentType] == nil, sourceLocation: sourceLocation)
+    }
+
     /// Downloads the CRL of `ski` into `file` (DER) and parses it.
     func downloadCRL(_ ski: String, file: String = "crl.der") async throws
         -> (crl: CertificateRevocationList, headers: [String: String])
