@@ -26,7 +26,12 @@ struct CapturingLogHandler: LogHandler {
     func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        capture.append("\(event.level) \(event.message) \(rendered)")
+        let line = "\(event.level) \(event.message) \(rendered)"
+        capture.append(line)
+        // A test server's errors are bugs or the reason a test failed: CI's log must show them.
+        if event.level >= .error {
+            FileHandle.standardError.write(Data("test server logged: \(line)\n".utf8))
+        }
     }
 }
 
