@@ -1,5 +1,6 @@
 import Logging
 import SQLKit
+import SheduCore
 
 /// One open database connection with the means to close it.
 struct PooledConnection: Sendable {
@@ -39,7 +40,7 @@ actor ConnectionPool {
     }
 
     private func checkout() async throws -> PooledConnection {
-        guard !closed else { throw DatabaseClosedError() }
+        guard !closed else { throw SheduError.databaseClosed }
         while let connection = idle.popLast() {
             if !connection.isClosed() { return connection }
             opened -= 1
@@ -82,7 +83,7 @@ actor ConnectionPool {
     /// after its database's thread pool stopped would stay open (and SQLite asserts on that).
     func close() async {
         closed = true
-        for waiter in waiters { waiter.resume(throwing: DatabaseClosedError()) }
+        for waiter in waiters { waiter.resume(throwing: SheduError.databaseClosed) }
         waiters = []
         let connections = idle
         idle = []
@@ -101,6 +102,10 @@ actor ConnectionPool {
     }
 }
 
-struct DatabaseClosedError: Error, CustomStringConvertible {
-    var description: String { "the database is closed" }
+extension SheduError {
+    /// A request that reaches the database after it closed (the server is stopping, or one of its
+    /// services failed): 503, as for any dependency that cannot answer, rather than a 500.
+    static var databaseClosed: SheduError {
+        .unavailable("the database is closed: the server is stopping")
+    }
 }

@@ -1,5 +1,6 @@
 import Logging
 import SQLKit
+import SheduCore
 import Synchronization
 
 /// The single writer: runs write jobs one after another on one connection, and groups the jobs
@@ -49,7 +50,7 @@ final class WriteLane: Sendable {
             state.waiter = nil
             return (waiter, false)
         }
-        if action.rejected { job.fail(DatabaseClosedError()) }
+        if action.rejected { job.fail(SheduError.databaseClosed) }
         action.waiter?.resume()
     }
 

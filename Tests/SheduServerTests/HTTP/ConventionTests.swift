@@ -35,6 +35,24 @@ struct ConventionTests {
         await app.cleanup()
     }
 
+    /// A request that reaches the database after it closed (the server stopping, or one of its
+    /// services failed) is a 503 that says so, for reads and writes alike, not a 500.
+    @Test func aClosedDatabaseIsA503() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        try await app.withRouter { client, services in
+            await services.database.close()
+            let read = try await client.send(.get, "/api/ca/v1/cas", token: token)
+            let write = try await client.send(
+                .post, "/api/ca/v1/profiles", token: token, json: #"{"id":"p","validity":{"type":"Duration","duration":"1y"}}"#)
+            for response in [read, write] {
+                #expect(response.status == .serviceUnavailable, "\(response.text)")
+                #expect(try response.json()["err"] == .string("the database is closed: the server is stopping"))
+            }
+        }
+        await app.cleanup()
+    }
+
     @Test func badBodiesAre400sThatNameTheProblem() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.operator)

@@ -9,6 +9,7 @@ import NIOSSL
 import ServiceLifecycle
 import SheduCore
 import SheduTestSupport
+import Synchronization
 
 @testable import SheduServer
 
@@ -163,20 +164,51 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A free TCP port on loopback (bound and released, so a tiny race remains).
+/// A port for a test listener that nothing else takes before the listener binds it.
+///
+/// A port bound to 0 and released (as this did before) is an ephemeral port: the kernel hands it
+/// to the next outgoing connection of any test, and a listener that then cannot bind stops its
+/// server's services, the database with them (a CI run failed so, with 500s from a closed
+/// database). These ports come from below the ephemeral range, each once per test process, and
+/// are checked free when handed out.
 func freePort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+    for _ in 0..<TestPorts.range.count {
+        let port = TestPorts.next()
+        if TestPorts.isFree(port) { return port }
     }
-    guard bound else { throw TestFailure("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    throw TestFailure("no free port in \(TestPorts.range)")
+}
+
+enum TestPorts {
+    /// The 10,000 ports below the kernel's ephemeral range (32768-60999 by default).
+    static let range: Range<Int> = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let ephemeralStart = text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
+        let upper = max(ephemeralStart, 11_024)
+        return (upper - 10_000)..<upper
+    }()
+
+    /// Where this process starts in the range, so that two test processes seldom meet.
+    private static let offset = Int.random(in: 0..<range.count)
+    private static let handedOut = Atomic<Int>(0)
+
+    static func next() -> Int {
+        let index = handedOut.wrappingAdd(1, ordering: .relaxed).oldValue
+        return range.lowerBound + (offset + index) % range.count
+    }
+
+    /// Nothing listens on it, and it is not waiting to close.
+    static func isFree(_ port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
 }
 
 extension TestResponse {
