@@ -162,6 +162,16 @@ struct FleetCommand: AsyncParsableCommand {
         var latencies: [Double]
         var failures: Int
         var firstFailure: String?
+        /// The simulator's own CPU time in the round: on a shared machine, what the server did not get.
+        var simulatorCPUSeconds: Double
+    }
+
+    /// User and system CPU time of this process so far.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// Runs `count` operations on `workers` concurrent workers; each worker makes its own operation
@@ -171,6 +181,7 @@ struct FleetCommand: AsyncParsableCommand {
         _ makeWorker: @escaping @Sendable (Int) async throws -> ((@Sendable () async -> Void)?, @Sendable (Int) async throws -> Void)
     ) async throws -> Round {
         let start = ContinuousClock.now
+        let cpuStart = Self.processCPUSeconds()
         let results = try await withThrowingTaskGroup(of: ([Double], Int, String?).self) { group in
             for worker in 0..<workers {
                 group.addTask {
@@ -196,7 +207,8 @@ struct FleetCommand: AsyncParsableCommand {
         }
         return Round(
             seconds: (ContinuousClock.now - start).seconds, latencies: results.flatMap(\.0).sorted(),
-            failures: results.map(\.1).reduce(0, +), firstFailure: results.compactMap(\.2).first)
+            failures: results.map(\.1).reduce(0, +), firstFailure: results.compactMap(\.2).first,
+            simulatorCPUSeconds: Self.processCPUSeconds() - cpuStart)
     }
 
     func report(_ title: String, _ round: Round) {
@@ -206,7 +218,8 @@ struct FleetCommand: AsyncParsableCommand {
             return String(format: "%.1f ms", value * 1000)
         }
         let rate = Double(round.latencies.count) / round.seconds
-        print(String(format: "  %@: %.0f/s (%d in %.1f s), p50 %@, p90 %@, p99 %@, failures %d", title, rate, round.latencies.count, round.seconds, percentile(0.5), percentile(0.9), percentile(0.99), round.failures))
+        let simulatorCPU = round.simulatorCPUSeconds * 1e6 / Double(max(1, round.latencies.count + round.failures))
+        print(String(format: "  %@: %.0f/s (%d in %.1f s), p50 %@, p90 %@, p99 %@, failures %d; simulator CPU %.0f us each", title, rate, round.latencies.count, round.seconds, percentile(0.5), percentile(0.9), percentile(0.99), round.failures, simulatorCPU))
         if let first = round.firstFailure { print("    first failure: \(first)") }
     }
 }
