@@ -1,0 +1,146 @@
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SheduCore
+import SheduTestSupport
+import Testing
+
+@testable import SheduServer
+
+/// Bad input is a 4xx that names the problem, never a 500: every route of the server, with
+/// existing and absurd path values, is sent bodies and queries that are malformed, mistyped or
+/// out of range.
+@Suite("Hostile input on every route")
+struct HostileInputTests {
+    /// Values for each `{parameter}` of a path: ones that exist in the world, then absurd ones.
+    static let pathValues = [
+        "root-ca", "issuing-ca-01", "manufacturing-dms", "device-profile", "nope", "%20", "..", "%2e%2e%2f%2e%2e",
+        "%00", "%C3%BC", "-1", "0", String(repeating: "a", count: 2_000), "%ZZ",
+    ]
+
+    /// Request bodies: none, malformed, of the wrong JSON type, with mistyped and absurd fields.
+    static let bodies: [String?] = [
+        nil, "", "{", "[]", "{}", "null", "7", "\"text\"",
+        """
+        {"id":5,"name":{},"metadata":[],"settings":"x","csr":1,"certificate":[],"status":1,"key_spec":"x",
+         "subject":1,"profile_id":1,"patches":"x","revocation_reason":5,"dms_id":[],"tags":"x","validity":3,
+         "ca_expiration":[],"issuance_expiration":"x","key_metadata":7,"parent_id":{},"expiration":true}
+        """,
+        """
+        {"id":"","name":"","status":"NOPE","csr":"!!!","certificate":"!!!","dms_id":"","tags":[""],
+         "metadata":{"a":null},"validity":{"type":"Date","time":"yesterday"},"ca_expiration":{"type":"Duration","duration":"-1y"},
+         "key_metadata":{"type":"RSA","bits":-1},"subject":{"common_name":""},"revocation_reason":"Bored",
+         "patches":[{"op":"explode","path":"x"}],"settings":{"enrollment_settings":{"enrollment_ca":""}},
+         "key_spec":{"type":"ECDSA","bits":7},"profile_id":"","parent_id":"nope","issuance_profile":{"validity":{}}}
+        """,
+        String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000),
+        "{\"id\":\"x\",\"metadata\":" + String(repeating: "{\"a\":", count: 2_000) + "1" + String(repeating: "}", count: 2_000) + "}",
+    ]
+
+    /// Queries for reads: filters, page sizes, bookmarks and sorting that make no sense.
+    static let queries = [
+        "", "?filter=garbage", "?filter=status[equal]", "?filter=status[equal]NOPE", "?filter=created_at[after]notadate",
+        "?filter=metadata[jsonpath]$$$", "?page_size=-1", "?page_size=abc", "?page_size=99999999999999999999999",
+        "?bookmark=%25%25%25", "?bookmark=abc", "?sort_by=nope&sort_mode=sideways", "?filter=%00", "?filter=a[b]c&filter=",
+    ]
+
+    @Test func noRouteAnswers500() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let routes = try await Self.routes()
+        #expect(routes.count > 50)
+        try await app.withRouter { client in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            _ = try await world.api.client.send(
+                .post, "/api/devmanager/v1/devices", token: token,
+                json: #"{"id":"device-1","dms_id":"manufacturing-dms","tags":["a"]}"#)
+            var failures: [String] = []
+            var sent = 0
+            for (method, pattern) in routes {
+                let paths = pattern.contains("{") ? Self.pathValues.map { Self.fill(pattern, with: $0) } : [pattern]
+                for path in paths {
+                    let variants: [(uri: String, body: String?, contentType: String?)] =
+                        switch method {
+                        case .get, .head, .delete: Self.queries.map { (path + $0, nil, nil) }
+                        default:
+                            Self.bodies.map { (path, $0, "application/json") }
+                                + [(path, "!!!", "application/pkcs10"), (path, "MIIB", "application/pkcs10"), (path, "{}", "text/plain")]
+                        }
+                    for variant in variants {
+                        var headers: HTTPFields = [.authorization: "Bearer \(token)"]
+                        if let contentType = variant.contentType { headers[.contentType] = contentType }
+                        let response = try await client.executeRequest(
+                            uri: variant.uri, method: method, headers: headers, body: variant.body.map { ByteBuffer(string: $0) })
+                        sent += 1
+                        let summary = "\(method) \(variant.uri.prefix(120)) body \(variant.body?.prefix(60) ?? "none")"
+                        if response.status.code >= 500 {
+                            failures.append("\(response.status.code) \(summary): \(String(buffer: response.body).prefix(200))")
+                        } else if response.status.code >= 400, method != .head,
+                            (try? JSONValue.parse(String(buffer: response.body), field: "response"))?["err"]?.stringValue == nil
+                        {
+                            failures.append("\(response.status.code) without {\"err\"} \(summary): \(String(buffer: response.body).prefix(200))")
+                        }
+                    }
+                }
+            }
+            #expect(sent > 5_000)
+            #expect(failures.isEmpty, "\(failures.count) of \(sent) requests:\n\(failures.prefix(40).joined(separator: "\n"))")
+        }
+        await app.cleanup()
+    }
+
+    /// The routes answered before the router (OCSP, CRLs, health), spoken to with curl on the
+    /// plain-HTTP listener: malformed requests and absurd paths are 4xx there too.
+    @Test func theFastPathAnswersNo500() async throws {
+        try await VAWorld.run { world in
+            let ski = try await world.ski(of: "issuing-ca-01")
+            try world.write("garbage.bin", Data((0..<300).map { UInt8(truncatingIfNeeded: $0 &* 37) }))
+            try world.write("empty.bin", Data())
+            try world.write("big.bin", Data(repeating: 0x30, count: 100_000))
+            let gets = [
+                "/api/va/ocsp/", "/api/va/ocsp/!!!", "/api/va/ocsp/AAAA", "/api/va/ocsp/%ZZ", "/api/va/ocsp/MEMwQTA%2FMD0wOzAJBgUrDgMCGgUABBQ",
+                "/api/va/ocsp/" + String(repeating: "QUJD", count: 5_000), "/api/va/ocsp/a/b", "/api/va/crl/", "/api/va/crl/zz",
+                "/api/va/crl/00", "/api/va/crl/\(ski)x", "/api/va/crl/\(ski)/x", "/api/va/crl/" + String(repeating: "a", count: 3_000),
+                "/health?x=%ZZ",
+            ]
+            var failures: [String] = []
+            for path in gets {
+                let (status, _) = try await world.curl(world.baseURL + path, to: "answer")
+                if status >= 500 || status == 0 { failures.append("\(status) GET \(path.prefix(100))") }
+            }
+            for body in ["garbage.bin", "empty.bin", "big.bin"] {
+                for contentType in ["application/ocsp-request", "text/plain"] {
+                    let (status, _) = try await world.curl(
+                        world.ocspURL, to: "answer", headers: ["Content-Type: \(contentType)"], method: "POST", body: body)
+                    if status >= 500 || status == 0 { failures.append("\(status) POST \(body) as \(contentType)") }
+                }
+            }
+            #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        }
+    }
+
+    /// The server's routes (method and path pattern), as registered.
+    static func routes() async throws -> [(HTTPRequest.Method, String)] {
+        let scratch = try await ScratchDatabase.make(.sqlite)
+        let database = try await scratch.open()
+        let router = Router(context: SheduRequestContext.self, options: .autoGenerateHeadEndpoints)
+        registerRoutes(
+            on: APIRouter(router: router),
+            services: SheduServices(
+                database: database, masterKey: SymmetricKey(size: .bits256), clock: SystemClock(), publicURL: "https://localhost:8443"),
+            configuration: ServerConfiguration())
+        let routes = router.routes.map { ($0.method, $0.path.description) }
+        await database.close()
+        await scratch.drop()
+        // Deletions last, so that the other routes meet the world's records while they exist.
+        return routes.sorted { ($0.0 == .delete ? 1 : 0, $0.1, $0.0.rawValue) < ($1.0 == .delete ? 1 : 0, $1.1, $1.0.rawValue) }
+    }
+
+    /// `pattern` with each `{parameter}` (or `*`) replaced by `value`.
+    static func fill(_ pattern: String, with value: String) -> String {
+        pattern.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.hasPrefix("{") || segment.hasPrefix(":") || segment == "*" || segment == "**" ? value : String(segment)
+        }.joined(separator: "/")
+    }
+}
