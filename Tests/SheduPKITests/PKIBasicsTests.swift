@@ -107,3 +107,29 @@ extension String {
         String(repeating: "0", count: max(0, length - count)) + self
     }
 }
+
+@Suite("Issuance refuses names a relying party would read differently")
+struct NULNameTests {
+    /// "bank.example\0.evil.example" reads as "bank.example" to software that stops at the NUL
+    /// (the null-prefix attack): in the subject or a subject alternative name, it is refused.
+    @Test func namesWithANULAreRefused() throws {
+        let now = Date()
+        let root = try TestCA(.init(storedAlgorithm: .ecdsa, bits: 256), name: "Anchor", now: now)
+        let key = try SigningKey.generate(.init(storedAlgorithm: .ecdsa, bits: 256))
+        let policy = IssuancePolicy(notAfter: now.addingTimeInterval(86_400))
+        func issue(commonName: String, dnsName: String?) throws -> Certificate {
+            var extensions = Certificate.Extensions()
+            if let dnsName { try extensions.append(Certificate.Extension(SubjectAlternativeNames([.dnsName(dnsName)]), critical: false)) }
+            return try CertificateBuilder.issue(
+                .init(name: try DistinguishedName { CommonName(commonName) }, publicKey: key.publicKey, requestedExtensions: extensions),
+                policy: policy, issuer: root.issuer, now: now)
+        }
+        #expect(throws: PKIError.invalidInput("the subject's common name contains a NUL character")) {
+            try issue(commonName: "bank.example\u{0}.evil.example", dnsName: nil)
+        }
+        #expect(throws: PKIError.invalidInput("the subject alternative name 'bank.example\\0.evil.example' contains a NUL character")) {
+            try issue(commonName: "device", dnsName: "bank.example\u{0}.evil.example")
+        }
+        #expect(try issue(commonName: "device", dnsName: "device.example").subject.description.contains("device"))
+    }
+}

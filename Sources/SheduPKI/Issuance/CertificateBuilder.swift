@@ -50,6 +50,7 @@ public enum CertificateBuilder {
         let name = try subjectName(subject, policy: policy)
         let requested = policy.honorExtensions ? subject.requestedExtensions : nil
         let alternativeNames = requested?[oid: .X509ExtensionID.subjectAlternativeName]
+        try refuseNULCharacters(in: name, alternativeNames: alternativeNames)
         if name.isEmpty, alternativeNames == nil {
             throw PKIError.invalidInput("the certificate would have neither a subject nor a subject alternative name")
         }
@@ -95,6 +96,26 @@ public enum CertificateBuilder {
         var fields = policy.subject
         if fields.commonName.isEmpty { fields.commonName = SheduPKI.Subject(subject.name).commonName }
         return try fields.distinguishedName()
+    }
+
+    /// A name holding a NUL character reads as a shorter name to software that stops there
+    /// ("bank.example\0.evil.example", the null-prefix attack): a CA must not certify it.
+    static func refuseNULCharacters(in name: DistinguishedName, alternativeNames: Certificate.Extension?) throws {
+        for attribute in name.flatMap({ $0 }) where String(describing: attribute.value).utf8.contains(0) {
+            let field = attribute.type == .RDNAttributeType.commonName ? "common name" : "attribute \(attribute.type)"
+            throw PKIError.invalidInput("the subject's \(field) contains a NUL character")
+        }
+        guard let alternativeNames, let names = try? SubjectAlternativeNames(alternativeNames) else { return }
+        for name in names {
+            let text: String? =
+                switch name {
+                case .dnsName(let value), .rfc822Name(let value), .uniformResourceIdentifier(let value): value
+                default: nil
+                }
+            if let text, text.utf8.contains(0) {
+                throw PKIError.invalidInput("the subject alternative name '\(text.replacingOccurrences(of: "\0", with: "\\0"))' contains a NUL character")
+            }
+        }
     }
 
     /// `honor_key_usage` keeps the requested usages (the profile's when none are requested); a CA

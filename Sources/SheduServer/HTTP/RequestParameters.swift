@@ -42,11 +42,15 @@ extension Request {
 }
 
 extension SheduRequestContext {
-    /// A path parameter, percent-decoded.
+    /// A path parameter, percent-decoded. No id holds a NUL character (`%00`).
     func pathParameter(_ name: String) throws -> String {
         let raw = try parameters.require(name)
         // Foundation's decoding costs microseconds even when there is nothing to decode.
         guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
-        return raw.removingPercentEncoding ?? raw
+        let decoded = raw.removingPercentEncoding ?? raw
+        guard !decoded.utf8.contains(0) else {
+            throw SheduError.badRequest("the path's \(name) contains the NUL character (%00)")
+        }
+        return decoded
     }
 }

@@ -104,7 +104,11 @@ public final class SheduDatabase: Sendable {
 
     /// Runs read-only statements on a pooled connection.
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await readers.withConnection(body)
+        do {
+            return try await readers.withConnection(body)
+        } catch {
+            throw Self.refusedInput(error) ?? error
+        }
     }
 
     /// Runs `body` inside a write transaction and returns once its changes are committed.
@@ -119,7 +123,7 @@ public final class SheduDatabase: Sendable {
                         let value = try await body(db)
                         return { continuation.resume(returning: value) }
                     },
-                    fail: { continuation.resume(throwing: $0) }))
+                    fail: { continuation.resume(throwing: Self.refusedInput($0) ?? $0) }))
         }
     }
 
@@ -210,6 +214,16 @@ extension SheduDatabase {
             return error.serverInfo?[.sqlState] == "23505"
         }
         return false
+    }
+
+    /// A 400 for a value the database refuses to hold: PostgreSQL stores no NUL character (U+0000)
+    /// in text or JSON, wherever it came from (a path, a filter, a CSR's subject). Nothing was
+    /// written: the statement, and its write's transaction, failed.
+    static func refusedInput(_ error: any Error) -> SheduError? {
+        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return nil }
+        // invalid byte sequence for the encoding; a JSON \u0000 that cannot be converted to text
+        guard state == "22021" || state == "22P05" else { return nil }
+        return .badRequest("a value contains the NUL character (U+0000), which cannot be stored")
     }
 
     /// Whether `error` is a row naming another that does not exist (a foreign key).

@@ -63,18 +63,19 @@ struct ListenerTests {
         try await app.withLiveServer { _ in
             for port in [app.configuration.port, app.configuration.httpPort!] {
                 let start = ContinuousClock.now
-                let silent = try await FastPathTests.exchange(port: port, "", seconds: 20)
+                // Closed after one to two timeouts; the margin is for a loaded CI machine.
+                let silent = try await FastPathTests.exchange(port: port, "", seconds: 30)
                 #expect(silent.isEmpty)
-                #expect(ContinuousClock.now - start < .seconds(10), "port \(port): an idle connection stayed open")
+                #expect(ContinuousClock.now - start < .seconds(20), "port \(port): an idle connection stayed open")
             }
             // Two requests 0.7 s apart, then quiet: both answered, then closed by the server.
             let start = ContinuousClock.now
             let (first, second) = try await FastPathTests.onOwnThread {
                 try FastPathTests.blockingExchange(
-                    port: app.configuration.httpPort!, health, seconds: 0.7, thenSend: health, seconds: 20)
+                    port: app.configuration.httpPort!, health, seconds: 0.7, thenSend: health, seconds: 30)
             }
             #expect(first.contains(SystemRoutes.healthBody) && second.contains(SystemRoutes.healthBody), "\(first) \(second)")
-            #expect(ContinuousClock.now - start < .seconds(10), "the connection was not closed once idle")
+            #expect(ContinuousClock.now - start < .seconds(20), "the connection was not closed once idle")
         }
         await app.cleanup()
     }
