@@ -15,13 +15,21 @@ public struct DeviceGroupService: Sendable {
 
     static func notFound(_ id: String) -> SheduError { .notFound("device group '\(id)' not found") }
 
+    /// Criteria in Lamassu's form, no more than one query may combine.
+    static func checked(_ criteria: [GroupCriterion]) throws -> [GroupCriterion] {
+        guard criteria.count <= Filter.maximumCombined else {
+            throw SheduError.badRequest("\(criteria.count) criteria; a group may have at most \(Filter.maximumCombined)")
+        }
+        return try criteria.map { try $0.normalized() }
+    }
+
     public func create(_ request: DeviceGroupRequest) async throws -> DeviceGroup {
         let id = request.id.flatMap { $0.isEmpty ? nil : $0 } ?? RandomUUID.lowercased()
         guard id.count <= 128, !id.contains("/") else {
             throw SheduError.badRequest("id must be at most 128 characters and contain no '/'")
         }
         guard let name = request.name, !name.isEmpty else { throw SheduError.badRequest("name is required") }
-        let criteria = try (request.criteria ?? []).map { try $0.normalized() }
+        let criteria = try Self.checked(request.criteria ?? [])
         let parentID = request.parentID.flatMap { $0.isEmpty ? nil : $0 }
         if let parentID, try await store.group(id: parentID) == nil {
             throw SheduError.notFound("parent device group '\(parentID)' not found")
@@ -49,7 +57,7 @@ public struct DeviceGroupService: Sendable {
         let previous = group
         if let name = request.name, !name.isEmpty { group.name = name }
         if let description = request.description { group.description = description }
-        if let criteria = request.criteria { group.criteria = try criteria.map { try $0.normalized() } }
+        if let criteria = request.criteria { group.criteria = try Self.checked(criteria) }
         if let parentID = request.parentID {
             if parentID.isEmpty {
                 group.parentID = nil

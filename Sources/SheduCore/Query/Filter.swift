@@ -10,6 +10,12 @@ public struct Filter: Sendable, Hashable {
         case jsonPath(JSONPathPredicate)
     }
 
+    /// Conditions one query may combine (its filters, with a device group's and its ancestors'
+    /// criteria), and values one `in` filter may list: far above real use, and below what the
+    /// databases refuse (SQLite's expression depth of 1,000, their bound-parameter limits).
+    public static let maximumCombined = 100
+    public static let maximumListedValues = 1_000
+
     public var field: FieldDefinition
     public var op: FilterOperator
     public var value: Value

@@ -41,6 +41,7 @@ struct ListQueryCompiler {
         var primaryKey = table.primaryKey
         var sortColumnOverrides: [String: String] = [:]
         var filters: [SQLQueryString] = []
+        try Self.checkSize(of: query.filters)
         var remaining = query.filters
         if let (driver, index) = drivingTable(for: query), case .string(let value) = query.filters[index].value {
             from = driver.from
@@ -74,8 +75,24 @@ struct ListQueryCompiler {
             keyset: keyset, orderBy: orderParts.joined(separator: ", "), sortExpressions: sortExpressions)
     }
 
+    /// Refuses more conditions, or listed values, than ``Filter/maximumCombined`` and
+    /// ``Filter/maximumListedValues``.
+    static func checkSize(of filters: [Filter]) throws {
+        guard filters.count <= Filter.maximumCombined else {
+            throw SheduError.badRequest(
+                "\(filters.count) filters (with any group criteria); at most \(Filter.maximumCombined) may be combined")
+        }
+        for filter in filters {
+            if case .strings(let values) = filter.value, values.count > Filter.maximumListedValues {
+                throw SheduError.badRequest(
+                    "filter on \(filter.field.name) lists \(values.count) values; at most \(Filter.maximumListedValues)")
+            }
+        }
+    }
+
     /// The filters alone, AND-ed, for counts and statistics; nil without filters.
     func filterCondition(_ filters: [Filter]) throws -> SQLQueryString? {
+        try Self.checkSize(of: filters)
         let compiled = try filters.map(compile)
         return compiled.isEmpty ? nil : compiled.map { "(\($0))" }.joined(separator: " AND ")
     }

@@ -49,6 +49,8 @@ struct HostileInputTests {
         "?filter=metadata[jsonpath]$.a[?(@.b==%27x%27)]", "?filter=metadata[jsonpath]%27%3B%20DROP%20TABLE%20devices%3B--",
         "?filter=created_at[before]9999-99-99T99:99:99Z", "?filter=id[contains]%25%5F%5C", "?filter=tags[contains]%27",
         "?filter=status[equal]ACTIVE&filter=status[equal]REVOKED&sort_by=id&sort_mode=desc&page_size=1",
+        "?" + Array(repeating: "filter=status[ne]NOPE", count: 1_500).joined(separator: "&"),
+        "?filter=status[in]" + (0..<5_000).map { "S\($0)" }.joined(separator: ","),
     ]
 
     @Test(arguments: TestBackend.available)
@@ -106,6 +108,37 @@ struct HostileInputTests {
             }
             #expect(sent > 4_000)
             #expect(failures.isEmpty, "\(failures.count) of \(sent) requests:\n\(failures.prefix(40).joined(separator: "\n"))")
+        }
+        await app.cleanup()
+    }
+
+    /// The conditions one query may combine are limited, with a 400 that says so: 1,500 filters
+    /// were a 500 from SQLite (expression tree deeper than 1,000).
+    @Test(arguments: TestBackend.available)
+    func filtersAreLimited(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            func list(_ query: String) async throws -> TestResponse {
+                try await client.send(.get, "/api/ca/v1/certificates?" + query, token: token)
+            }
+            let allowed = try await list(Array(repeating: "filter=subject.common_name[ne]x", count: 100).joined(separator: "&"))
+            #expect(allowed.status == .ok, "\(allowed.text)")
+            let tooMany = try await list(Array(repeating: "filter=subject.common_name[ne]x", count: 101).joined(separator: "&"))
+            #expect(tooMany.status == .badRequest)
+            #expect(try tooMany.json()["err"] == "101 filters (with any group criteria); at most 100 may be combined")
+            let longList = try await list("filter=subject.common_name[in]" + (0..<1_001).map { "S\($0)" }.joined(separator: ","))
+            #expect(longList.status == .badRequest)
+            #expect(try longList.json()["err"] == "filter on subject.common_name lists 1001 values; at most 1000")
+            let stats = try await client.send(
+                .get, "/api/devmanager/v1/stats?" + Array(repeating: "filter=id[ne]x", count: 101).joined(separator: "&"),
+                token: token)
+            #expect(stats.status == .badRequest, "\(stats.text)")
+            let criteria = Array(repeating: #"{"field":"id","operand":"ne","value":"x"}"#, count: 101).joined(separator: ",")
+            let group = try await client.send(
+                .post, "/api/devmanager/v1/device-groups", token: token, json: #"{"id":"g","name":"g","criteria":[\#(criteria)]}"#)
+            #expect(group.status == .badRequest)
+            #expect(try group.json()["err"] == "101 criteria; a group may have at most 100")
         }
         await app.cleanup()
     }
