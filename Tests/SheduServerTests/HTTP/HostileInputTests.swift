@@ -49,8 +49,9 @@ struct HostileInputTests {
         "?filter=metadata[jsonpath]$.a[?(@.b==%27x%27)]", "?filter=metadata[jsonpath]%27%3B%20DROP%20TABLE%20devices%3B--",
         "?filter=created_at[before]9999-99-99T99:99:99Z", "?filter=id[contains]%25%5F%5C", "?filter=tags[contains]%27",
         "?filter=status[equal]ACTIVE&filter=status[equal]REVOKED&sort_by=id&sort_mode=desc&page_size=1",
-        "?" + Array(repeating: "filter=status[ne]NOPE", count: 1_500).joined(separator: "&"),
-        "?filter=status[in]" + (0..<5_000).map { "S\($0)" }.joined(separator: ","),
+        // Valid filters, more than a query may combine (reaching the query compiler where a list has a status).
+        "?" + Array(repeating: "filter=status[ne]ACTIVE", count: 1_500).joined(separator: "&"),
+        "?filter=status[in]" + Array(repeating: "ACTIVE", count: 5_000).joined(separator: ","),
     ]
 
     @Test(arguments: TestBackend.available)
