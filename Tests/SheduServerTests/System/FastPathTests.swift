@@ -33,10 +33,7 @@ struct FastPathTests {
     ) throws -> (String, String) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
+        var address = loopbackAddress(port: port)
         var connected = false
         for _ in 0..<100 where !connected {
             connected = withUnsafePointer(to: &address) {
