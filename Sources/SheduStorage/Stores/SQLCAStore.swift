@@ -123,26 +123,26 @@ public struct SQLCAStore: CAStore {
             keyID: try row.decode(column: "a_key", as: String?.self))
     }
 
-    /// The VALUES of a certificate row, in the column order of ``insertColumns``.
-    static func values(_ record: CertificateRecord, dialect: SQLDialectKind) throws -> SQLQueryString {
+    /// The values of a certificate row, in the column order of ``insertColumns``.
+    static func values(_ record: CertificateRecord, dialect: SQLDialectKind) -> [RenderedSQL.Value] {
         let info = record.info
-        return """
-            \(bind: record.serialNumber), \(bind: Data(record.der)), \(bind: info.subject.commonName),
-            \(dialect.jsonBind(CertificateDocuments.subject(info.subject))), \(dialect.jsonBind(CertificateDocuments.subject(info.issuer))),
-            \(bind: info.subjectKeyID), \(bind: info.authorityKeyID), \(bind: info.keySpec.algorithm.rawValue),
-            \(bind: info.keySpec.bits), \(bind: info.notBefore.epochMilliseconds), \(bind: info.notAfter.epochMilliseconds),
-            \(bind: record.status.rawValue), \(bind: record.revocationTimestamp?.epochMilliseconds),
-            \(bind: record.revocationReason.rawValue), \(bind: record.heldByCA), \(bind: record.type.rawValue),
-            \(bind: record.engineID), \(bind: record.keyID), \(bind: info.isCA), \(bind: record.caID),
-            \(bind: record.isSelfSigned), \(bind: record.issuer.id), \(bind: record.issuer.serialNumber),
-            \(bind: record.issuer.level), \(dialect.jsonBind(CertificateDocuments.names(info.keyUsage))),
-            \(dialect.jsonBind(CertificateDocuments.names(info.extendedKeyUsage))),
-            \(dialect.jsonBind(CertificateDocuments.alternativeNames(info.alternativeNames))),
-            \(dialect.jsonBind(CertificateDocuments.metadata(record.metadata))), \(bind: record.creationDate.epochMilliseconds)
-            """
+        return [
+            .bind(record.serialNumber), .bind(Data(record.der)), .bind(info.subject.commonName),
+            .json(CertificateDocuments.subject(info.subject)), .json(CertificateDocuments.subject(info.issuer)),
+            .bind(info.subjectKeyID), .bind(info.authorityKeyID), .bind(info.keySpec.algorithm.rawValue),
+            .bind(info.keySpec.bits), .bind(info.notBefore.epochMilliseconds), .bind(info.notAfter.epochMilliseconds),
+            .bind(record.status.rawValue), .bind(record.revocationTimestamp?.epochMilliseconds),
+            .bind(record.revocationReason.rawValue), .bind(record.heldByCA), .bind(record.type.rawValue),
+            .bind(record.engineID), .bind(record.keyID), .bind(info.isCA), .bind(record.caID),
+            .bind(record.isSelfSigned), .bind(record.issuer.id), .bind(record.issuer.serialNumber),
+            .bind(record.issuer.level), .json(CertificateDocuments.names(info.keyUsage)),
+            .json(CertificateDocuments.names(info.extendedKeyUsage)),
+            .json(CertificateDocuments.alternativeNames(info.alternativeNames)),
+            .json(CertificateDocuments.metadata(record.metadata)), .bind(record.creationDate.epochMilliseconds),
+        ]
     }
 
-    private static let insertColumns: SQLQueryString = """
+    private static let insertColumns = """
         serial_number, der, subject_cn, subject, issuer, subject_key_id, authority_key_id, key_type, key_bits,
         valid_from, valid_to, status, revocation_timestamp, revocation_reason, held_by_ca, type, engine_id, key_id,
         is_ca, ca_id, self_signed, issuer_ca_id, issuer_serial, issuer_level, key_usage, extended_key_usage,
@@ -150,11 +150,12 @@ public struct SQLCAStore: CAStore {
         """
 
     /// The condition "this CA is ACTIVE", for writes that must not happen otherwise.
-    private static func activeCA(_ id: String) -> SQLQueryString {
-        """
-        EXISTS (SELECT 1 FROM cas ac JOIN certificates act ON act.serial_number = ac.serial_number
-                WHERE ac.id = \(bind: id) AND act.status = 'ACTIVE')
-        """
+    private static func activeCA(_ id: String, dialect: SQLDialectKind) -> RenderedSQL {
+        var condition = RenderedSQL(
+            "EXISTS (SELECT 1 FROM cas ac JOIN certificates act ON act.serial_number = ac.serial_number WHERE ac.id = ")
+        condition.append(.bind(id), dialect: dialect)
+        condition.append(" AND act.status = 'ACTIVE')")
+        return condition
     }
 
     func insertCertificateRow(_ record: CertificateRecord, requireActiveCA: String?, on db: any SQLDatabase) async throws {
@@ -164,7 +165,7 @@ public struct SQLCAStore: CAStore {
     /// A certificate row's INSERT with its values rendered, made before a write job so that the
     /// single writer only runs it.
     struct CertificateInsert: Sendable {
-        let statement: SQLQueryString
+        let statement: RenderedSQL
         let serialNumber: String
         let requireActiveCA: String?
 
@@ -173,7 +174,7 @@ public struct SQLCAStore: CAStore {
         func run(on db: any SQLDatabase) async throws {
             let inserted: [any SQLRow]
             do {
-                inserted = try await db.raw(statement).all()
+                inserted = try await statement.all(on: db)
             } catch where SheduDatabase.isUniqueViolation(error) {
                 throw SerialNumberTaken(serialNumber: serialNumber)
             }
@@ -183,12 +184,16 @@ public struct SQLCAStore: CAStore {
         }
     }
 
-    static func certificateInsert(_ record: CertificateRecord, requireActiveCA: String?, dialect: SQLDialectKind) throws
+    static func certificateInsert(_ record: CertificateRecord, requireActiveCA: String?, dialect: SQLDialectKind)
         -> CertificateInsert
     {
-        var sql: SQLQueryString = "INSERT INTO certificates (\(insertColumns)) SELECT \(try values(record, dialect: dialect))"
-        if let requireActiveCA { sql += " WHERE \(activeCA(requireActiveCA))" }
-        sql += " RETURNING serial_number"
+        var sql = RenderedSQL("INSERT INTO certificates (\(insertColumns)) SELECT ")
+        sql.append(.list(values(record, dialect: dialect), dialect: dialect))
+        if let requireActiveCA {
+            sql.append(" WHERE ")
+            sql.append(activeCA(requireActiveCA, dialect: dialect))
+        }
+        sql.append(" RETURNING serial_number")
         return CertificateInsert(statement: sql, serialNumber: record.serialNumber, requireActiveCA: requireActiveCA)
     }
 
@@ -488,13 +493,13 @@ public struct SQLCAStore: CAStore {
     struct PendingCertificate: Sendable {
         var serialNumber: String
         var requireActiveCA: String?
-        var values: SQLQueryString
-        var eventRows: [SQLQueryString]
+        var row: RenderedSQL
+        var eventRows: [RenderedSQL]
 
-        init(_ record: CertificateRecord, requireActiveCA: String?, events: [DomainEvent], dialect: SQLDialectKind) throws {
+        init(_ record: CertificateRecord, requireActiveCA: String?, events: [DomainEvent], dialect: SQLDialectKind) {
             serialNumber = record.serialNumber
             self.requireActiveCA = requireActiveCA
-            values = try SQLCAStore.values(record, dialect: dialect)
+            row = .row(SQLCAStore.values(record, dialect: dialect), dialect: dialect)
             eventRows = events.map { Outbox.row($0, dialect: dialect) }
         }
     }
@@ -537,17 +542,15 @@ public struct SQLCAStore: CAStore {
         guard !accepted.isEmpty else { return outcomes }
         var inserted = Set<String>()
         for range in ChunkSizes.ranges(count: accepted.count, limit: 128) {
-            let rows: [SQLQueryString] = accepted[range].map { "(\(batch[$0].values))" }
-            for row in try await db.raw(
-                """
-                INSERT INTO certificates (\(insertColumns)) VALUES \(rows.joined(separator: ", "))
-                ON CONFLICT (serial_number) DO NOTHING RETURNING serial_number
-                """
-            ).all() {
+            let statement = RenderedSQL.joined(
+                accepted[range].map { batch[$0].row }, separator: ", ",
+                prefix: "INSERT INTO certificates (\(insertColumns)) VALUES ",
+                suffix: " ON CONFLICT (serial_number) DO NOTHING RETURNING serial_number")
+            for row in try await statement.all(on: db) {
                 inserted.insert(try row.decode(column: "serial_number", as: String.self))
             }
         }
-        var eventRows: [SQLQueryString] = []
+        var eventRows: [RenderedSQL] = []
         for index in accepted {
             if inserted.contains(batch[index].serialNumber) {
                 eventRows += batch[index].eventRows
@@ -556,7 +559,7 @@ public struct SQLCAStore: CAStore {
             }
         }
         for statement in Outbox.statements(rows: eventRows) {
-            try await db.raw(statement).run()
+            try await statement.run(on: db)
         }
         return outcomes
     }

@@ -71,54 +71,62 @@ public struct SQLDeviceStore: DeviceStore {
     // MARK: Rows
 
     /// The device's INSERT and its tags' rows, documents rendered.
-    private func insertStatements(_ device: Device) -> [SQLQueryString] {
-        let dialect = self.dialect
-        var statements: [SQLQueryString] = [
+    private func insertStatements(_ device: Device) -> [RenderedSQL] {
+        var insert = RenderedSQL(
             """
             INSERT INTO devices (id, dms_owner, status, tags, metadata, icon, icon_color, created_at, identity, events,
-                active_serial, preventive_at, critical_at, expires_at, next_window_at)
-            VALUES (\(bind: device.id), \(bind: device.dmsOwner), \(bind: device.status.rawValue),
-                \(dialect.jsonBind(DomainJSON.text(device.tags))), \(dialect.jsonBind(DomainJSON.text(device.metadata))),
-                \(bind: device.icon), \(bind: device.iconColor), \(bind: device.creationDate.epochMilliseconds),
-                \(identityValue(device)), \(dialect.jsonBind(DomainJSON.text(device.events))),
-                \(bind: device.activeSerialNumber), \(bind: device.windows?.preventiveAt.epochMilliseconds),
-                \(bind: device.windows?.criticalAt.epochMilliseconds), \(bind: device.windows?.expiresAt.epochMilliseconds),
-                NULL)
-            """
-        ]
+                active_serial, preventive_at, critical_at, expires_at, next_window_at) VALUES
+            """)
+        insert.append(
+            .row(
+                [
+                    .bind(device.id), .bind(device.dmsOwner), .bind(device.status.rawValue), .json(DomainJSON.text(device.tags)),
+                    .json(DomainJSON.text(device.metadata)), .bind(device.icon), .bind(device.iconColor),
+                    .bind(device.creationDate.epochMilliseconds), identityValue(device), .json(DomainJSON.text(device.events)),
+                    .bind(device.activeSerialNumber), .bind(device.windows?.preventiveAt.epochMilliseconds),
+                    .bind(device.windows?.criticalAt.epochMilliseconds), .bind(device.windows?.expiresAt.epochMilliseconds),
+                    .null,
+                ], dialect: dialect))
+        var statements = [insert]
         if let tags = tagRows(device) { statements.append(tags) }
         return statements
     }
 
-    private func identityValue(_ device: Device) -> SQLQueryString {
-        guard let identity = device.identity else { return "NULL" }
-        return dialect.jsonBind(DomainJSON.text(identity))
+    private func identityValue(_ device: Device) -> RenderedSQL.Value {
+        device.identity.map { .json(DomainJSON.text($0)) } ?? .null
     }
 
-    private func tagRows(_ device: Device) -> SQLQueryString? {
+    private func tagRows(_ device: Device) -> RenderedSQL? {
         guard !device.tags.isEmpty else { return nil }
         let created = device.creationDate.epochMilliseconds
-        let rows: [SQLQueryString] = device.tags.map { "(\(bind: $0), \(bind: created), \(bind: device.id))" }
-        return "INSERT INTO device_tags (tag, created_at, device_id) VALUES \(rows.joined(separator: ", "))"
+        return .joined(
+            device.tags.map { .row([.bind($0), .bind(created), .bind(device.id)], dialect: dialect) }, separator: ", ",
+            prefix: "INSERT INTO device_tags (tag, created_at, device_id) VALUES ")
     }
 
     /// The UPDATE of a device read at `revision`: it returns the id only if no one wrote the
     /// device since, and raises the revision.
-    private func updateStatement(_ device: Device, revision: Int64) -> SQLQueryString {
-        let dialect = self.dialect
-        return """
-            UPDATE devices SET status = \(bind: device.status.rawValue), tags = \(dialect.jsonBind(DomainJSON.text(device.tags))),
-                metadata = \(dialect.jsonBind(DomainJSON.text(device.metadata))), icon = \(bind: device.icon),
-                icon_color = \(bind: device.iconColor), identity = \(identityValue(device)),
-                events = \(dialect.jsonBind(DomainJSON.text(device.events))), active_serial = \(bind: device.activeSerialNumber),
-                preventive_at = \(bind: device.windows?.preventiveAt.epochMilliseconds),
-                critical_at = \(bind: device.windows?.criticalAt.epochMilliseconds),
-                expires_at = \(bind: device.windows?.expiresAt.epochMilliseconds),
-                next_window_at = CASE WHEN \(bind: device.status.rawValue) = 'DECOMMISSIONED' THEN NULL ELSE next_window_at END,
-                revision = revision + 1
-            WHERE id = \(bind: device.id) AND revision = \(bind: revision)
-            RETURNING id
-            """
+    private func updateStatement(_ device: Device, revision: Int64) -> RenderedSQL {
+        var update = RenderedSQL("UPDATE devices SET ")
+        update.append(
+            .assignments(
+                [
+                    ("status", .bind(device.status.rawValue)), ("tags", .json(DomainJSON.text(device.tags))),
+                    ("metadata", .json(DomainJSON.text(device.metadata))), ("icon", .bind(device.icon)),
+                    ("icon_color", .bind(device.iconColor)), ("identity", identityValue(device)),
+                    ("events", .json(DomainJSON.text(device.events))), ("active_serial", .bind(device.activeSerialNumber)),
+                    ("preventive_at", .bind(device.windows?.preventiveAt.epochMilliseconds)),
+                    ("critical_at", .bind(device.windows?.criticalAt.epochMilliseconds)),
+                    ("expires_at", .bind(device.windows?.expiresAt.epochMilliseconds)),
+                ], dialect: dialect))
+        // A decommissioned device has no more windows to watch.
+        if device.status == .decommissioned { update.append(", next_window_at = NULL") }
+        update.append(", revision = revision + 1 WHERE id = ")
+        update.append(.bind(device.id), dialect: dialect)
+        update.append(" AND revision = ")
+        update.append(.bind(revision), dialect: dialect)
+        update.append(" RETURNING id")
+        return update
     }
 
     private func readRow(id: String, on db: any SQLDatabase) async throws -> Device? {
@@ -141,14 +149,14 @@ public struct SQLDeviceStore: DeviceStore {
         let eventStatements = Outbox.statements(for: events, dialect: dialect)
         try await database.write { db in
             do {
-                for statement in deviceStatements { try await db.raw(statement).run() }
+                for statement in deviceStatements { try await statement.run(on: db) }
             } catch where SheduDatabase.isUniqueViolation(error) {
                 throw SheduError.conflict("device '\(device.id)' already exists")
             } catch where SheduDatabase.isForeignKeyViolation(error) {
                 // The only reference a new device's rows can miss is its DMS.
                 throw DMSService.notFound(device.dmsOwner)
             }
-            for statement in eventStatements { try await db.raw(statement).run() }
+            for statement in eventStatements { try await statement.run(on: db) }
         }
     }
 
@@ -246,11 +254,11 @@ public struct SQLDeviceStore: DeviceStore {
     /// What one device update writes, rendered before its write job.
     private struct PreparedWrite: Sendable {
         /// The device's INSERT (it did not exist) or its UPDATE at the revision read.
-        var deviceStatements: [SQLQueryString]
+        var deviceStatements: [RenderedSQL]
         var isInsert: Bool
-        var tagStatements: [SQLQueryString]
+        var tagStatements: [RenderedSQL]
         var certificate: SQLCAStore.CertificateInsert?
-        var eventStatements: [SQLQueryString]
+        var eventStatements: [RenderedSQL]
         /// Changes of certificates other than the new one (a superseded identity), read and made
         /// inside the transaction.
         var certificateChanges: [CertificateChange]
@@ -283,14 +291,16 @@ public struct SQLDeviceStore: DeviceStore {
             for certificateChange in result.certificateChanges where certificateChange.serialNumber == serial {
                 newCertificate.events += try certificateChange.change(&newCertificate.record)
             }
-            certificate = try SQLCAStore.certificateInsert(
+            certificate = SQLCAStore.certificateInsert(
                 newCertificate.record, requireActiveCA: newCertificate.requireActiveCA, dialect: dialect)
             events += newCertificate.events
         }
         events += result.events
-        var tagStatements: [SQLQueryString] = []
+        var tagStatements: [RenderedSQL] = []
         if current != nil, device.tags != previousTags {
-            tagStatements.append("DELETE FROM device_tags WHERE device_id = \(bind: device.id)")
+            var delete = RenderedSQL("DELETE FROM device_tags WHERE device_id = ")
+            delete.append(.bind(device.id), dialect: dialect)
+            tagStatements.append(delete)
             if let rows = tagRows(device) { tagStatements.append(rows) }
         }
         return PreparedWrite(
@@ -303,16 +313,16 @@ public struct SQLDeviceStore: DeviceStore {
     private func run(_ write: PreparedWrite, id: String, now: Date, on db: any SQLDatabase) async throws -> [ChangedCertificate] {
         if write.isInsert {
             do {
-                for statement in write.deviceStatements { try await db.raw(statement).run() }
+                for statement in write.deviceStatements { try await statement.run(on: db) }
             } catch where SheduDatabase.isUniqueViolation(error) {
                 throw DeviceWriteRace()  // created meanwhile: change it as it now is
             }
         } else {
-            for statement in write.deviceStatements where try await db.raw(statement).all().isEmpty {
+            for statement in write.deviceStatements where try await statement.all(on: db).isEmpty {
                 throw DeviceWriteRace()
             }
         }
-        for statement in write.tagStatements { try await db.raw(statement).run() }
+        for statement in write.tagStatements { try await statement.run(on: db) }
         try await write.certificate?.run(on: db)
         var changed: [ChangedCertificate] = []
         for certificateChange in write.certificateChanges {
@@ -324,7 +334,7 @@ public struct SQLDeviceStore: DeviceStore {
             }
             if update.statusChanged { changed.append(ChangedCertificate(update.record)) }
         }
-        for statement in write.eventStatements { try await db.raw(statement).run() }
+        for statement in write.eventStatements { try await statement.run(on: db) }
         try await DeviceStatusSync.sync(
             where: "devices.id = \(bind: id)", now: now, followCertificate: true, on: db, dialect: dialect)
         return changed

@@ -28,6 +28,10 @@ struct SQLiteDirectDatabase: SQLDatabase {
     }
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
+        if let rendered = query as? RenderedSQL {
+            // Its text is SQLite's already.
+            return try connection.execute(rendered.text, try rendered.binds.map(SQLiteValue.init(binding:))) { onRow($0) }
+        }
         let (sql, binds) = serialize(query)
         try connection.execute(sql, try binds.map(SQLiteValue.init(binding:))) { onRow($0) }
     }
