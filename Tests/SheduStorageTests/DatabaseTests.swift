@@ -128,6 +128,52 @@ struct DatabaseTests {
         await scratch.drop()
     }
 
+    @Test(arguments: TestBackend.available)
+    func renderedStatementsStoreEveryKindOfValue(_ backend: TestBackend) async throws {
+        let scratch = try await ScratchDatabase.make(backend)
+        let database = try await scratch.open()
+        let dialect = database.dialect
+        let rows: [(id: String, count: Int64?, bytes: Data, flag: Bool, document: String)] = [
+            ("a", 7, Data([0, 1, 255]), true, #"{"k":"v"}"#), ("b", nil, Data(), false, "[1,2]"),
+            ("c", -3, Data([42]), true, #"{"nested":{"x":null}}"#),
+        ]
+        try await database.write { db in
+            try await db.raw(
+                """
+                CREATE TABLE rendered (id TEXT PRIMARY KEY, count BIGINT, bytes \(unsafeRaw: dialect.blobType) NOT NULL,
+                    flag \(unsafeRaw: dialect.booleanType) NOT NULL, document \(unsafeRaw: dialect.jsonType) NOT NULL, absent TEXT)
+                """
+            ).run()
+            // Rows rendered apart and joined: each piece's binds follow its text (PostgreSQL numbers them $1, $2, ...).
+            let statement = RenderedSQL.joined(
+                rows.map { .row([.bind($0.id), .bind($0.count), .bind($0.bytes), .bind($0.flag), .json($0.document), .null], dialect: dialect) },
+                separator: ", ", prefix: "INSERT INTO rendered (id, count, bytes, flag, document, absent) VALUES ",
+                suffix: " RETURNING id")
+            #expect(try await statement.all(on: db).count == 3)
+            var update = RenderedSQL("UPDATE rendered SET ")
+            update.append(.assignments([("count", .bind(Int64(8))), ("document", .json("{}"))], dialect: dialect))
+            update.append(" WHERE id = ")
+            update.append(.bind("a"), dialect: dialect)
+            try await update.run(on: db)
+        }
+        let stored = try await database.read { db in
+            try await db.raw(
+                "SELECT id, count, bytes, flag, \(unsafeRaw: dialect.jsonText("document")) AS document, absent FROM rendered ORDER BY id"
+            ).all()
+        }
+        #expect(try stored.map { try $0.decode(column: "id", as: String.self) } == ["a", "b", "c"])
+        #expect(try stored.map { try $0.decode(column: "count", as: Int64?.self) } == [8, nil, -3])
+        #expect(try stored.map { try $0.decode(column: "bytes", as: Data.self) } == rows.map(\.bytes))
+        #expect(try stored.map { try $0.decode(column: "flag", as: Bool.self) } == [true, false, true])
+        // Compared as JSON: PostgreSQL's JSONB gives back its own spelling of a document.
+        func json(_ text: String) throws -> JSONValue { try DomainJSON.decode(JSONValue.self, from: text) }
+        let documents = try stored.map { try json($0.decode(column: "document", as: String.self)) }
+        #expect(documents == [try json("{}"), try json(rows[1].document), try json(rows[2].document)])
+        #expect(try stored.allSatisfy { try $0.decode(column: "absent", as: String?.self) == nil })
+        await database.close()
+        await scratch.drop()
+    }
+
     @Test("a new SQLite database gets small pages; an existing one keeps its own, and its rows")
     func sqlitePageSizeIsChosenAtCreationOnly() async throws {
         func pageSize(_ database: SheduDatabase) async throws -> Int? {

@@ -1,40 +1,90 @@
 import SQLKit
 
 /// SQL text with its bound values, written directly: for the statements every issuance and
-/// enrollment runs (certificate rows, events, devices).
+/// enrollment runs (certificate rows, events, devices and their status rule).
 ///
 /// SQLKit's `SQLQueryString` keeps every fragment and bind boxed and walks them again when the
 /// statement runs, on the single writer; here the text is one string with `?` for each value,
-/// made on the caller's thread, and SQLite runs it as it is (``SQLiteDirectDatabase``). Pieces
-/// concatenate, so rows rendered ahead join into one multi-row statement.
-struct RenderedSQL: SQLExpression, Sendable {
+/// made on the caller's thread, and SQLite runs it as it is (``SQLiteDirectDatabase``), each
+/// value converted without a cast. Pieces concatenate and interpolate like `SQLQueryString`
+/// (`"... WHERE id = \(bind: id)"`), so rows rendered ahead join into one multi-row statement.
+struct RenderedSQL: SQLExpression, Sendable, ExpressibleByStringInterpolation, StringInterpolationProtocol {
     /// The SQL, a `?` standing for each bound value in order.
     private(set) var text: String
-    private(set) var binds: [any Encodable & Sendable]
+    private(set) var binds: [any Bindable]
+
+    /// What can be bound: SQLite's form is read through the value's own type, PostgreSQL's
+    /// encoding keeps it (so that a NULL keeps its column's type).
+    typealias Bindable = SQLiteBindable & Encodable & Sendable
 
     init(_ text: String = "") {
-        precondition(!text.utf8.contains(Self.placeholder), "a literal '?' in rendered SQL would shift its binds")
+        Self.checkLiteral(text)
         self.text = text
         binds = []
     }
 
-    /// A value of a list or a column.
-    enum Value {
-        case bind(any Encodable & Sendable)
-        /// A JSON document's text, stored as JSONB on PostgreSQL.
-        case json(String)
-        /// SQL NULL.
-        case null
+    init(stringLiteral value: String) {
+        self.init(value)
+    }
+
+    init(literalCapacity: Int, interpolationCount: Int) {
+        self.init()
+        text.reserveCapacity(literalCapacity + interpolationCount)
+    }
+
+    init(stringInterpolation: RenderedSQL) {
+        self = stringInterpolation
+    }
+
+    // MARK: Building
+
+    mutating func appendLiteral(_ literal: String) {
+        append(literal)
+    }
+
+    mutating func appendInterpolation(bind value: some Bindable) {
+        text += "?"
+        binds.append(value)
+    }
+
+    /// `?, ?, ...`: one placeholder per value.
+    mutating func appendInterpolation(binds values: [some Bindable]) {
+        for (index, value) in values.enumerated() {
+            text += index > 0 ? ", ?" : "?"
+            binds.append(value)
+        }
+    }
+
+    mutating func appendInterpolation(_ other: RenderedSQL) {
+        append(other)
+    }
+
+    /// SQL text made by the program, never from input.
+    mutating func appendInterpolation(unsafeRaw sql: String) {
+        append(sql)
+    }
+
+    mutating func appendInterpolation(literal integer: Int) {
+        text += String(integer)
     }
 
     mutating func append(_ sql: String) {
-        precondition(!sql.utf8.contains(Self.placeholder), "a literal '?' in rendered SQL would shift its binds")
+        Self.checkLiteral(sql)
         text += sql
     }
 
     mutating func append(_ other: RenderedSQL) {
         text += other.text
         binds += other.binds
+    }
+
+    /// A value of a list or a column.
+    enum Value {
+        case bind(any Bindable)
+        /// A JSON document's text, stored as JSONB on PostgreSQL.
+        case json(String)
+        /// SQL NULL.
+        case null
     }
 
     mutating func append(_ value: Value, dialect: SQLDialectKind) {
@@ -63,10 +113,7 @@ struct RenderedSQL: SQLExpression, Sendable {
 
     /// `(v1, v2, ...)`: a row of values.
     static func row(_ values: [Value], dialect: SQLDialectKind) -> RenderedSQL {
-        var row = RenderedSQL("(")
-        row.append(list(values, dialect: dialect))
-        row.text += ")"
-        return row
+        "(\(list(values, dialect: dialect)))"
     }
 
     /// `column1 = v1, column2 = v2, ...`: the SET list of an UPDATE.
@@ -81,7 +128,7 @@ struct RenderedSQL: SQLExpression, Sendable {
     }
 
     /// `prefix` followed by `parts` separated by `separator`, then `suffix`.
-    static func joined(_ parts: some Collection<RenderedSQL>, separator: String, prefix: String, suffix: String = "")
+    static func joined(_ parts: some Collection<RenderedSQL>, separator: String, prefix: String = "", suffix: String = "")
         -> RenderedSQL
     {
         var joined = RenderedSQL(prefix)
@@ -94,7 +141,13 @@ struct RenderedSQL: SQLExpression, Sendable {
         return joined
     }
 
-    /// For databases other than the direct SQLite one: each `?` becomes the dialect's placeholder.
+    // MARK: Running
+
+    /// The values as SQLite binds them.
+    var sqliteBinds: [SQLiteValue] { binds.map(\.sqliteValue) }
+
+    /// For databases other than the direct SQLite one, and inside an `SQLQueryString`: each `?`
+    /// becomes the dialect's placeholder.
     func serialize(to serializer: inout SQLSerializer) {
         var bindIndex = 0
         var segmentStart = text.utf8.startIndex
@@ -118,5 +171,13 @@ struct RenderedSQL: SQLExpression, Sendable {
         return rows
     }
 
+    func first(on db: any SQLDatabase) async throws -> (any SQLRow)? {
+        try await all(on: db).first
+    }
+
     private static let placeholder = UInt8(ascii: "?")
+
+    private static func checkLiteral(_ sql: String) {
+        precondition(!sql.utf8.contains(placeholder), "a literal '?' in rendered SQL would shift its binds")
+    }
 }

@@ -25,13 +25,13 @@ public enum SQLDialectKind: Sendable {
     var beginWrite: SQLQueryString { self == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN" }
 
     /// A JSON object built in SQL from key/value expressions.
-    func jsonObject(_ pairs: [(String, SQLQueryString)]) -> SQLQueryString {
-        let arguments: [SQLQueryString] = pairs.map { "'\(unsafeRaw: $0.0)', \($0.1)" }
-        return "\(unsafeRaw: self == .sqlite ? "json_object" : "jsonb_build_object")(\(arguments.joined(separator: ", ")))"
+    func jsonObject(_ pairs: [(String, RenderedSQL)]) -> RenderedSQL {
+        let arguments = pairs.map { "'\(unsafeRaw: $0.0)', \($0.1)" as RenderedSQL }
+        return .joined(arguments, separator: ", ", prefix: self == .sqlite ? "json_object(" : "jsonb_build_object(", suffix: ")")
     }
 
     /// A random event id made in SQL.
-    var randomID: SQLQueryString {
+    var randomID: RenderedSQL {
         self == .sqlite ? "lower(hex(randomblob(16)))" : "CAST(gen_random_uuid() AS TEXT)"
     }
 }

@@ -16,20 +16,20 @@ enum DeviceStatusSync {
     /// The status and next window of each row of `devices`, as SQL expressions.
     /// - Parameter followCertificate: read the bound certificate's status too (else only time counts,
     ///   as for the monitor, which only sees devices whose certificate is live).
-    static func derived(now: Int64, followCertificate: Bool) -> (status: SQLQueryString, next: SQLQueryString) {
-        let certificateStatus: SQLQueryString =
+    static func derived(now: Int64, followCertificate: Bool) -> (status: RenderedSQL, next: RenderedSQL) {
+        let certificateStatus: RenderedSQL =
             "(SELECT c.status FROM certificates c WHERE c.serial_number = devices.active_serial)"
-        let revoked: SQLQueryString = followCertificate ? "WHEN \(certificateStatus) = 'REVOKED' THEN 'REVOKED'" : ""
-        let expired: SQLQueryString = followCertificate ? "\(certificateStatus) = 'EXPIRED' OR " : ""
-        let dead: SQLQueryString = followCertificate ? "OR \(certificateStatus) IN ('REVOKED', 'EXPIRED') " : ""
-        let status: SQLQueryString = """
+        let revoked: RenderedSQL = followCertificate ? "WHEN \(certificateStatus) = 'REVOKED' THEN 'REVOKED'" : ""
+        let expired: RenderedSQL = followCertificate ? "\(certificateStatus) = 'EXPIRED' OR " : ""
+        let dead: RenderedSQL = followCertificate ? "OR \(certificateStatus) IN ('REVOKED', 'EXPIRED') " : ""
+        let status: RenderedSQL = """
             (CASE WHEN devices.active_serial IS NULL THEN 'NO_IDENTITY' \(revoked)
                 WHEN \(expired)devices.expires_at <= \(bind: now) THEN 'EXPIRED'
                 WHEN devices.critical_at <= \(bind: now) THEN 'ABOUT_TO_EXPIRE'
                 WHEN devices.preventive_at <= \(bind: now) THEN 'RENEWAL_WINDOW'
                 ELSE 'ACTIVE' END)
             """
-        let next: SQLQueryString = """
+        let next: RenderedSQL = """
             (CASE WHEN devices.active_serial IS NULL \(dead)OR devices.expires_at <= \(bind: now) THEN NULL
                 WHEN devices.critical_at <= \(bind: now) THEN devices.expires_at
                 WHEN devices.preventive_at <= \(bind: now) THEN devices.critical_at
@@ -42,7 +42,7 @@ enum DeviceStatusSync {
     /// each change.
     /// - Parameter prefix: a `WITH` clause the condition uses.
     static func sync(
-        prefix: SQLQueryString? = nil, where condition: SQLQueryString, now: Date, followCertificate: Bool,
+        prefix: RenderedSQL? = nil, where condition: RenderedSQL, now: Date, followCertificate: Bool,
         on db: any SQLDatabase, dialect: SQLDialectKind
     ) async throws {
         _ = try await sync(
@@ -52,7 +52,7 @@ enum DeviceStatusSync {
 
     /// ``sync(prefix:where:now:followCertificate:on:dialect:)``, returning how many devices changed status.
     static func syncCountingChanges(
-        prefix: SQLQueryString? = nil, where condition: SQLQueryString, now: Date, followCertificate: Bool,
+        prefix: RenderedSQL? = nil, where condition: RenderedSQL, now: Date, followCertificate: Bool,
         on db: any SQLDatabase, dialect: SQLDialectKind
     ) async throws -> Int {
         try await sync(
@@ -62,18 +62,18 @@ enum DeviceStatusSync {
 
     /// The count costs a statement (or the returned rows), so only callers that use it pay for it.
     private static func sync(
-        prefix: SQLQueryString?, where condition: SQLQueryString, now: Date, followCertificate: Bool, counting: Bool,
+        prefix: RenderedSQL?, where condition: RenderedSQL, now: Date, followCertificate: Bool, counting: Bool,
         on db: any SQLDatabase, dialect: SQLDialectKind
     ) async throws -> Int {
         let instant = now.epochMilliseconds
         let (status, next) = derived(now: instant, followCertificate: followCertificate)
-        let with: SQLQueryString = prefix.map { "\($0) " } ?? ""
-        let candidates: SQLQueryString = "(\(condition)) AND devices.status <> 'DECOMMISSIONED'"
+        let with: RenderedSQL = prefix.map { "\($0) " } ?? ""
+        let candidates: RenderedSQL = "(\(condition)) AND devices.status <> 'DECOMMISSIONED'"
         let data = dialect.jsonObject([
             ("id", "devices.id"), ("previous", dialect.jsonObject([("status", "devices.status")])),
             ("updated", dialect.jsonObject([("status", status)])),
         ])
-        let insertEvents: SQLQueryString = """
+        let insertEvents: RenderedSQL = """
             \(with)INSERT INTO events (id, type, source, subject, time, data)
             SELECT \(dialect.randomID), 'device.status.update', 'shedu://service/devmanager', 'device/' || devices.id,
                 \(bind: instant), \(data)
@@ -81,31 +81,31 @@ enum DeviceStatusSync {
             """
         var changed = 0
         if !counting {
-            try await db.raw(insertEvents).run()
+            try await insertEvents.run(on: db)
         } else if dialect == .sqlite {
             // Counted by SQLite rather than returned: a monitor pass changes 100,000 rows, each
             // of which would be handed over on its own.
-            try await db.raw(insertEvents).run()
+            try await insertEvents.run(on: db)
             changed = try await db.raw("SELECT changes() AS n").first()?.decode(column: "n", as: Int.self) ?? 0
         } else {
-            changed = try await db.raw("\(insertEvents) RETURNING id").all().count
+            let returning: RenderedSQL = "\(insertEvents) RETURNING id"
+            changed = try await returning.all(on: db).count
         }
-        let description: SQLQueryString = "'Status updated from ''' || devices.status || ''' to ''' || \(status) || ''''"
+        let description: RenderedSQL = "'Status updated from ''' || devices.status || ''' to ''' || \(status) || ''''"
         let entry = dialect.jsonObject([("type", "'STATUS-UPDATED'"), ("description", description)])
         let key = DeviceHistory.key(now, sequence: historySequence)
-        let appended: SQLQueryString =
+        let appended: RenderedSQL =
             dialect == .sqlite
             ? "json_set(devices.events, \(bind: "$.\"\(key)\""), \(entry))"
             : "devices.events || jsonb_build_object(CAST(\(bind: key) AS TEXT), \(entry))"
-        let nextDiffers: SQLQueryString =
+        let nextDiffers: RenderedSQL =
             dialect == .sqlite ? "devices.next_window_at IS NOT \(next)" : "devices.next_window_at IS DISTINCT FROM \(next)"
-        try await db.raw(
-            """
+        let update: RenderedSQL = """
             \(with)UPDATE devices SET events = CASE WHEN devices.status <> \(status) THEN \(appended) ELSE devices.events END,
                 status = \(status), next_window_at = \(next), revision = devices.revision + 1
             WHERE \(candidates) AND (devices.status <> \(status) OR \(nextDiffers))
             """
-        ).run()
+        try await update.run(on: db)
         return changed
     }
 

@@ -187,8 +187,10 @@ public struct SQLCAStore: CAStore {
     static func certificateInsert(_ record: CertificateRecord, requireActiveCA: String?, dialect: SQLDialectKind)
         -> CertificateInsert
     {
-        var sql = RenderedSQL("INSERT INTO certificates (\(insertColumns)) SELECT ")
-        sql.append(.list(values(record, dialect: dialect), dialect: dialect))
+        var sql: RenderedSQL = """
+            INSERT INTO certificates (\(unsafeRaw: insertColumns)) \
+            SELECT \(RenderedSQL.list(values(record, dialect: dialect), dialect: dialect))
+            """
         if let requireActiveCA {
             sql.append(" WHERE ")
             sql.append(activeCA(requireActiveCA, dialect: dialect))
@@ -337,7 +339,7 @@ public struct SQLCAStore: CAStore {
     }
 
     /// The CA, every CA below it, as a recursive query's name `tree`.
-    private static func tree(_ id: String) -> SQLQueryString {
+    private static func tree(_ id: String) -> RenderedSQL {
         """
         WITH RECURSIVE tree(id) AS (
             SELECT id FROM cas WHERE id = \(bind: id)
@@ -347,7 +349,7 @@ public struct SQLCAStore: CAStore {
 
     /// Certificates below a CA: issued by it or a CA below it, and the certificates of those CAs
     /// (current or replaced), except the CA's own current certificate.
-    private static func below(ownSerial: String) -> SQLQueryString {
+    private static func below(ownSerial: String) -> RenderedSQL {
         """
         serial_number <> \(bind: ownSerial)
         AND ((issuer_ca_id IN (SELECT id FROM tree) AND NOT self_signed) OR ca_id IN (SELECT id FROM tree))
@@ -406,7 +408,7 @@ public struct SQLCAStore: CAStore {
             }
             if let cascade {
                 let released = cascade.status.isEmpty
-                let newStatus: SQLQueryString =
+                let newStatus: RenderedSQL =
                     released ? "CASE WHEN valid_to <= \(bind: now) THEN 'EXPIRED' ELSE 'ACTIVE' END" : "\(bind: cascade.status)"
                 let data = dialect.jsonObject([
                     ("serial_number", "serial_number"),

@@ -29,8 +29,8 @@ struct SQLiteDirectDatabase: SQLDatabase {
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
         if let rendered = query as? RenderedSQL {
-            // Its text is SQLite's already.
-            return try connection.execute(rendered.text, try rendered.binds.map(SQLiteValue.init(binding:))) { onRow($0) }
+            // Its text is SQLite's already, and its values need no cast.
+            return try connection.execute(rendered.text, rendered.sqliteBinds) { onRow($0) }
         }
         let (sql, binds) = serialize(query)
         try connection.execute(sql, try binds.map(SQLiteValue.init(binding:))) { onRow($0) }
