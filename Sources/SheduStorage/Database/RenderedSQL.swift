@@ -171,10 +171,6 @@ struct RenderedSQL: SQLExpression, Sendable, ExpressibleByStringInterpolation, S
         return rows
     }
 
-    func first(on db: any SQLDatabase) async throws -> (any SQLRow)? {
-        try await all(on: db).first
-    }
-
     private static let placeholder = UInt8(ascii: "?")
 
     private static func checkLiteral(_ sql: String) {
