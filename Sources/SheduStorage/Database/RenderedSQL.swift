@@ -90,8 +90,7 @@ struct RenderedSQL: SQLExpression, Sendable, ExpressibleByStringInterpolation, S
     mutating func append(_ value: Value, dialect: SQLDialectKind) {
         switch value {
         case .bind(let bound):
-            text += "?"
-            binds.append(bound)
+            appendInterpolation(bind: bound)
         case .json(let document):
             text += dialect == .sqlite ? "?" : "CAST(? AS JSONB)"
             binds.append(document)

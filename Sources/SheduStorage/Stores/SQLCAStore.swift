@@ -150,12 +150,11 @@ public struct SQLCAStore: CAStore {
         """
 
     /// The condition "this CA is ACTIVE", for writes that must not happen otherwise.
-    private static func activeCA(_ id: String, dialect: SQLDialectKind) -> RenderedSQL {
-        var condition = RenderedSQL(
-            "EXISTS (SELECT 1 FROM cas ac JOIN certificates act ON act.serial_number = ac.serial_number WHERE ac.id = ")
-        condition.append(.bind(id), dialect: dialect)
-        condition.append(" AND act.status = 'ACTIVE')")
-        return condition
+    private static func activeCA(_ id: String) -> RenderedSQL {
+        """
+        EXISTS (SELECT 1 FROM cas ac JOIN certificates act ON act.serial_number = ac.serial_number
+                WHERE ac.id = \(bind: id) AND act.status = 'ACTIVE')
+        """
     }
 
     func insertCertificateRow(_ record: CertificateRecord, requireActiveCA: String?, on db: any SQLDatabase) async throws {
@@ -187,15 +186,11 @@ public struct SQLCAStore: CAStore {
     static func certificateInsert(_ record: CertificateRecord, requireActiveCA: String?, dialect: SQLDialectKind)
         -> CertificateInsert
     {
-        var sql: RenderedSQL = """
+        let onlyIfActive: RenderedSQL = requireActiveCA.map { " WHERE \(activeCA($0))" } ?? ""
+        let sql: RenderedSQL = """
             INSERT INTO certificates (\(unsafeRaw: insertColumns)) \
-            SELECT \(RenderedSQL.list(values(record, dialect: dialect), dialect: dialect))
+            SELECT \(RenderedSQL.list(values(record, dialect: dialect), dialect: dialect))\(onlyIfActive) RETURNING serial_number
             """
-        if let requireActiveCA {
-            sql.append(" WHERE ")
-            sql.append(activeCA(requireActiveCA, dialect: dialect))
-        }
-        sql.append(" RETURNING serial_number")
         return CertificateInsert(statement: sql, serialNumber: record.serialNumber, requireActiveCA: requireActiveCA)
     }
 

@@ -72,21 +72,19 @@ public struct SQLDeviceStore: DeviceStore {
 
     /// The device's INSERT and its tags' rows, documents rendered.
     private func insertStatements(_ device: Device) -> [RenderedSQL] {
-        var insert = RenderedSQL(
-            """
+        let values = RenderedSQL.row(
+            [
+                .bind(device.id), .bind(device.dmsOwner), .bind(device.status.rawValue), .json(DomainJSON.text(device.tags)),
+                .json(DomainJSON.text(device.metadata)), .bind(device.icon), .bind(device.iconColor),
+                .bind(device.creationDate.epochMilliseconds), identityValue(device), .json(DomainJSON.text(device.events)),
+                .bind(device.activeSerialNumber), .bind(device.windows?.preventiveAt.epochMilliseconds),
+                .bind(device.windows?.criticalAt.epochMilliseconds), .bind(device.windows?.expiresAt.epochMilliseconds),
+                .null,
+            ], dialect: dialect)
+        let insert: RenderedSQL = """
             INSERT INTO devices (id, dms_owner, status, tags, metadata, icon, icon_color, created_at, identity, events,
-                active_serial, preventive_at, critical_at, expires_at, next_window_at) VALUES
-            """)
-        insert.append(
-            .row(
-                [
-                    .bind(device.id), .bind(device.dmsOwner), .bind(device.status.rawValue), .json(DomainJSON.text(device.tags)),
-                    .json(DomainJSON.text(device.metadata)), .bind(device.icon), .bind(device.iconColor),
-                    .bind(device.creationDate.epochMilliseconds), identityValue(device), .json(DomainJSON.text(device.events)),
-                    .bind(device.activeSerialNumber), .bind(device.windows?.preventiveAt.epochMilliseconds),
-                    .bind(device.windows?.criticalAt.epochMilliseconds), .bind(device.windows?.expiresAt.epochMilliseconds),
-                    .null,
-                ], dialect: dialect))
+                active_serial, preventive_at, critical_at, expires_at, next_window_at) VALUES \(values)
+            """
         var statements = [insert]
         if let tags = tagRows(device) { statements.append(tags) }
         return statements
@@ -107,26 +105,22 @@ public struct SQLDeviceStore: DeviceStore {
     /// The UPDATE of a device read at `revision`: it returns the id only if no one wrote the
     /// device since, and raises the revision.
     private func updateStatement(_ device: Device, revision: Int64) -> RenderedSQL {
-        var update = RenderedSQL("UPDATE devices SET ")
-        update.append(
-            .assignments(
-                [
-                    ("status", .bind(device.status.rawValue)), ("tags", .json(DomainJSON.text(device.tags))),
-                    ("metadata", .json(DomainJSON.text(device.metadata))), ("icon", .bind(device.icon)),
-                    ("icon_color", .bind(device.iconColor)), ("identity", identityValue(device)),
-                    ("events", .json(DomainJSON.text(device.events))), ("active_serial", .bind(device.activeSerialNumber)),
-                    ("preventive_at", .bind(device.windows?.preventiveAt.epochMilliseconds)),
-                    ("critical_at", .bind(device.windows?.criticalAt.epochMilliseconds)),
-                    ("expires_at", .bind(device.windows?.expiresAt.epochMilliseconds)),
-                ], dialect: dialect))
+        let assignments = RenderedSQL.assignments(
+            [
+                ("status", .bind(device.status.rawValue)), ("tags", .json(DomainJSON.text(device.tags))),
+                ("metadata", .json(DomainJSON.text(device.metadata))), ("icon", .bind(device.icon)),
+                ("icon_color", .bind(device.iconColor)), ("identity", identityValue(device)),
+                ("events", .json(DomainJSON.text(device.events))), ("active_serial", .bind(device.activeSerialNumber)),
+                ("preventive_at", .bind(device.windows?.preventiveAt.epochMilliseconds)),
+                ("critical_at", .bind(device.windows?.criticalAt.epochMilliseconds)),
+                ("expires_at", .bind(device.windows?.expiresAt.epochMilliseconds)),
+            ], dialect: dialect)
         // A decommissioned device has no more windows to watch.
-        if device.status == .decommissioned { update.append(", next_window_at = NULL") }
-        update.append(", revision = revision + 1 WHERE id = ")
-        update.append(.bind(device.id), dialect: dialect)
-        update.append(" AND revision = ")
-        update.append(.bind(revision), dialect: dialect)
-        update.append(" RETURNING id")
-        return update
+        let windowsEnd: RenderedSQL = device.status == .decommissioned ? ", next_window_at = NULL" : ""
+        return """
+            UPDATE devices SET \(assignments)\(windowsEnd), revision = revision + 1
+            WHERE id = \(bind: device.id) AND revision = \(bind: revision) RETURNING id
+            """
     }
 
     private func readRow(id: String, on db: any SQLDatabase) async throws -> Device? {
@@ -298,9 +292,7 @@ public struct SQLDeviceStore: DeviceStore {
         events += result.events
         var tagStatements: [RenderedSQL] = []
         if current != nil, device.tags != previousTags {
-            var delete = RenderedSQL("DELETE FROM device_tags WHERE device_id = ")
-            delete.append(.bind(device.id), dialect: dialect)
-            tagStatements.append(delete)
+            tagStatements.append("DELETE FROM device_tags WHERE device_id = \(bind: device.id)")
             if let rows = tagRows(device) { tagStatements.append(rows) }
         }
         return PreparedWrite(
