@@ -220,4 +220,42 @@ struct SQLiteDriverTests {
         #expect(checkpointed >= 4_000_000, "the checkpointer did not copy the log into the database file")
         await database.close()
     }
+
+    @Test("under writes that never pause, the write-ahead log starts over instead of growing with every commit")
+    func logStaysBoundedUnderSteadyWrites() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shedu-wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("test.sqlite").path
+        let database = try await SheduDatabase.open(
+            .sqlite(path: path), logger: Logger(label: "test"), migrations: [], checkpointInterval: .milliseconds(50),
+            walRestartFrames: 1_000)
+        try await database.write { db in
+            try await db.raw("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)").run()
+        }
+        func logSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0 }
+        // Eight writers keep the single write lane busy: about 30 MB of log frames in all.
+        let payload = String(repeating: "x", count: 4_000)
+        let largestLog = try await withThrowingTaskGroup(of: Int.self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    var largest = 0
+                    for row in 0..<750 {
+                        try await database.write { db in
+                            try await db.raw("INSERT INTO filler VALUES (\(bind: writer * 1_000 + row), \(bind: payload))").run()
+                        }
+                        largest = max(largest, logSize())
+                    }
+                    return largest
+                }
+            }
+            return try await group.reduce(0, max)
+        }
+        let rows = try await database.read { db in
+            try await db.raw("SELECT count(*) AS n FROM filler").first()?.decode(column: "n", as: Int.self)
+        }
+        #expect(rows == 6_000)
+        #expect(largestLog < 12_000_000, "the log grew to \(largestLog) bytes: it never started over")
+        await database.close()
+    }
 }

@@ -38,9 +38,11 @@ public final class SheduDatabase: Sendable {
     /// Opens the database and brings its schema up to date.
     /// - Parameter checkpointInterval: how often SQLite's write-ahead log is copied into the
     ///   database file, off the writer's thread.
+    /// - Parameter walRestartFrames: the size of the write-ahead log, in frames (16 MB of 1 KB
+    ///   pages by default), past which a checkpoint also makes the log start over.
     public static func open(
         _ location: DatabaseLocation, readerCount: Int = 4, logger: Logger, migrations: [Migration] = Migration.all,
-        checkpointInterval: Duration = .seconds(1)
+        checkpointInterval: Duration = .seconds(1), walRestartFrames: Int = 16_384
     ) async throws -> SheduDatabase {
         let dialect: SQLDialectKind
         // The writer runs on a loop of its own (see EventLoopExecutor); its connection completes there.
@@ -88,14 +90,16 @@ public final class SheduDatabase: Sendable {
         var checkpointer: WALCheckpointer?
         if case .sqlite(let path) = location {
             do {
-                checkpointer = try WALCheckpointer(path: path, interval: .init(checkpointInterval), logger: logger)
+                checkpointer = try WALCheckpointer(
+                    path: path, interval: .init(checkpointInterval), restartFrames: walRestartFrames, logger: logger)
             } catch {
                 await writerConnection.close()
                 try? await writerLoop.shutdownGracefully()
                 throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error)")
             }
         }
-        let writer = WriteLane(dialect: dialect, logger: logger, open: openWriter)
+        let writer = WriteLane(
+            dialect: dialect, logger: logger, open: openWriter, betweenGroups: checkpointer.map { $0.writerIsIdle })
         writer.start(with: writerConnection, executor: EventLoopExecutor(writerEventLoop))
         return SheduDatabase(
             dialect: dialect, location: location, readers: ConnectionPool(size: readerCount, open: openReader),
@@ -166,8 +170,12 @@ public final class SheduDatabase: Sendable {
             ] {
                 try connection.run(pragma)
             }
-            // The writer never stops to checkpoint: ``WALCheckpointer`` does it beside it.
-            if isWriter { try connection.run("PRAGMA wal_autocheckpoint=0") }
+            // The writer never stops to checkpoint: ``WALCheckpointer`` does it beside it, and a
+            // log it restarts is cut back to the limit at the writer's next commit.
+            if isWriter {
+                try connection.run("PRAGMA wal_autocheckpoint=0")
+                try connection.run("PRAGMA journal_size_limit=\(WALCheckpointer.logSizeLimitBytes)")
+            }
         } catch let error as SQLiteFailure {
             throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error.message)")
         }

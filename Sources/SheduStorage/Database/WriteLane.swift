@@ -30,11 +30,17 @@ final class WriteLane: Sendable {
     private let open: @Sendable () async throws -> PooledConnection
     private let logger: Logger
     private let runner = Mutex<Task<Void, Never>?>(nil)
+    /// Runs on the writer's connection after each group, outside any transaction.
+    private let betweenGroups: (@Sendable (any SQLDatabase) async -> Void)?
 
-    init(dialect: SQLDialectKind, logger: Logger, open: @escaping @Sendable () async throws -> PooledConnection) {
+    init(
+        dialect: SQLDialectKind, logger: Logger, open: @escaping @Sendable () async throws -> PooledConnection,
+        betweenGroups: (@Sendable (any SQLDatabase) async -> Void)? = nil
+    ) {
         self.dialect = dialect
         self.open = open
         self.logger = logger
+        self.betweenGroups = betweenGroups
     }
 
     func start(with connection: PooledConnection, executor: (any TaskExecutor)? = nil) {
@@ -110,6 +116,7 @@ final class WriteLane: Sendable {
                 }
             }
             await execute(group, on: connection!.sql)
+            await betweenGroups?(connection!.sql)
         }
         await connection?.close()
     }
