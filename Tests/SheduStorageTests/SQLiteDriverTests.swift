@@ -234,15 +234,19 @@ struct SQLiteDriverTests {
             try await db.raw("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)").run()
         }
         func logSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0 }
-        // Eight writers keep the single write lane busy: about 30 MB of log frames in all.
+        // Eight writers keep the single write lane busy: about 30 MB of log frames in all, in
+        // writes of five rows (few commits, so the test stays quick beside others).
         let payload = String(repeating: "x", count: 4_000)
         let largestLog = try await withThrowingTaskGroup(of: Int.self) { group in
             for writer in 0..<8 {
                 group.addTask {
                     var largest = 0
-                    for row in 0..<750 {
+                    for write in 0..<150 {
                         try await database.write { db in
-                            try await db.raw("INSERT INTO filler VALUES (\(bind: writer * 1_000 + row), \(bind: payload))").run()
+                            for row in 0..<5 {
+                                let id = writer * 1_000 + write * 5 + row
+                                try await db.raw("INSERT INTO filler VALUES (\(bind: id), \(bind: payload))").run()
+                            }
                         }
                         largest = max(largest, logSize())
                     }
