@@ -228,23 +228,23 @@ struct SQLiteDriverTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("test.sqlite").path
         let database = try await SheduDatabase.open(
-            .sqlite(path: path), logger: Logger(label: "test"), migrations: [], checkpointInterval: .milliseconds(50),
+            .sqlite(path: path), logger: Logger(label: "test"), migrations: [], checkpointInterval: .milliseconds(10),
             walRestartFrames: 1_000)
         try await database.write { db in
             try await db.raw("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)").run()
         }
         func logSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0 }
         // Eight writers keep the single write lane busy: about 30 MB of log frames in all, in
-        // writes of five rows (few commits, so the test stays quick beside others).
+        // writes of fifty rows (few commits: each waits for a sync, slow beside other tests).
         let payload = String(repeating: "x", count: 4_000)
         let largestLog = try await withThrowingTaskGroup(of: Int.self) { group in
             for writer in 0..<8 {
                 group.addTask {
                     var largest = 0
-                    for write in 0..<150 {
+                    for write in 0..<15 {
                         try await database.write { db in
-                            for row in 0..<5 {
-                                let id = writer * 1_000 + write * 5 + row
+                            for row in 0..<50 {
+                                let id = writer * 1_000 + write * 50 + row
                                 try await db.raw("INSERT INTO filler VALUES (\(bind: id), \(bind: payload))").run()
                             }
                         }
