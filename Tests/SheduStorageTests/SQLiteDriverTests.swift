@@ -6,6 +6,7 @@ import Testing
 
 @testable import SheduCore
 @testable import SheduStorage
+import SheduTestSupport
 
 @Suite("SQLite driver: values, kept statements, errors")
 struct SQLiteDriverTests {
@@ -16,8 +17,7 @@ struct SQLiteDriverTests {
         let db: any SQLDatabase
 
         init() throws {
-            folder = FileManager.default.temporaryDirectory.appendingPathComponent("shedu-sqlite-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            folder = try makeTemporaryFolder()
             connection = try SQLiteConnectionHandle(path: folder.appendingPathComponent("test.sqlite").path)
             db = SQLiteDirectDatabase(
                 connection: connection, logger: Logger(label: "test"), eventLoop: MultiThreadedEventLoopGroup.singleton.any())
@@ -195,8 +195,7 @@ struct SQLiteDriverTests {
 
     @Test("the write-ahead log reaches the database file through the checkpointer, not the writer's commits")
     func checkpointsBesideTheWriter() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shedu-wal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("test.sqlite").path
         let database = try await SheduDatabase.open(
@@ -223,8 +222,7 @@ struct SQLiteDriverTests {
 
     @Test("under writes that never pause, the write-ahead log starts over instead of growing with every commit")
     func logStaysBoundedUnderSteadyWrites() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shedu-wal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("test.sqlite").path
         let database = try await SheduDatabase.open(

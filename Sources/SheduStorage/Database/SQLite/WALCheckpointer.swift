@@ -27,6 +27,7 @@ final class WALCheckpointer: Sendable {
     /// A pass that found fewer new frames than this leaves the writer little to copy.
     private static let shortPassFrames = 512
     private static let catchUpPasses = 3
+    private static let passiveCheckpoint = "PRAGMA wal_checkpoint(PASSIVE)"
 
     private let group: MultiThreadedEventLoopGroup
     private let connection: SQLiteConnectionHandle
@@ -62,7 +63,7 @@ final class WALCheckpointer: Sendable {
     func writerIsIdle(_ writer: any SQLDatabase) async {
         guard restart.wanted.exchange(false, ordering: .acquiring) else { return }
         do {
-            try await writer.raw("PRAGMA wal_checkpoint(PASSIVE)").run()
+            try await writer.raw(SQLQueryString(Self.passiveCheckpoint)).run()
         } catch {
             logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
         }
@@ -71,7 +72,7 @@ final class WALCheckpointer: Sendable {
     /// Runs a passive checkpoint; returns the frames in the log, as SQLite reports them.
     private static func checkpoint(_ connection: SQLiteConnectionHandle) throws -> Int {
         var logFrames = 0
-        try connection.execute("PRAGMA wal_checkpoint(PASSIVE)", []) { row in
+        try connection.execute(Self.passiveCheckpoint, []) { row in
             if row.values.count == 3, case .integer(let frames) = row.values[1] { logFrames = Int(frames) }
         }
         return logFrames
