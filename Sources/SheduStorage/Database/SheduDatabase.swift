@@ -157,6 +157,18 @@ public final class SheduDatabase: Sendable {
     /// 43% fewer per signed certificate; registrations and list pages unchanged.
     static let sqlitePageSize = 1024
 
+    /// Each connection's page cache.
+    static let cacheKilobytes = 16_000
+
+    /// The writer's cache of clean pages. Small, because SQLite walks the whole cache at every
+    /// commit that followed a B-tree rebalance (`balance_nonroot` renumbers pages through the
+    /// lock-byte page, past the end of any database under 1 GB, and the commit then truncates the
+    /// cache back to the file's size); random-key index inserts rebalance at nearly every commit.
+    /// The writer's hot pages (interior pages, right edges of append-ordered indexes) fit in 2 MB.
+    /// Its dirty pages may still fill ``cacheKilobytes`` before a big transaction (a monitor
+    /// pass) spills them to the log: spilling sooner rewrites pages that change again.
+    static let writerCacheKilobytes = 2048
+
     private static func openSQLite(path: String, on eventLoop: any EventLoop, isWriter: Bool, logger: Logger) throws
         -> PooledConnection
     {
@@ -166,13 +178,15 @@ public final class SheduDatabase: Sendable {
             for pragma in [
                 "PRAGMA page_size=\(sqlitePageSize)",
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
-                "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000",
+                "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-\(cacheKilobytes)",
             ] {
                 try connection.run(pragma)
             }
             // The writer never stops to checkpoint: ``WALCheckpointer`` does it beside it, and a
             // log it restarts is cut back to the limit at the writer's next commit.
             if isWriter {
+                try connection.run("PRAGMA cache_size=-\(writerCacheKilobytes)")
+                try connection.run("PRAGMA cache_spill=-\(cacheKilobytes)")
                 try connection.run("PRAGMA wal_autocheckpoint=0")
                 try connection.run("PRAGMA journal_size_limit=\(WALCheckpointer.logSizeLimitBytes)")
             }
