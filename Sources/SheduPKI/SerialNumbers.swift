@@ -1,10 +1,9 @@
 import Foundation
-import Crypto
 import X509
 
 extension Certificate.SerialNumber {
     /// A fresh positive serial of exactly 16 bytes: the time in milliseconds (6 bytes, big-endian;
-    /// the first byte is 0x01 until the year 2248) followed by 80 bits from BoringSSL's CSPRNG,
+    /// the first byte is 0x01 until the year 2248) followed by 80 bits from the CSPRNG (``PublicRandom``),
     /// above CA/B Forum's 64. Serials issued close in time sort close together, so the serial
     /// index takes its inserts at one end rather than on a random page each: about 40% less
     /// written per signed certificate, and no cold index page read per insert as it grows.
@@ -13,10 +12,7 @@ extension Certificate.SerialNumber {
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
         bytes[0] = min(max(bytes[0], 1), 0x7F)
-        // One call to the CSPRNG (through a random key), where the system generator costs a system call per byte.
-        SymmetricKey(size: .bits128).withUnsafeBytes { random in
-            for index in 6..<16 { bytes[index] = random[index] }
-        }
+        bytes.withUnsafeMutableBytes { PublicRandom.fill(UnsafeMutableRawBufferPointer(rebasing: $0[6..<16])) }
         return Certificate.SerialNumber(bytes: bytes)
     }
 

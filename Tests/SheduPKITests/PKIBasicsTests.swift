@@ -36,6 +36,20 @@ struct PKIBasicsTests {
         #expect(seen.count == 2000)
     }
 
+    @Test func publicRandomBytesDoNotRepeatAcrossPoolRefills() {
+        // 20-byte draws through five refills of the 4 KB pool, the last draw of each pool cut short.
+        var draws = Set<[UInt8]>()
+        var ones = 0
+        for _ in 0..<1_000 {
+            var draw = [UInt8](repeating: 0, count: 20)
+            draw.withUnsafeMutableBytes { PublicRandom.fill($0) }
+            draws.insert(draw)
+            ones += draw.reduce(0) { $0 + $1.nonzeroBitCount }
+        }
+        #expect(draws.count == 1_000)
+        #expect((75_000...85_000).contains(ones), "\(ones) of 160,000 bits set")
+    }
+
     @Test func serialsIssuedLaterSortAfterEarlierOnes() {
         let now = Date(timeIntervalSince1970: 1_796_205_600)
         let first = Certificate.SerialNumber.generate(at: now)
