@@ -255,7 +255,15 @@ extension CAService {
 
     /// Serial numbers as stored: lowercase hex without separators or leading zero bytes.
     public static func normalizedSerial(_ text: String) -> String {
+        if isStoredSerialForm(text.utf8) { return text }  // as every serial Shedu itself hands on
         let compact = text.lowercased().filter { $0 != ":" && $0 != "-" }
         return Certificate.SerialNumber(hexString: compact)?.hexString ?? compact
+    }
+
+    /// Lowercase hex of even length, at most 20 bytes, with no leading zero byte (but `"00"`).
+    private static func isStoredSerialForm(_ utf8: String.UTF8View) -> Bool {
+        guard utf8.count % 2 == 0, (2...40).contains(utf8.count) else { return false }
+        guard utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return false }
+        return utf8.count == 2 || !utf8.starts(with: "00".utf8)
     }
 }

@@ -14,8 +14,7 @@ enum ESTWireFormat {
     /// The CSR of an enrollment request: `application/pkcs10`, base64 of DER (line breaks
     /// tolerated; PEM accepted too).
     static func csr(of request: Request, context: SheduRequestContext) async throws -> [UInt8] {
-        let contentType = request.headers[.contentType]?.split(separator: ";").first?
-            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let contentType = MediaType.essence(request.headers[.contentType])
         guard contentType == "application/pkcs10" else {
             throw SheduError(
                 .unsupportedMediaType,

@@ -104,9 +104,7 @@ struct VARoutes {
     /// POST bodies must be OCSP requests; a missing Content-Type is accepted, as Lamassu does.
     static func isOCSPRequestType(_ value: String?) -> Bool {
         guard let value, !value.isEmpty, value != ocspRequestType else { return true }
-        // Parameters and another case: a rare form, so plain string work is fine here.
-        let mediaType = value.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces)
-        return mediaType.lowercased() == ocspRequestType
+        return MediaType.essence(value) == ocspRequestType
     }
 
     /// The DER of a GET request's path segment: percent-decoded, then base64 in either alphabet,
