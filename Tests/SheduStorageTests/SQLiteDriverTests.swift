@@ -220,6 +220,28 @@ struct SQLiteDriverTests {
         await database.close()
     }
 
+    @Test("the writer keeps 2 MB of clean pages while the file is under 1 GiB, readers and dirty pages the full 16 MB")
+    func writerCacheFollowsTheFileSize() async throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try await SheduDatabase.open(
+            .sqlite(path: folder.appendingPathComponent("test.sqlite").path), logger: Logger(label: "test"), migrations: [])
+        @Sendable func pragma(_ name: String, on db: any SQLDatabase) async throws -> Int? {
+            try await db.raw(SQLQueryString(stringLiteral: "PRAGMA \(name)")).first()?.decode(column: name, as: Int.self)
+        }
+        let writerCache = try await database.write { try await pragma("cache_size", on: $0) }
+        let writerSpill = try await database.write { try await pragma("cache_spill", on: $0) }
+        let readerCache = try await database.read { try await pragma("cache_size", on: $0) }
+        #expect(writerCache == -2048)
+        #expect((writerSpill ?? 0) > 10_000, "dirty pages spill after \(writerSpill ?? 0) pages")
+        #expect(readerCache == -16_000)
+        await database.close()
+
+        let sizes = WriterPageCache(fullKilobytes: 16_000)
+        #expect(sizes.pragmas(forDatabaseBytes: (1 << 30) - 1) == ["PRAGMA cache_size=-2048", "PRAGMA cache_spill=-16000"])
+        #expect(sizes.pragmas(forDatabaseBytes: 1 << 30) == ["PRAGMA cache_size=-16000", "PRAGMA cache_spill=-16000"])
+    }
+
     @Test("under writes that never pause, the write-ahead log starts over instead of growing with every commit")
     func logStaysBoundedUnderSteadyWrites() async throws {
         let folder = try makeTemporaryFolder()

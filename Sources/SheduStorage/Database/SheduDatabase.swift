@@ -50,15 +50,16 @@ public final class SheduDatabase: Sendable {
         let writerEventLoop = writerLoop.next()
         let openReader: @Sendable () async throws -> PooledConnection
         let openWriter: @Sendable () async throws -> PooledConnection
+        let writerPageCache = WriterPageCache(fullKilobytes: cacheKilobytes)
         switch location {
         case .sqlite(let path):
             dialect = .sqlite
             // A read runs on the thread of the task that asks; the writer's statements run on the
             // writer's own thread, so they never queue behind reads.
             openReader = {
-                try openSQLite(path: path, on: MultiThreadedEventLoopGroup.singleton.any(), isWriter: false, logger: logger)
+                try openSQLite(path: path, on: MultiThreadedEventLoopGroup.singleton.any(), writerPageCache: nil, logger: logger)
             }
-            openWriter = { try openSQLite(path: path, on: writerEventLoop, isWriter: true, logger: logger) }
+            openWriter = { try openSQLite(path: path, on: writerEventLoop, writerPageCache: writerPageCache, logger: logger) }
         case .postgres(let url):
             dialect = .postgres
             let configuration: SQLPostgresConfiguration
@@ -98,8 +99,18 @@ public final class SheduDatabase: Sendable {
                 throw SheduError.unavailable("cannot open the SQLite database at \(path): \(error)")
             }
         }
-        let writer = WriteLane(
-            dialect: dialect, logger: logger, open: openWriter, betweenGroups: checkpointer.map { $0.writerIsIdle })
+        var betweenGroups: (@Sendable (any SQLDatabase) async -> Void)?
+        if let checkpointer {
+            betweenGroups = { @Sendable writer in
+                await checkpointer.writerIsIdle(writer)
+                do {
+                    try await writerPageCache.writerIsIdle(writer)
+                } catch {
+                    logger.warning("sizing the writer's page cache failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        let writer = WriteLane(dialect: dialect, logger: logger, open: openWriter, betweenGroups: betweenGroups)
         writer.start(with: writerConnection, executor: EventLoopExecutor(writerEventLoop))
         return SheduDatabase(
             dialect: dialect, location: location, readers: ConnectionPool(size: readerCount, open: openReader),
@@ -160,18 +171,10 @@ public final class SheduDatabase: Sendable {
     /// Each connection's page cache.
     static let cacheKilobytes = 16_000
 
-    /// The writer's cache of clean pages. Small, because SQLite walks the whole cache at every
-    /// commit that followed a B-tree rebalance (`balance_nonroot` renumbers pages through the
-    /// lock-byte page, past the end of any database under 1 GB, and the commit then truncates the
-    /// cache back to the file's size); random-key index inserts rebalance at nearly every commit.
-    /// The writer's hot pages (interior pages, right edges of append-ordered indexes) fit in 2 MB.
-    /// Its dirty pages may still fill ``cacheKilobytes`` before a big transaction (a monitor
-    /// pass) spills them to the log: spilling sooner rewrites pages that change again.
-    static let writerCacheKilobytes = 2048
-
-    private static func openSQLite(path: String, on eventLoop: any EventLoop, isWriter: Bool, logger: Logger) throws
-        -> PooledConnection
-    {
+    /// - Parameter writerPageCache: for the writer's connection; nil for a reader's.
+    private static func openSQLite(
+        path: String, on eventLoop: any EventLoop, writerPageCache: WriterPageCache?, logger: Logger
+    ) throws -> PooledConnection {
         let connection: SQLiteConnectionHandle
         do {
             connection = try SQLiteConnectionHandle(path: path)
@@ -182,11 +185,20 @@ public final class SheduDatabase: Sendable {
             ] {
                 try connection.run(pragma)
             }
-            // The writer never stops to checkpoint: ``WALCheckpointer`` does it beside it, and a
-            // log it restarts is cut back to the limit at the writer's next commit.
-            if isWriter {
-                try connection.run("PRAGMA cache_size=-\(writerCacheKilobytes)")
-                try connection.run("PRAGMA cache_spill=-\(cacheKilobytes)")
+            if let writerPageCache {
+                func integer(_ pragma: String) throws -> Int64 {
+                    var value: Int64 = 0
+                    try connection.execute(pragma, []) { row in
+                        if case .integer(let integer) = row.values.first { value = integer }
+                    }
+                    return value
+                }
+                let bytes = try integer("PRAGMA page_count") * integer("PRAGMA page_size")
+                for pragma in writerPageCache.pragmas(forDatabaseBytes: bytes) {
+                    try connection.run(pragma)
+                }
+                // The writer never stops to checkpoint: ``WALCheckpointer`` does it beside it, and a
+                // log it restarts is cut back to the limit at the writer's next commit.
                 try connection.run("PRAGMA wal_autocheckpoint=0")
                 try connection.run("PRAGMA journal_size_limit=\(WALCheckpointer.logSizeLimitBytes)")
             }
