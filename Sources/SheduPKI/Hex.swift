@@ -1,6 +1,7 @@
 /// Lowercase hexadecimal without separators, the form of serial numbers and key ids on the wire.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    /// The sixteen lowercase digits, as UTF-8.
+    public static let digits = Array("0123456789abcdef".utf8)
 
     public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var characters: [UInt8] = []

@@ -229,6 +229,7 @@ struct SQLiteDriverTests {
         @Sendable func pragma(_ name: String, on db: any SQLDatabase) async throws -> Int? {
             try await db.raw(SQLQueryString(stringLiteral: "PRAGMA \(name)")).first()?.decode(column: name, as: Int.self)
         }
+        try await database.write { _ in }  // the writer sizes its cache after its first group
         let writerCache = try await database.write { try await pragma("cache_size", on: $0) }
         let writerSpill = try await database.write { try await pragma("cache_spill", on: $0) }
         let readerCache = try await database.read { try await pragma("cache_size", on: $0) }

@@ -1,4 +1,5 @@
 import Foundation
+import SheduPKI
 
 /// Writes JSON text as UTF-8 bytes: compact, object keys sorted (so equal documents are equal
 /// text, the form stored in the database), only `"`, `\` and control characters escaped.
@@ -70,8 +71,8 @@ public struct JSONTextWriter {
                 case 0x09: writeASCII("\\t")
                 default:
                     writeASCII("\\u00")
-                    bytes.append(Self.hexDigits[Int(byte >> 4)])
-                    bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+                    bytes.append(Hex.digits[Int(byte >> 4)])
+                    bytes.append(Hex.digits[Int(byte & 0x0F)])
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
@@ -105,8 +106,6 @@ public struct JSONTextWriter {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         bytes.append(contentsOf: digits.reversed())
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     // MARK: Objects and arrays written member by member
 

@@ -2,8 +2,6 @@ import SheduPKI
 
 /// Random (version 4) UUIDs in the lowercase form ids take on the wire.
 public enum RandomUUID {
-    private static let digits = Array("0123456789abcdef".utf8)
-
     /// From ``PublicRandom``: Foundation's `UUID()` opens and reads `/dev/urandom` on every call
     /// here, which every event of every write paid for.
     public static func lowercased() -> String {
@@ -20,8 +18,8 @@ public enum RandomUUID {
                         text[position] = UInt8(ascii: "-")
                         position += 1
                     }
-                    text[position] = digits[Int(byte >> 4)]
-                    text[position + 1] = digits[Int(byte & 0x0F)]
+                    text[position] = Hex.digits[Int(byte >> 4)]
+                    text[position + 1] = Hex.digits[Int(byte & 0x0F)]
                     position += 2
                 }
                 return position

@@ -50,16 +50,15 @@ public final class SheduDatabase: Sendable {
         let writerEventLoop = writerLoop.next()
         let openReader: @Sendable () async throws -> PooledConnection
         let openWriter: @Sendable () async throws -> PooledConnection
-        let writerPageCache = WriterPageCache(fullKilobytes: cacheKilobytes)
         switch location {
         case .sqlite(let path):
             dialect = .sqlite
             // A read runs on the thread of the task that asks; the writer's statements run on the
             // writer's own thread, so they never queue behind reads.
             openReader = {
-                try openSQLite(path: path, on: MultiThreadedEventLoopGroup.singleton.any(), writerPageCache: nil, logger: logger)
+                try openSQLite(path: path, on: MultiThreadedEventLoopGroup.singleton.any(), isWriter: false, logger: logger)
             }
-            openWriter = { try openSQLite(path: path, on: writerEventLoop, writerPageCache: writerPageCache, logger: logger) }
+            openWriter = { try openSQLite(path: path, on: writerEventLoop, isWriter: true, logger: logger) }
         case .postgres(let url):
             dialect = .postgres
             let configuration: SQLPostgresConfiguration
@@ -101,6 +100,7 @@ public final class SheduDatabase: Sendable {
         }
         var betweenGroups: (@Sendable (any SQLDatabase) async -> Void)?
         if let checkpointer {
+            let writerPageCache = WriterPageCache(fullKilobytes: cacheKilobytes)
             betweenGroups = { @Sendable writer in
                 await checkpointer.writerIsIdle(writer)
                 do {
@@ -171,10 +171,9 @@ public final class SheduDatabase: Sendable {
     /// Each connection's page cache.
     static let cacheKilobytes = 16_000
 
-    /// - Parameter writerPageCache: for the writer's connection; nil for a reader's.
-    private static func openSQLite(
-        path: String, on eventLoop: any EventLoop, writerPageCache: WriterPageCache?, logger: Logger
-    ) throws -> PooledConnection {
+    private static func openSQLite(path: String, on eventLoop: any EventLoop, isWriter: Bool, logger: Logger) throws
+        -> PooledConnection
+    {
         let connection: SQLiteConnectionHandle
         do {
             connection = try SQLiteConnectionHandle(path: path)
@@ -185,18 +184,7 @@ public final class SheduDatabase: Sendable {
             ] {
                 try connection.run(pragma)
             }
-            if let writerPageCache {
-                func integer(_ pragma: String) throws -> Int64 {
-                    var value: Int64 = 0
-                    try connection.execute(pragma, []) { row in
-                        if case .integer(let integer) = row.values.first { value = integer }
-                    }
-                    return value
-                }
-                let bytes = try integer("PRAGMA page_count") * integer("PRAGMA page_size")
-                for pragma in writerPageCache.pragmas(forDatabaseBytes: bytes) {
-                    try connection.run(pragma)
-                }
+            if isWriter {
                 // The writer never stops to checkpoint: ``WALCheckpointer`` does it beside it, and a
                 // log it restarts is cut back to the limit at the writer's next commit.
                 try connection.run("PRAGMA wal_autocheckpoint=0")

@@ -16,7 +16,7 @@ final class WriterPageCache: Sendable {
     /// SQLite's lock-byte page starts at this offset (`PENDING_BYTE`).
     static let lockByteOffset: Int64 = 1 << 30
     static let smallKilobytes = 2048
-    /// The file is measured again after this many write groups.
+    /// The file is measured after the writer's first group, then again after this many.
     static let groupsPerCheck = 4096
 
     private let fullKilobytes: Int
@@ -32,9 +32,9 @@ final class WriterPageCache: Sendable {
         return ["PRAGMA cache_size=-\(clean)", "PRAGMA cache_spill=-\(fullKilobytes)"]
     }
 
-    /// Run by the writer between two transactions: now and then, sizes the cache again.
+    /// Run by the writer between two transactions: after its first, and now and then, sizes the cache.
     func writerIsIdle(_ writer: any SQLDatabase) async throws {
-        guard groups.add(1, ordering: .relaxed).newValue % Self.groupsPerCheck == 0 else { return }
+        guard groups.add(1, ordering: .relaxed).newValue % Self.groupsPerCheck == 1 else { return }
         let pages = try await writer.raw("PRAGMA page_count").first()?.decode(column: "page_count", as: Int64.self) ?? 0
         let pageSize = try await writer.raw("PRAGMA page_size").first()?.decode(column: "page_size", as: Int64.self) ?? 0
         for pragma in pragmas(forDatabaseBytes: pages * pageSize) {
