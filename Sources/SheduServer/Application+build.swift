@@ -59,6 +59,7 @@ func buildServer(
     let responder = router.buildResponder()
     var fastPath = fastPathRoutes(services: services)
     fastPath.publicLimiter = rateLimits.publicRoutes
+    fastPath.authentication = .init(tokens: authenticator, clientLimiter: rateLimits.clients, logger: logger)
     let counters = FastPathCounters(routes: fastPath)
     let idleTimeout = TimeAmount.milliseconds(configuration.idleTimeout.milliseconds)
 
@@ -104,12 +105,13 @@ func registerRoutes(
     SystemRoutes.registerOpenAPI(on: api)
 }
 
-/// Public, cacheable routes answered before the router (see ``FastPathHandler``); each also
-/// exists as a routed route, which answers when the fast path declines.
+/// Routes answered before the router (see ``FastPathRoutes``); each also exists as a routed
+/// route, which answers when the fast path declines.
 func fastPathRoutes(services: SheduServices) -> FastPathRoutes {
     var routes = FastPathRoutes()
     SystemRoutes.registerFastPath(on: &routes)
     VARoutes.registerFastPath(on: &routes, va: services.va)
+    CARoutes.registerFastPath(on: &routes, ca: services.ca)
     return routes
 }
 

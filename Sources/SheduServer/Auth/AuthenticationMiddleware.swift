@@ -31,17 +31,19 @@ struct AuthenticationMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response = try await next(request, context)
         response.headers[.xRequestID] = context.id
-        Self.audit(request, response: response, context: context, elapsed: ContinuousClock.now - start)
+        Self.audit(
+            method: request.method.rawValue, path: request.uri.path, status: response.status.code,
+            subject: context.principal?.subject, elapsed: ContinuousClock.now - start, logger: context.logger)
         return response
     }
 
     private func authenticate(_ authorization: String, context: inout Context) async {
-        guard authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+        guard let token = TokenAuthenticator.bearerToken(in: authorization) else {
             context.authenticationFailure = .unauthorized("the Authorization header must be 'Bearer <token>'")
             return
         }
         do {
-            let principal = try await authenticator.authenticate(bearer: String(authorization.dropFirst(7)))
+            let principal = try await authenticator.authenticate(bearer: token)
             context.principal = principal
         } catch let error as SheduError {
             // 401 for a bad token; 403 for a valid one without a role; 503 if the issuer is down.
@@ -65,22 +67,28 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
     }
 
-    /// Changes are logged at info (the audit trail of who did what); reads at debug.
-    private static func audit(_ request: Request, response: Response, context: Context, elapsed: Duration) {
-        let level: Logger.Level = request.method == .get || request.method == .head ? .debug : .info
-        guard context.logger.logLevel <= level else { return }
+    /// The one audit line of a request, routed or fast-path: changes are logged at info (the audit
+    /// trail of who did what), reads at debug. `requestID`, when given, is added to the line's
+    /// metadata (a routed request's logger carries it already).
+    static func audit(
+        method: String, path: some StringProtocol, status: Int, subject: String?, elapsed: Duration, logger: Logger,
+        requestID: String? = nil
+    ) {
+        let level: Logger.Level = method == "GET" || method == "HEAD" ? .debug : .info
+        guard logger.logLevel <= level else { return }
+        var logger = logger
+        if let requestID { logger[metadataKey: "hb.request.id"] = .string(requestID) }
         let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-        context.logger.log(
-            level: level, "\(request.method) \(request.uri.path) \(response.status.code)",
+        logger.log(
+            level: level, "\(method) \(path) \(status)",
             metadata: [
-                "http.method": "\(request.method)", "http.path": "\(request.uri.path)",
-                "http.status": "\(response.status.code)",
-                "http.duration_ms": "\((milliseconds * 100).rounded() / 100)",
-                "auth.subject": "\(context.principal?.subject ?? "-")",
+                "http.method": "\(method)", "http.path": "\(path)", "http.status": "\(status)",
+                "http.duration_ms": "\((milliseconds * 100).rounded() / 100)", "auth.subject": "\(subject ?? "-")",
             ])
     }
 
-    private static func isUsableRequestID(_ value: String) -> Bool {
+    /// A client's `X-Request-ID` is kept if it is short and plain; otherwise the server makes one.
+    static func isUsableRequestID(_ value: String) -> Bool {
         value.count <= 128 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) }
     }
 }

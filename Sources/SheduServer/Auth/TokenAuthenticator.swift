@@ -29,10 +29,8 @@ final class TokenAuthenticator: Sendable {
 
     /// The caller a token stands for; 401 for a token that is not valid, 403 for one without a role.
     func authenticate(bearer token: String) async throws -> Principal {
+        if let principal = cachedPrincipal(bearer: token) { return principal }
         let now = clock.now()
-        if let cached = cache.withLock({ $0[token] }), cached.expires > now {
-            return cached.principal
-        }
         let claims: TokenClaims
         let method: Principal.Method
         do {
@@ -67,6 +65,19 @@ final class TokenAuthenticator: Sendable {
             entries[token] = (principal, expiration)
         }
         return principal
+    }
+
+    /// The caller of a token verified before and not expired yet, without checking it again; nil
+    /// for any other token (``authenticate(bearer:)`` then decides).
+    func cachedPrincipal(bearer token: String) -> Principal? {
+        guard let cached = cache.withLock({ $0[token] }), cached.expires > clock.now() else { return nil }
+        return cached.principal
+    }
+
+    /// The token of an `Authorization` header value `Bearer <token>` (the scheme in any case).
+    static func bearerToken(in authorization: String) -> String? {
+        guard authorization.utf8.count > 7, authorization.prefix(7).lowercased() == "bearer " else { return nil }
+        return String(authorization.dropFirst(7))
     }
 
     private func principal(of claims: TokenClaims, method: Principal.Method) throws -> Principal {

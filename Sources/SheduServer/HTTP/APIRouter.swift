@@ -7,6 +7,11 @@ enum Access: Sendable, Equatable {
     case `public`
     /// An authenticated caller with at least this role.
     case role(Role)
+
+    /// Without a word from the route: reads need `viewer`, everything else `operator`.
+    static func defaultRole(for method: HTTPRequest.Method) -> Role {
+        method == .get || method == .head ? .viewer : .operator
+    }
 }
 
 /// One route as the OpenAPI document describes it.
@@ -43,7 +48,7 @@ final class APIRouter: @unchecked Sendable {
         contentTypes: (request: String, response: String) = ("application/json", "application/json"),
         handler: @escaping @Sendable (Request, SheduRequestContext) async throws -> Output
     ) {
-        let access = access ?? (method == .get || method == .head ? .role(.viewer) : .role(.operator))
+        let access = access ?? .role(Access.defaultRole(for: method))
         routes.append(
             DocumentedRoute(
                 method: method, path: path, summary: summary, tag: tag, access: access, requestSchema: request,

@@ -25,18 +25,33 @@ struct ErrorMiddleware: RouterMiddleware {
         let (status, message) = describe(error, request: request, context: context)
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        let body = JSONValue.object(["err": .string(message)]).jsonText()
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body(message))))
+    }
+
+    /// `{"err": "..."}`.
+    static func body(_ message: String) -> String {
+        JSONValue.object(["err": .string(message)]).jsonText()
+    }
+
+    /// The status and message of an error a handler or a service threw, for routed and fast-path
+    /// requests alike. Unexpected errors are logged (with `requestID`) and answered generically.
+    static func describe(_ error: any Error, requestID: String, logger: Logger) -> (HTTPResponse.Status, String) {
+        switch error {
+        case let error as SheduError:
+            if error.kind == .internal { return internalError(error, requestID: requestID, logger: logger) }
+            if error.kind == .unavailable {
+                logger.error("dependency unavailable", metadata: ["error": "\(error.message)", "hb.request.id": "\(requestID)"])
+            }
+            return (status(of: error.kind), error.message)
+        case let error as DecodingError:
+            return (.badRequest, error.fieldMessage)
+        default:
+            return internalError(error, requestID: requestID, logger: logger)
+        }
     }
 
     private static func describe(_ error: any Error, request: Request, context: Context) -> (HTTPResponse.Status, String) {
         switch error {
-        case let error as SheduError:
-            if error.kind == .internal { return internalError(error, context: context) }
-            if error.kind == .unavailable {
-                context.logger.error("dependency unavailable", metadata: ["error": "\(error.message)"])
-            }
-            return (status(of: error.kind), error.message)
         case let error as HTTPError:
             switch error.status {
             case .notFound where context.endpointPath == "NotFound" || context.endpointPath == nil:
@@ -48,16 +63,14 @@ struct ErrorMiddleware: RouterMiddleware {
             }
         case is NIOTooManyBytesError:
             return (.contentTooLarge, "request body is larger than \(context.maxUploadSize) bytes")
-        case let error as DecodingError:
-            return (.badRequest, error.fieldMessage)
         default:
-            return internalError(error, context: context)
+            return describe(error, requestID: context.id, logger: context.logger)
         }
     }
 
-    private static func internalError(_ error: any Error, context: Context) -> (HTTPResponse.Status, String) {
-        context.logger.error("internal error", metadata: ["error": "\(String(reflecting: error))"])
-        return (.internalServerError, "internal error (request id \(context.id))")
+    private static func internalError(_ error: any Error, requestID: String, logger: Logger) -> (HTTPResponse.Status, String) {
+        logger.error("internal error", metadata: ["error": "\(String(reflecting: error))", "hb.request.id": "\(requestID)"])
+        return (.internalServerError, "internal error (request id \(requestID))")
     }
 
     static func status(of kind: SheduError.Kind) -> HTTPResponse.Status {

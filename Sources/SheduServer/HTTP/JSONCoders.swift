@@ -10,9 +10,13 @@ extension Request {
 
     /// Decodes a JSON body; a malformed body is a 400 that names the problem and the field.
     func decodeJSON<T: Decodable>(as type: T.Type, context: SheduRequestContext) async throws -> T {
-        let buffer = try await collectBody(context: context)
-        guard buffer.readableBytes > 0 else { throw SheduError.badRequest("a JSON request body is required") }
-        return try DomainJSON.decodeRequest(type, utf8: Array(buffer.readableBytesView))
+        try Self.decodeJSON(as: type, body: try await collectBody(context: context))
+    }
+
+    /// A whole JSON body as `decodeJSON(as:context:)` decodes it, for the fast path too.
+    static func decodeJSON<T: Decodable>(as type: T.Type, body: ByteBuffer?) throws -> T {
+        guard let body, body.readableBytes > 0 else { throw SheduError.badRequest("a JSON request body is required") }
+        return try DomainJSON.decodeRequest(type, utf8: Array(body.readableBytesView))
     }
 }
 
@@ -32,16 +36,19 @@ struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
     init(_ status: HTTPResponse.Status = .ok, _ value: Value) where Value: JSONWritable {
         self.status = status
         self.value = value
-        render = { value in
-            var writer = JSONTextWriter(capacity: 2048)
-            writer.write(value)
-            return ByteBuffer(bytes: writer.bytes)
-        }
+        render = { jsonBody($0) }
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: try render(value)))
     }
+}
+
+/// A value that writes itself as a response body.
+func jsonBody(_ value: some JSONWritable) -> ByteBuffer {
+    var writer = JSONTextWriter(capacity: 2048)
+    writer.write(value)
+    return ByteBuffer(bytes: writer.bytes)
 }
 
 /// The list envelope of API.md §1: `{"list": [...], "next": "..."}`, `next` omitted at the end.

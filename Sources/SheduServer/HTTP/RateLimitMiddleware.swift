@@ -18,7 +18,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         let key: String
         if let principal = context.principal, let clients = limits.clients {
             limiter = clients
-            key = "\(principal.method.rawValue):\(principal.subject)"
+            key = RateLimits.key(of: principal)
         } else if context.principal == nil, let publicRoutes = limits.publicRoutes, RateLimits.isPublicLimited(request.uri.path) {
             limiter = publicRoutes
             key = RateLimits.key(of: context.channel?.remoteAddress)

@@ -123,6 +123,11 @@ struct RateLimits: Sendable {
         path.hasPrefix("/api/va/") || path.hasPrefix("/.well-known/est") || path.hasPrefix("/api/dmsmanager/.well-known/est")
     }
 
+    /// An authenticated caller's key: its identity, whatever address it calls from.
+    static func key(of principal: Principal) -> String {
+        "\(principal.method.rawValue):\(principal.subject)"
+    }
+
     /// The source address as a key; the whole address, not the port.
     static func key(of address: SocketAddress?) -> String {
         address?.ipAddress ?? "unknown"

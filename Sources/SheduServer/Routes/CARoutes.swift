@@ -112,8 +112,21 @@ struct CARoutes {
         }
     }
 
+    /// Both paths of CSR signing (API.md §2).
+    static let signPaths = ["/api/ca/v1/cas/{id}/certificates/sign", "/api/ca/v1/cas/{id}/sign"]
+
+    /// CSR signing, the hottest write, also on the fast path (the same service call and answer).
+    static func registerFastPath(on routes: inout FastPathRoutes, ca: CAService) {
+        for path in signPaths {
+            routes.addAuthenticated(.POST, template: path, role: Access.defaultRole(for: .post)) { request in
+                let body = try Request.decodeJSON(as: SignCertificateRequest.self, body: request.body)
+                return .json(.created, try await ca.sign(caID: String(request.parameters[0]), body))
+            }
+        }
+    }
+
     private func registerIssuance(on api: APIRouter, base: String) {
-        for path in ["\(base)/cas/{id}/certificates/sign", "\(base)/cas/{id}/sign"] {
+        for path in Self.signPaths {
             api.on(.post, path, summary: "Sign a CSR", tag: "CA", request: "SignCertificate", response: "Certificate", status: .created) {
                 request, context in
                 let body = try await request.decodeJSON(as: SignCertificateRequest.self, context: context)

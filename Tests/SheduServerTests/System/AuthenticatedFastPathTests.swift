@@ -1,0 +1,127 @@
+import Foundation
+import SheduCore
+import Testing
+
+@testable import SheduServer
+
+/// CSR signing on the fast path (``FastPathRoutes``, authenticated routes): a caller whose token
+/// the router has verified before is answered without the router, and must not be able to tell.
+///
+/// The router adds `Date` and `Server` headers to its answers and the fast path does not: that is
+/// how these tests know which of the two answered.
+@Suite("Authenticated routes on the fast path")
+struct AuthenticatedFastPathTests {
+    static func answeredByRouter(_ reply: LiveClient.Reply) -> Bool { reply.header("server") != nil }
+
+    static func signBody(_ csr: String) -> String { #"{"csr":"\#(csr)","profile_id":"device-profile"}"# }
+
+    @Test func signsForKnownCallersAsTheRouterDoes() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let admin = try await app.token(.admin)
+        let newcomer = try await app.token(.operator, subject: "newcomer")
+        let viewer = try await app.token(.viewer, subject: "reader")
+        try await app.withLiveServer { client in
+            func call(_ path: String, token: String, body: String?, headers: [(String, String)] = []) async throws -> LiveClient.Reply {
+                try await client.request(.POST, path, token: token, body: body, headers: headers, plainHTTP: true)
+            }
+            // Routed calls: the admin's token is verified and cached on the first.
+            let profile = try await call(
+                "/api/ca/v1/profiles", token: admin,
+                body: #"{"id":"device-profile","validity":{"type":"Duration","duration":"1y"},"extended_key_usages":["ClientAuth"]}"#)
+            #expect(profile.status == 201, "\(profile.text)")
+            let ca = try await call(
+                "/api/ca/v1/cas", token: admin,
+                body: #"{"id":"ca-1","subject":{"common_name":"CA 1"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"10y"}}"#)
+            #expect(ca.status == 201, "\(ca.text)")
+
+            // A token seen for the first time goes through the router; the admin's does not.
+            let key = try TestPKI.key("ECDSA", 256)
+            let first = try await call(
+                "/api/ca/v1/cas/ca-1/sign", token: newcomer, body: Self.signBody(try TestPKI.csr(commonName: "dev-1", key: key)))
+            #expect(first.status == 201, "\(first.text)")
+            #expect(Self.answeredByRouter(first))
+            let fast = try await call(
+                "/api/ca/v1/cas/ca-1/sign", token: admin, body: Self.signBody(try TestPKI.csr(commonName: "dev-2", key: key)),
+                headers: [("X-Request-ID", "trace-7")])
+            #expect(fast.status == 201, "\(fast.text)")
+            #expect(!Self.answeredByRouter(fast))
+            #expect(fast.header("content-type") == "application/json")
+            #expect(fast.header("x-request-id") == "trace-7")
+            // The same document either way, for a certificate that parses and names its device.
+            let routedFields = try #require(try first.json().objectValue).keys.sorted()
+            let fastDocument = try #require(try fast.json().objectValue)
+            #expect(fastDocument.keys.sorted() == routedFields)
+            #expect(fastDocument["status"] == "ACTIVE")
+            let certificate = try TestPKI.certificate(fromAPI: try #require(fastDocument["certificate"]?.stringValue))
+            #expect(certificate.subject.description.contains("dev-2"))
+            // The other path of the same route, by the newcomer, now known.
+            let other = try await call(
+                "/api/ca/v1/cas/ca-1/certificates/sign", token: newcomer,
+                body: Self.signBody(try TestPKI.csr(commonName: "dev-3", key: key)))
+            #expect(other.status == 201, "\(other.text)")
+            #expect(!Self.answeredByRouter(other))
+
+            // Errors are the router's: status, {"err"} naming the problem, and nothing stored.
+            let unknownCA = try await call("/api/ca/v1/cas/nope/sign", token: admin, body: Self.signBody(try TestPKI.csr(commonName: "x", key: key)))
+            #expect(unknownCA.status == 404)
+            #expect(unknownCA.text == #"{"err":"CA 'nope' not found"}"#)
+            #expect(!Self.answeredByRouter(unknownCA))
+            let malformed = try await call("/api/ca/v1/cas/ca-1/sign", token: admin, body: Self.signBody("bm90IGEgQ1NS"))
+            #expect(malformed.status == 400, "\(malformed.text)")
+            #expect(malformed.text == #"{"err":"csr is not a PKCS#10 certificate request"}"#)
+            let notJSON = try await call("/api/ca/v1/cas/ca-1/sign", token: admin, body: "{")
+            #expect(notJSON.status == 400, "\(notJSON.text)")
+            let empty = try await call("/api/ca/v1/cas/ca-1/sign", token: admin, body: nil)
+            #expect(empty.status == 400)
+            #expect(empty.text == #"{"err":"a JSON request body is required"}"#)
+
+            // A role too low is the router's 403, the first time and once the token is known.
+            for _ in 0..<2 {
+                let refused = try await call(
+                    "/api/ca/v1/cas/ca-1/sign", token: viewer, body: Self.signBody(try TestPKI.csr(commonName: "v", key: key)))
+                #expect(refused.status == 403, "\(refused.text)")
+                #expect(Self.answeredByRouter(refused))
+            }
+
+            // Exactly the three signed certificates were stored.
+            let listed = try await client.request(.GET, "/api/ca/v1/cas/ca-1/certificates", token: admin)
+            #expect(try listed.json()["list"]?.arrayValue?.count == 3, "\(listed.text)")
+            // Counted and audited as routed requests are.
+            let metrics = try await client.request(.GET, "/metrics")
+            #expect(metrics.text.contains(
+                #"hb_requests{http_route="/api/ca/v1/cas/{id}/sign",http_request_method="POST",http_response_status_code="201"}"#))
+            #expect(app.logs.all.contains { $0.contains("POST /api/ca/v1/cas/ca-1/sign 201") && $0.contains("hb.request.id=trace-7") })
+        }
+        await app.cleanup()
+    }
+
+    /// An authenticated request runs on a task while the connection's next requests have arrived:
+    /// they wait for its answer, fast-path and routed ones alike.
+    @Test func keepsPipelinedAnswersInOrder() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let port = app.configuration.httpPort!
+        let admin = try await app.token(.admin)
+        try await app.withLiveServer { client in
+            _ = try await client.request(
+                .POST, "/api/ca/v1/profiles", token: admin,
+                body: #"{"id":"device-profile","validity":{"type":"Duration","duration":"1y"}}"#)
+            _ = try await client.request(
+                .POST, "/api/ca/v1/cas", token: admin,
+                body: #"{"id":"ca-1","subject":{"common_name":"CA 1"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"10y"}}"#)
+            let body = Self.signBody(try TestPKI.csr(commonName: "dev-1", key: try TestPKI.key("ECDSA", 256)))
+            func sign(_ path: String) -> String {
+                "POST \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(admin)\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }
+            let answers = try await FastPathTests.exchange(
+                port: port,
+                sign("/api/ca/v1/cas/ca-1/sign") + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + sign("/api/ca/v1/cas/nope/sign")
+                    + "GET /api/ca/v1/profiles/device-profile HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(admin)\r\nConnection: close\r\n\r\n",
+                seconds: 30)
+            let statuses = answers.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["201", "200", "404", "200"], "\(answers)")
+        }
+        await app.cleanup()
+    }
+}
