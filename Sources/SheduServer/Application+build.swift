@@ -57,9 +57,10 @@ func buildServer(
     let api = APIRouter(router: router)
     registerRoutes(on: api, services: services, configuration: configuration, certificateSource: certificateSource)
     let responder = router.buildResponder()
-    var fastPath = fastPathRoutes(services: services)
+    var fastPath = fastPathRoutes(services: services, configuration: configuration, certificateSource: certificateSource)
     fastPath.publicLimiter = rateLimits.publicRoutes
-    fastPath.authentication = .init(tokens: authenticator, clientLimiter: rateLimits.clients, logger: logger)
+    fastPath.authentication = .init(tokens: authenticator, clientLimiter: rateLimits.clients)
+    fastPath.logger = logger
     let counters = FastPathCounters(routes: fastPath)
     let idleTimeout = TimeAmount.milliseconds(configuration.idleTimeout.milliseconds)
 
@@ -107,11 +108,16 @@ func registerRoutes(
 
 /// Routes answered before the router (see ``FastPathRoutes``); each also exists as a routed
 /// route, which answers when the fast path declines.
-func fastPathRoutes(services: SheduServices) -> FastPathRoutes {
+func fastPathRoutes(
+    services: SheduServices, configuration: ServerConfiguration, certificateSource: ClientCertificateSource
+) -> FastPathRoutes {
     var routes = FastPathRoutes()
     SystemRoutes.registerFastPath(on: &routes)
     VARoutes.registerFastPath(on: &routes, va: services.va)
     CARoutes.registerFastPath(on: &routes, ca: services.ca)
+    // The router's certificate source: its caches serve both (a resumed TLS session's chain).
+    ESTRoutes(est: services.est, certificates: certificateSource, defaultDMS: configuration.estDefaultDMS)
+        .registerFastPath(on: &routes)
     return routes
 }
 

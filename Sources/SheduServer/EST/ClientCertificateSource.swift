@@ -7,6 +7,24 @@ import SheduCore
 import SheduPKI
 import X509
 
+/// What a connection's TLS handler holds of its client, read on the connection's event loop.
+struct TLSPeer: Sendable {
+    /// The chain the client presented in this connection's handshake.
+    var presented: NIOSSL.ValidatedCertificateChain?
+    /// The client's certificate as the TLS session holds it (a resumed session presents none).
+    var sessionLeaf: NIOSSLCertificate?
+
+    /// Nil for a connection without a TLS handler (the plain-HTTP listener).
+    init?(_ pipeline: ChannelPipeline.SynchronousOperations) {
+        do {
+            presented = try pipeline.nioSSL_peerValidatedCertificateChain()
+            sessionLeaf = try pipeline.nioSSL_peerCertificate()
+        } catch {
+            return nil
+        }
+    }
+}
+
 /// Where the client certificate of a request comes from: the TLS connection itself, or — on the
 /// plain-HTTP listener, and only when the operator trusts the proxy in front of it — a header the
 /// proxy set. A header on a TLS connection is never read: it must not be able to forge a device.
@@ -18,18 +36,18 @@ struct ClientCertificateSource: Sendable {
 
     /// The chain, leaf first; empty when there is none.
     func chain(of request: Request, context: SheduRequestContext) async throws -> [Certificate] {
-        guard let channel = context.channel else { return try forwardedChain(request) }
-        let presented: NIOSSL.ValidatedCertificateChain?
-        let sessionLeaf: NIOSSLCertificate?
-        do {
-            (presented, sessionLeaf) = try await channel.eventLoop.submit {
-                let operations = channel.pipeline.syncOperations
-                return (try operations.nioSSL_peerValidatedCertificateChain(), try operations.nioSSL_peerCertificate())
-            }.get()
-        } catch {
-            // No TLS handler on this connection: the plain-HTTP listener.
-            return try forwardedChain(request)
+        var peer: TLSPeer?
+        if let channel = context.channel {
+            peer = try await channel.eventLoop.submit { TLSPeer(channel.pipeline.syncOperations) }.get()
         }
+        return try chain(peer: peer) { request.headers[HTTPField.Name($0)!] }
+    }
+
+    /// The chain from what the connection's TLS handler holds (nil: a connection without TLS,
+    /// where a trusted proxy's headers, read through `header`, may carry it).
+    func chain(peer: TLSPeer?, header: (String) -> String?) throws -> [Certificate] {
+        guard let peer else { return try forwardedChain(header: header) }
+        let (presented, sessionLeaf) = (peer.presented, peer.sessionLeaf)
         if let presented {
             let encodings = try presented.map { try $0.toDERBytes() }
             let chain = try encodings.map(parsed.certificate(der:))
@@ -43,14 +61,14 @@ struct ClientCertificateSource: Sendable {
         return try presentedChains.chain(leafDER: leafDER) ?? [parsed.certificate(der: leafDER)]
     }
 
-    private func forwardedChain(_ request: Request) throws -> [Certificate] {
+    private func forwardedChain(header: (String) -> String?) throws -> [Certificate] {
         guard trustForwardedHeaders else { return [] }
-        if let envoy = request.headers[HTTPField.Name("x-forwarded-client-cert")!] {
+        if let envoy = header("x-forwarded-client-cert") {
             let chain = try Self.envoyChain(envoy)
             if !chain.isEmpty { return chain }
         }
         for name in ["ssl-client-cert", "x-amzn-mtls-clientcert"] {
-            if let value = request.headers[HTTPField.Name(name)!], let pem = value.removingPercentEncoding {
+            if let value = header(name), let pem = value.removingPercentEncoding {
                 let chain = try Self.certificates(pem, header: name)
                 if !chain.isEmpty { return chain }
             }

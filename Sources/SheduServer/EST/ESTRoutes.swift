@@ -17,14 +17,61 @@ struct ESTRoutes {
     func register(on api: APIRouter) {
         for prefix in Self.prefixes {
             register(on: api, base: "\(prefix)/{dms}", label: { context in try context.pathParameter("dms") })
-            register(on: api, base: prefix, label: { _ in
-                guard let defaultDMS, !defaultDMS.isEmpty else {
-                    throw SheduError.notFound(
-                        "this server has no default DMS for the label-less EST paths (--est-default-dms); use \(prefix)/<dms id>/...")
-                }
-                return defaultDMS
-            })
+            register(on: api, base: prefix, label: { _ in try defaultLabel(prefix: prefix) })
         }
+    }
+
+    /// The DMS of the label-less paths.
+    private func defaultLabel(prefix: String) throws -> String {
+        guard let defaultDMS, !defaultDMS.isEmpty else {
+            throw SheduError.notFound(
+                "this server has no default DMS for the label-less EST paths (--est-default-dms); use \(prefix)/<dms id>/...")
+        }
+        return defaultDMS
+    }
+
+    /// Enrollment and re-enrollment, the hot EST calls, also on the fast path: the same service
+    /// calls and answers, the client certificate read from the connection on its event loop.
+    func registerFastPath(on routes: inout FastPathRoutes) {
+        for prefix in Self.prefixes {
+            for (base, labelled) in [("\(prefix)/{dms}", true), (prefix, false)] {
+                let label: @Sendable (FastPathRequest) throws -> String = { request in
+                    labelled ? String(request.parameters[0]) : try defaultLabel(prefix: prefix)
+                }
+                routes.addPublic(.POST, template: "\(base)/simpleenroll") { request in
+                    let issued = try await est.enroll(
+                        dmsID: try label(request), csr: try Self.csr(of: request), request: try estRequest(request))
+                    return try Self.answer(der: issued.der, to: request)
+                }
+                routes.addPublic(.POST, template: "\(base)/simplereenroll") { request in
+                    let issued = try await est.reenroll(
+                        dmsID: try label(request), csr: try Self.csr(of: request), request: try estRequest(request))
+                    return try Self.answer(der: issued.der, to: request)
+                }
+            }
+        }
+    }
+
+    private static func csr(of request: FastPathRequest) throws -> [UInt8] {
+        try ESTWireFormat.csr(contentType: request.headers.first(name: "content-type"), body: request.body)
+    }
+
+    private static func answer(der: [UInt8], to request: FastPathRequest) throws -> FastPathResponse {
+        let answer = try ESTWireFormat.certificates(der: [der], accept: request.headers.first(name: "accept"))
+        return FastPathResponse(
+            status: .ok, contentType: answer.contentType, body: ByteBuffer(string: answer.body),
+            extraHeaders: answer.base64 ? [("content-transfer-encoding", "base64")] : [])
+    }
+
+    private func estRequest(_ request: FastPathRequest) throws -> ESTRequest {
+        var headers: [String: String] = [:]
+        for (name, value) in request.headers {
+            let name = name.lowercased()
+            if headers[name] == nil { headers[name] = value }
+        }
+        return ESTRequest(
+            clientChain: try certificates.chain(peer: request.tlsPeer) { request.headers.first(name: $0) }, headers: headers,
+            url: request.uri)
     }
 
     private func register(on api: APIRouter, base: String, label: @escaping @Sendable (SheduRequestContext) throws -> String) {

@@ -14,14 +14,18 @@ enum ESTWireFormat {
     /// The CSR of an enrollment request: `application/pkcs10`, base64 of DER (line breaks
     /// tolerated; PEM accepted too).
     static func csr(of request: Request, context: SheduRequestContext) async throws -> [UInt8] {
-        let contentType = MediaType.essence(request.headers[.contentType])
+        try csr(contentType: request.headers[.contentType], body: try await request.collectBody(context: context))
+    }
+
+    /// ``csr(of:context:)`` from a request's `Content-Type` and whole body (the fast path's too).
+    static func csr(contentType contentTypeHeader: String?, body: ByteBuffer?) throws -> [UInt8] {
+        let contentType = MediaType.essence(contentTypeHeader)
         guard contentType == "application/pkcs10" else {
             throw SheduError(
                 .unsupportedMediaType,
                 "EST requests carry Content-Type application/pkcs10 (base64 of a DER CSR), not '\(contentType.isEmpty ? "none" : contentType)'")
         }
-        let body = try await request.collectBody(context: context)
-        let text = String(decoding: body.readableBytesView, as: UTF8.self)
+        let text = body.map { String(decoding: $0.readableBytesView, as: UTF8.self) } ?? ""
         do {
             return try PEMText.derBytes(from: text, expecting: ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"], field: "the request body")
         } catch let error as PKIError {
@@ -37,13 +41,19 @@ enum ESTWireFormat {
 
     /// As ``certificates(_:for:)``, from their DER encodings (an issued certificate as stored).
     static func certificates(der certificates: [[UInt8]], for request: Request) throws -> Response {
-        if wantsPEM(request) {
-            let pem = certificates.map { PEMText.pem(derCertificate: $0) }.joined()
-            return Response(status: .ok, headers: [.contentType: pemFile], body: .init(byteBuffer: ByteBuffer(string: pem)))
+        let answer = try self.certificates(der: certificates, accept: request.headers[.accept])
+        var headers: HTTPFields = [.contentType: answer.contentType]
+        if answer.base64 { headers[.contentTransferEncoding] = "base64" }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+    }
+
+    /// The answer's type, body, and whether it is base64 (`Content-Transfer-Encoding`), for a
+    /// request with this `Accept` header.
+    static func certificates(der certificates: [[UInt8]], accept: String?) throws -> (contentType: String, body: String, base64: Bool) {
+        if accept?.lowercased().contains(pemFile) ?? false {
+            return (pemFile, certificates.map { PEMText.pem(derCertificate: $0) }.joined(), false)
         }
-        return Response(
-            status: .ok, headers: [.contentType: certsOnly, .contentTransferEncoding: "base64"],
-            body: .init(byteBuffer: ByteBuffer(string: try pkcs7Base64(certificates))))
+        return (certsOnly, try pkcs7Base64(certificates), true)
     }
 
     static func pkcs7Base64(_ certificates: [[UInt8]]) throws -> String {
@@ -52,10 +62,6 @@ enum ESTWireFormat {
         } catch let error as PKIError {
             throw SheduError.internal("PKCS#7 encoding: \(error.description)")
         }
-    }
-
-    static func wantsPEM(_ request: Request) -> Bool {
-        request.headers[.accept]?.lowercased().contains(pemFile) ?? false
     }
 
     static let boundary = "estServerKeyGenBoundary"

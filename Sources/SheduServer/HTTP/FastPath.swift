@@ -8,11 +8,16 @@ import SheduCore
 /// A request the fast path may answer, as read from the wire.
 struct FastPathRequest: Sendable {
     var method: HTTPMethod
+    /// The whole request target, query included.
+    var uri: String
+    /// Its path.
     var path: Substring
     var headers: HTTPHeaders
     var body: ByteBuffer?
     /// The values of a template path's `{name}` segments, in order.
     var parameters: [Substring] = []
+    /// The connection's TLS client, for public routes run on a task (nil without TLS).
+    var tlsPeer: TLSPeer?
 }
 
 struct FastPathResponse: Sendable {
@@ -30,7 +35,8 @@ struct FastPathResponse: Sendable {
         let (status, message) = ErrorMiddleware.describe(error, requestID: requestID, logger: logger)
         return FastPathResponse(
             status: HTTPResponseStatus(statusCode: Int(status.code)), contentType: "application/json",
-            body: ByteBuffer(string: ErrorMiddleware.body(message)))
+            body: ByteBuffer(string: ErrorMiddleware.body(message)),
+            extraHeaders: status == .unauthorized ? [("www-authenticate", "Bearer")] : [])
     }
 }
 
@@ -40,7 +46,8 @@ struct FastPathResponse: Sendable {
 ///   decline (return nil), and the request then goes to the router as any other;
 /// - hot authenticated ones (CSR signing), run on a task of their own for a caller whose bearer
 ///   token the router has verified before. Anything else (no token, a token not seen yet, a
-///   role too low) goes to the router, which answers it as always, 401 and 403 included.
+///   role too low) goes to the router, which answers it as always, 401 and 403 included;
+/// - hot public ones (EST enrollment), run on a task for a request without credentials.
 struct FastPathRoutes: Sendable {
     enum PathMatch: Sendable {
         case exact(String)
@@ -53,20 +60,17 @@ struct FastPathRoutes: Sendable {
             .template(path.split(separator: "/", omittingEmptySubsequences: false).map(String.init))
         }
 
-        func matches(_ path: Substring) -> Bool {
-            parameters(in: path) != nil
-        }
-
-        /// The template's `{name}` values in `path`, or nil if it does not match.
-        func parameters(in path: Substring) -> [Substring]? {
+        /// The template's `{name}` values if `path` (split at `/` as `segments`, once for every
+        /// template tried) matches, nil if not.
+        func parameters(in path: Substring, segments: inout [Substring]?) -> [Substring]? {
             switch self {
             case .exact(let expected): return path == expected ? [] : nil
             case .prefix(let prefix): return path.hasPrefix(prefix) ? [] : nil
-            case .template(let segments):
-                let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-                guard parts.count == segments.count else { return nil }
+            case .template(let template):
+                if segments == nil { segments = path.split(separator: "/", omittingEmptySubsequences: false) }
+                guard let parts = segments, parts.count == template.count else { return nil }
                 var values: [Substring] = []
-                for (part, segment) in zip(parts, segments) {
+                for (part, segment) in zip(parts, template) {
                     if segment.hasPrefix("{") {
                         guard !part.isEmpty, !part.utf8.contains(UInt8(ascii: "%")) else { return nil }
                         values.append(part)
@@ -85,6 +89,9 @@ struct FastPathRoutes: Sendable {
         /// Run on a task for a caller with at least this role; what it throws is answered as the
         /// router answers errors.
         case authenticated(Role, @Sendable (FastPathRequest) async throws -> FastPathResponse)
+        /// Run on a task for a caller without credentials (EST, which authenticates by the TLS
+        /// client certificate), under the public limit per address.
+        case `public`(@Sendable (FastPathRequest) async throws -> FastPathResponse)
     }
 
     struct Route: Sendable {
@@ -97,12 +104,10 @@ struct FastPathRoutes: Sendable {
         var work: Work
     }
 
-    /// What authenticated routes need: the router's token cache, its limit per caller, and a
-    /// logger for the audit line.
+    /// What authenticated routes need: the router's token cache and its limit per caller.
     struct Authentication: Sendable {
         var tokens: TokenAuthenticator
         var clientLimiter: RateLimiter?
-        var logger: Logger
     }
 
     private(set) var routes: [Route] = []
@@ -110,6 +115,8 @@ struct FastPathRoutes: Sendable {
     var publicLimiter: RateLimiter?
     /// Without it, authenticated routes always go to the router.
     var authentication: Authentication?
+    /// For the audit line and errors of routes run on a task.
+    var logger = Logger(label: "shedu")
     /// Largest body a fast-path request may carry; larger ones go to the router.
     static let maximumBodySize = 64 * 1024
 
@@ -118,6 +125,13 @@ struct FastPathRoutes: Sendable {
         handler: @escaping @Sendable (FastPathRequest) -> FastPathResponse?
     ) {
         routes.append(Route(index: routes.count, method: method, path: path, metricsName: metricsName, work: .immediate(handler)))
+    }
+
+    /// Adds a public route run on a task; `template` is also its name in metrics.
+    mutating func addPublic(
+        _ method: HTTPMethod, template: String, handler: @escaping @Sendable (FastPathRequest) async throws -> FastPathResponse
+    ) {
+        routes.append(Route(index: routes.count, method: method, path: .template(template), metricsName: template, work: .public(handler)))
     }
 
     /// Adds an authenticated route; `template` is also its name in metrics, as in the router.
@@ -130,17 +144,21 @@ struct FastPathRoutes: Sendable {
     }
 
     /// The route of a request and its path (the URI without its query), if the fast path has one.
-    func route(for head: HTTPRequestHead) -> (route: Route, path: Substring)? {
+    func route(for head: HTTPRequestHead) -> (route: Route, path: Substring, parameters: [Substring])? {
         guard routes.contains(where: { $0.method == head.method }) else { return nil }
         let uri = head.uri
         let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
-        return routes.first { $0.method == head.method && $0.path.matches(path) }.map { ($0, path) }
+        var segments: [Substring]?
+        for route in routes where route.method == head.method {
+            if let parameters = route.path.parameters(in: path, segments: &segments) { return (route, path, parameters) }
+        }
+        return nil
     }
 }
 
 /// Sits after the HTTP/1 decoder: answers fast-path requests itself and passes every other one
 /// on to the router. It only answers when no routed request is waiting for its response, and
-/// holds back what follows an authenticated request until that one is answered, so responses
+/// holds back what follows a request run on a task until that one is answered, so responses
 /// leave in request order even when a client pipelines.
 final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -160,10 +178,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var limiterKey: String?
     /// The context of the HTTP response encoder before this handler, where framed answers enter.
     private var responseEncoder: ChannelHandlerContext?
-    /// While an authenticated request runs on its task: the request parts read after it, the
+    /// While a request runs on its task: the request parts read after it, the
     /// read the channel asked for, and a close asked for (a server shutting down), all waiting
     /// for its answer.
-    private var authenticatedInFlight = false
+    private var taskInFlight = false
     private var heldParts: [HTTPServerRequestPart] = []
     private var heldRead = false
     private var heldClose: (mode: CloseMode, promise: EventLoopPromise<Void>?)?
@@ -172,7 +190,12 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var head: HTTPRequestHead
         var route: FastPathRoutes.Route
         var path: Substring
+        var parameters: [Substring]
         var body: ByteBuffer?
+
+        var fastRequest: FastPathRequest {
+            FastPathRequest(method: head.method, uri: head.uri, path: path, headers: head.headers, body: body, parameters: parameters)
+        }
     }
 
     init(routes: FastPathRoutes, counters: FastPathCounters) {
@@ -182,7 +205,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if authenticatedInFlight {
+        if taskInFlight {
             heldParts.append(part)
             return
         }
@@ -194,8 +217,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             // Only with no earlier response still to come: an interim answer must not overtake it.
             if routedInFlight == 0, head.expectsContinue { writeContinue() }
-            if routedInFlight == 0, !forwardingBody, head.isKeepAlive, let (route, path) = routes.route(for: head) {
-                collecting = CollectedRequest(head: head, route: route, path: path)
+            if routedInFlight == 0, !forwardingBody, head.isKeepAlive, let (route, path, parameters) = routes.route(for: head) {
+                collecting = CollectedRequest(head: head, route: route, path: path, parameters: parameters)
                 return
             }
             routedKeepAlive.append(head.isKeepAlive)
@@ -225,7 +248,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             collecting = nil
             switch request.route.work {
             case .immediate(let handler): answer(request, handler: handler, context: context)
-            case .authenticated(let role, let handler): run(request, role: role, handler: handler, context: context)
+            case .authenticated(let role, let handler): runAuthenticated(request, role: role, handler: handler, context: context)
+            case .public(let handler): runPublic(request, handler: handler, context: context)
             }
         }
     }
@@ -233,43 +257,44 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(
         _ request: CollectedRequest, handler: (FastPathRequest) -> FastPathResponse?, context: ChannelHandlerContext
     ) {
-        let path = request.path
-        var limitHeaders: [(String, String)] = []
-        // The limiter and this client's key, only on limited routes (not /health).
-        let limit = (RateLimits.isPublicLimited(path) ? routes.publicLimiter : nil).map {
-            (limiter: $0, key: connectionLimiterKey(context))
-        }
-        if let (publicLimiter, limitKey) = limit {
-            let decision = publicLimiter.take(limitKey)
-            limitHeaders = publicLimiter.headers(for: decision)
-            if case .refused(let retryAfter) = decision {
-                refuse(request, retryAfter: retryAfter, headers: limitHeaders, context: context)
-                return
-            }
-        }
-        let fastRequest = FastPathRequest(method: request.head.method, path: path, headers: request.head.headers, body: request.body)
+        guard let admitted = admitPublic(request, context: context) else { return }
+        let fastRequest = request.fastRequest
         guard var response = handler(fastRequest) else {
             // The router counts it.
-            if let limit { limit.limiter.refund(limit.key) }
+            if let limit = admitted.limit { limit.limiter.refund(limit.key) }
             forward(request, context: context, ended: true)
             return
         }
-        response.extraHeaders += limitHeaders
+        response.extraHeaders += admitted.headers
         write(response, context: context)
         counters.count(route: request.route, status: response.status)
     }
 
-    /// An authenticated request: checked here against the token cache and the caller's limit,
-    /// then run on a task of its own; its answer is written back on this event loop.
-    private func run(
+    /// The public limit of this client's address, on limited routes (not /health): nil when
+    /// refused (the refusal is written), else the headers to add and what to refund on decline.
+    private func admitPublic(
+        _ request: CollectedRequest, context: ChannelHandlerContext
+    ) -> (headers: [(String, String)], limit: (limiter: RateLimiter, key: String)?)? {
+        guard RateLimits.isPublicLimited(request.path), let limiter = routes.publicLimiter else { return ([], nil) }
+        let key = connectionLimiterKey(context)
+        let decision = limiter.take(key)
+        let headers = limiter.headers(for: decision)
+        if case .refused(let retryAfter) = decision {
+            refuse(request, retryAfter: retryAfter, headers: headers, context: context)
+            return nil
+        }
+        return (headers, (limiter, key))
+    }
+
+    /// An authenticated request: checked here against the token cache and the caller's limit.
+    private func runAuthenticated(
         _ request: CollectedRequest, role: Role, handler: @escaping @Sendable (FastPathRequest) async throws -> FastPathResponse,
         context: ChannelHandlerContext
     ) {
         guard let authentication = routes.authentication,
             let authorization = request.head.headers.first(name: "authorization"),
             let token = TokenAuthenticator.bearerToken(in: authorization),
-            let principal = authentication.tokens.cachedPrincipal(bearer: token), principal.role >= role,
-            let parameters = request.route.path.parameters(in: request.path)
+            let principal = authentication.tokens.cachedPrincipal(bearer: token), principal.role >= role
         else {
             forward(request, context: context, ended: true)
             return
@@ -283,14 +308,38 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
         }
+        let fastRequest = request.fastRequest
+        run(request, fastRequest, subject: principal.subject, limitHeaders: limitHeaders, handler: handler, context: context)
+    }
+
+    /// A request to a public route that carries no credentials (a bearer token sends it to the
+    /// router, which knows who is calling); its handler sees the connection's TLS client.
+    private func runPublic(
+        _ request: CollectedRequest, handler: @escaping @Sendable (FastPathRequest) async throws -> FastPathResponse,
+        context: ChannelHandlerContext
+    ) {
+        guard !request.head.headers.contains(name: "authorization") else {
+            forward(request, context: context, ended: true)
+            return
+        }
+        guard let admitted = admitPublic(request, context: context) else { return }
+        var fastRequest = request.fastRequest
+        fastRequest.tlsPeer = TLSPeer(context.pipeline.syncOperations)
+        run(request, fastRequest, subject: nil, limitHeaders: admitted.headers, handler: handler, context: context)
+    }
+
+    /// Runs a handler on a task of its own and writes its answer back on this event loop; until
+    /// then the connection's next requests wait.
+    private func run(
+        _ request: CollectedRequest, _ fastRequest: FastPathRequest, subject: String?, limitHeaders: [(String, String)],
+        handler: @escaping @Sendable (FastPathRequest) async throws -> FastPathResponse, context: ChannelHandlerContext
+    ) {
+        let logger = routes.logger
         let requestID =
             request.head.headers.first(name: "x-request-id").flatMap { AuthenticationMiddleware.isUsableRequestID($0) ? $0 : nil }
             ?? RequestID().description
-        let fastRequest = FastPathRequest(
-            method: request.head.method, path: request.path, headers: request.head.headers, body: request.body, parameters: parameters)
-        let logger = authentication.logger
         let started = ContinuousClock.now
-        authenticatedInFlight = true
+        taskInFlight = true
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         Task {
@@ -308,15 +357,15 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 handler.counters.count(route: request.route, status: answer.status)
                 AuthenticationMiddleware.audit(
                     method: request.head.method.rawValue, path: request.path, status: Int(answer.status.code),
-                    subject: principal.subject, elapsed: ContinuousClock.now - started, logger: logger, requestID: requestID)
-                handler.resumeAfterAuthenticated(context: context)
+                    subject: subject, elapsed: ContinuousClock.now - started, logger: logger, requestID: requestID)
+                handler.resumeAfterTask(context: context)
             }
         }
     }
 
-    /// Goes on with what arrived while an authenticated request ran, until another one starts.
-    private func resumeAfterAuthenticated(context: ChannelHandlerContext) {
-        authenticatedInFlight = false
+    /// Goes on with what arrived while a task ran, until another one starts.
+    private func resumeAfterTask(context: ChannelHandlerContext) {
+        taskInFlight = false
         if let (mode, promise) = heldClose {
             heldClose = nil
             heldParts = []
@@ -324,19 +373,19 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let replayed = !heldParts.isEmpty
-        while !heldParts.isEmpty, !authenticatedInFlight {
+        while !heldParts.isEmpty, !taskInFlight {
             handle(heldParts.removeFirst(), context: context)
         }
         // What went on to the router is delivered at a read's end.
         if replayed { context.fireChannelReadComplete() }
-        if heldRead, !authenticatedInFlight {
+        if heldRead, !taskInFlight {
             heldRead = false
             context.read()
         }
     }
 
     func read(context: ChannelHandlerContext) {
-        if authenticatedInFlight {
+        if taskInFlight {
             heldRead = true
         } else {
             context.read()
@@ -346,7 +395,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         // A graceful shutdown closes connections with no routed request open; an authenticated
         // one still running is answered first.
-        if authenticatedInFlight, heldClose == nil {
+        if taskInFlight, heldClose == nil {
             heldClose = (mode, promise)
         } else {
             context.close(mode: mode, promise: promise)

@@ -87,10 +87,8 @@ struct ESTAuthenticationTests {
             $0.trustForwardedClientCertificate = trusted
             $0.estDefaultDMS = "factory-dms"
         }
-        let token = try await app.token(.admin)
-        let caPath = app.dataFolder.caCertificate.path
-        try await app.withLiveServer { server in
-            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+        try await app.withESTWorld { world in
+            let server = world.server
             try await world.createDMS("factory-dms")
             var device = try TestDevice("proxied-1")
             try await world.bootstrap(&device)
@@ -164,10 +162,8 @@ struct ESTAuthenticationTests {
     /// `/csrattrs` tells a device which keys the enrollment profile accepts.
     @Test func csrAttributesFollowTheProfile() async throws {
         let app = try await TestApp.make()
-        let token = try await app.token(.admin)
-        let caPath = app.dataFolder.caCertificate.path
-        try await app.withLiveServer { server in
-            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+        try await app.withESTWorld { world in
+            let server = world.server
             try await world.post(
                 "/api/ca/v1/profiles",
                 #"{"id":"p256-only","validity":{"type":"Duration","duration":"30d"},"crypto_enforcement":{"enabled":true,"allow_rsa_keys":false,"allow_ecdsa_keys":true,"allowed_ecdsa_key_sizes":[256],"allow_ed25519_keys":false}}"#)

@@ -14,10 +14,8 @@ struct ESTEnrollmentTests {
     @Test(arguments: TestBackend.available)
     func aDeviceEnrollsReenrollsAndGetsAServerKey(_ backend: TestBackend) async throws {
         let app = try await TestApp.make(backend)
-        let token = try await app.token(.admin)
-        let caPath = app.dataFolder.caCertificate.path
-        try await app.withLiveServer { server in
-            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+        try await app.withESTWorld { world in
+            let (server, caPath) = (world.server, world.caPath)
             try await world.createDMS("factory-dms")
 
             // cacerts: the enrollment CA's chain up to its root, no client certificate needed.
@@ -98,10 +96,8 @@ struct ESTEnrollmentTests {
     /// Every refusal is a 4xx that says why, and leaves no device, certificate or slot behind.
     @Test func refusalsSayWhyAndLeaveNothingBehind() async throws {
         let app = try await TestApp.make()
-        let token = try await app.token(.admin)
-        let caPath = app.dataFolder.caCertificate.path
-        try await app.withLiveServer { server in
-            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+        try await app.withESTWorld { world in
+            let (server, caPath) = (world.server, world.caPath)
             try await world.createDMS("factory-dms")
             try await world.createDMS("strict-dms", [
                 ("enrollment_settings", "registration_mode", "PRE_REGISTRATION"),

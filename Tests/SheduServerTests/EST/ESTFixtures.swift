@@ -145,3 +145,14 @@ struct ESTWorld {
         try await get("/api/devmanager/v1/devices?page_size=1000")["list"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
     }
 }
+
+extension TestApp {
+    /// Runs `body` on the live server once the EST tests' PKI is made (``ESTWorld/make(server:token:caPath:)``).
+    func withESTWorld(_ body: @escaping @Sendable (ESTWorld) async throws -> Void) async throws {
+        let token = try await token(.admin)
+        let caPath = dataFolder.caCertificate.path
+        try await withLiveServer { server in
+            try await body(try await ESTWorld.make(server: server, token: token, caPath: caPath))
+        }
+    }
+}

@@ -4,12 +4,13 @@ import Testing
 
 @testable import SheduServer
 
-/// CSR signing on the fast path (``FastPathRoutes``, authenticated routes): a caller whose token
-/// the router has verified before is answered without the router, and must not be able to tell.
+/// The fast path's routes run on a task (``FastPathRoutes``): CSR signing for a caller whose token
+/// the router has verified before, and EST enrollment. Callers must not be able to tell them
+/// from the router's.
 ///
 /// The router adds `Date` and `Server` headers to its answers and the fast path does not: that is
 /// how these tests know which of the two answered.
-@Suite("Authenticated routes on the fast path")
+@Suite("Routes the fast path runs on a task")
 struct AuthenticatedFastPathTests {
     static func answeredByRouter(_ reply: LiveClient.Reply) -> Bool { reply.header("server") != nil }
 
@@ -91,6 +92,43 @@ struct AuthenticatedFastPathTests {
             #expect(metrics.text.contains(
                 #"hb_requests{http_route="/api/ca/v1/cas/{id}/sign",http_request_method="POST",http_response_status_code="201"}"#))
             #expect(app.logs.all.contains { $0.contains("POST /api/ca/v1/cas/ca-1/sign 201") && $0.contains("hb.request.id=trace-7") })
+        }
+        await app.cleanup()
+    }
+
+    /// EST enrollment over mutual TLS, on the fast path unless the request carries a bearer token.
+    @Test func enrollsDevicesOverMutualTLS() async throws {
+        let app = try await TestApp.make()
+        try await app.withESTWorld { world in
+            let (server, caPath, token) = (world.server, world.caPath, world.token)
+            try await world.createDMS("factory-dms")
+            var device = try TestDevice("sensor-1")
+            try await world.bootstrap(&device)
+            let client = try device.client(server, caCertificatePath: caPath)
+            let path = "/.well-known/est/factory-dms/simpleenroll"
+            let enrolled = try await client.est(path, csr: try device.csrBody())
+            #expect(enrolled.status == 200, "\(enrolled.text)")
+            #expect(!Self.answeredByRouter(enrolled))
+            #expect(enrolled.header("content-transfer-encoding") == "base64")
+            #expect(try ESTReply.certificates(enrolled).map(ESTReply.commonName) == ["sensor-1"])
+            #expect(enrolled.header("x-request-id") != nil)
+            // PEM when asked for, as the router answers.
+            let pem = try await client.est(path, csr: try device.csrBody(), headers: [("Accept", "application/x-pem-file")])
+            #expect(pem.status == 200, "\(pem.text)")
+            #expect(pem.header("content-type") == "application/x-pem-file")
+            #expect(pem.text.hasPrefix("-----BEGIN CERTIFICATE-----"))
+            // Refusals are the router's.
+            let wrongType = try await client.est(path, csr: try device.csrBody(), contentType: "text/plain")
+            #expect(wrongType.status == 415)
+            #expect(wrongType.text.contains("application/pkcs10"), "\(wrongType.text)")
+            #expect(!Self.answeredByRouter(wrongType))
+            let unknownDMS = try await client.est("/.well-known/est/nope/simpleenroll", csr: try device.csrBody())
+            #expect(unknownDMS.status == 404, "\(unknownDMS.text)")
+            // Credentials of the API go to the router, which knows who is calling.
+            let withToken = try await client.est(path, csr: try device.csrBody(), headers: [("Authorization", "Bearer \(token)")])
+            #expect(withToken.status == 200, "\(withToken.text)")
+            #expect(Self.answeredByRouter(withToken))
+            try await client.shutdown()
         }
         await app.cleanup()
     }
