@@ -460,6 +460,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         buffer.writeString(String(response.status.code))
         buffer.writeStaticString(" ")
         buffer.writeString(response.status.reasonPhrase)
+        buffer.writeStaticString("\r\ndate: ")
+        buffer.writeString(HTTPDate.now())
         // A 304 carries neither: it describes the representation the client already has.
         if response.status != .notModified {
             buffer.writeStaticString("\r\ncontent-type: ")

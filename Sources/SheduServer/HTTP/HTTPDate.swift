@@ -1,10 +1,22 @@
 import Foundation
+import Synchronization
 
 /// HTTP dates (RFC 9110 §5.6.7 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) without a
 /// `DateFormatter`.
 enum HTTPDate {
     private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// The `Date` header of an answer sent now (RFC 9110 §6.6.1), formatted once a second.
+    static func now() -> String {
+        let second = time(nil)
+        return current.withLock { cached in
+            if cached.second != second { cached = (second, format(Date(timeIntervalSince1970: TimeInterval(second)))) }
+            return cached.text
+        }
+    }
+
+    private static let current = Mutex<(second: time_t, text: String)>((0, ""))
 
     static func format(_ date: Date) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
