@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 import NIOHTTP1
 import SheduCore
+import Synchronization
 
 /// A request the fast path may answer, as read from the wire.
 struct FastPathRequest: Sendable {
@@ -354,10 +355,11 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             eventLoop.execute {
                 let (handler, context) = bound.value
                 handler.write(answer, context: context)
-                handler.counters.count(route: request.route, status: answer.status)
+                let elapsed = ContinuousClock.now - started
+                handler.counters.count(route: request.route, status: answer.status, duration: elapsed)
                 AuthenticationMiddleware.audit(
                     method: request.head.method.rawValue, path: request.path, status: Int(answer.status.code),
-                    subject: subject, elapsed: ContinuousClock.now - started, logger: logger, requestID: requestID)
+                    subject: subject, elapsed: elapsed, logger: logger, requestID: requestID)
                 handler.resumeAfterTask(context: context)
             }
         }
@@ -501,29 +503,47 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// Request counts of fast-path routes, under the same metric as routed requests.
+/// Request counts (and, for routes run on a task, durations) of fast-path routes, under the
+/// router's metrics. A route's series for a status is made when it first answers with it, as
+/// the router does: not every route and status at start as a row of zeros.
 final class FastPathCounters: Sendable {
-    /// The statuses a fast-path route answers with (an authenticated one, any of the API's).
-    private static let statuses: [UInt] = [200, 201, 204, 304, 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503]
-    /// By route index, then in the order of `statuses`.
-    private let counters: [[Counter]]
+    private struct Key: Hashable {
+        var route: Int
+        var status: UInt
+    }
+
+    private let routes: [(name: String, method: String)]
+    private let counters = Mutex<[Key: Counter]>([:])
+    private let timers = Mutex<[Key: Timer]>([:])
 
     init(routes: FastPathRoutes) {
-        counters = routes.routes.map { route in
-            Self.statuses.map { status in
-                Counter(
-                    label: "hb.requests",
-                    dimensions: [
-                        ("http.route", route.metricsName), ("http.request.method", route.method.rawValue),
-                        ("http.response.status_code", String(status)),
-                    ])
-            }
+        self.routes = routes.routes.map { ($0.metricsName, $0.method.rawValue) }
+    }
+
+    func count(route: FastPathRoutes.Route, status: HTTPResponseStatus, duration: Duration? = nil) {
+        guard route.index < routes.count else { return }
+        let key = Key(route: route.index, status: status.code)
+        Self.metric(key, in: counters) { Counter(label: "hb.requests", dimensions: dimensions(key)) }.increment()
+        if let duration {
+            Self.metric(key, in: timers) {
+                Timer(label: "http.server.request.duration", dimensions: dimensions(key), preferredDisplayUnit: .seconds)
+            }.record(duration: duration)
         }
     }
 
-    func count(route: FastPathRoutes.Route, status: HTTPResponseStatus) {
-        guard route.index < counters.count, let slot = Self.statuses.firstIndex(of: status.code) else { return }
-        counters[route.index][slot].increment()
+    /// The metric of `key`, made the first time.
+    private static func metric<Metric: Sendable>(_ key: Key, in made: borrowing Mutex<[Key: Metric]>, make: () -> Metric) -> Metric {
+        made.withLock { made in
+            if let metric = made[key] { return metric }
+            let metric = make()
+            made[key] = metric
+            return metric
+        }
+    }
+
+    private func dimensions(_ key: Key) -> [(String, String)] {
+        let (name, method) = routes[key.route]
+        return [("http.route", name), ("http.request.method", method), ("http.response.status_code", String(key.status))]
     }
 }
 

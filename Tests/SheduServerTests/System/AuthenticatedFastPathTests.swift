@@ -92,6 +92,9 @@ struct AuthenticatedFastPathTests {
             let metrics = try await client.request(.GET, "/metrics")
             #expect(metrics.text.contains(
                 #"hb_requests{http_route="/api/ca/v1/cas/{id}/sign",http_request_method="POST",http_response_status_code="201"}"#))
+            #expect(metrics.text.contains(
+                #"http_server_request_duration_count{http_route="/api/ca/v1/cas/{id}/sign",http_request_method="POST",http_response_status_code="404"}"#),
+                "the unknown CA's answer, timed (the registry is the process's: other tests count too)")
             #expect(app.logs.all.contains { $0.contains("POST /api/ca/v1/cas/ca-1/sign 201") && $0.contains("hb.request.id=trace-7") })
         }
         await app.cleanup()

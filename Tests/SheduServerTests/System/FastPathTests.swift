@@ -150,6 +150,8 @@ struct FastPathTests {
             // The fast path counts its requests with the router's metric.
             let metrics = try await client.request(.GET, "/metrics")
             #expect(metrics.text.contains(#"hb_requests{http_route="/health",http_request_method="GET",http_response_status_code="200"}"#))
+            // A route's row for a status appears once it answers with it, not as a zero before.
+            #expect(!metrics.text.contains(#"http_route="/health",http_request_method="GET",http_response_status_code="503""#))
         }
         await app.cleanup()
     }
