@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
@@ -56,8 +57,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The one call into SQLite that Swift cannot make (a variadic C function).
-        .target(name: "CSheduSQLite"),
+        // What Swift cannot do with SQLite: a variadic call, and a VFS that batches WAL writes.
+        .target(name: "CSheduSQLite", dependencies: [.product(name: "SQLiteNIO", package: "sqlite-nio")]),
         // SQLKit stores for SQLite and PostgreSQL.
         .target(
             name: "SheduStorage",

@@ -176,7 +176,7 @@ public final class SheduDatabase: Sendable {
     {
         let connection: SQLiteConnectionHandle
         do {
-            connection = try SQLiteConnectionHandle(path: path)
+            connection = try SQLiteConnectionHandle(path: path, batchingWAL: isWriter)
             for pragma in [
                 "PRAGMA page_size=\(sqlitePageSize)",
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",

@@ -18,11 +18,17 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     /// ``ChunkSizes``), so the texts a server runs are far fewer; past this, all are dropped.
     static let maximumCachedStatements = 512
 
-    init(path: String) throws {
+    /// `batchingWAL`: the connection that writes appends its WAL frames through the batching VFS
+    /// (CSheduSQLite.c): one write call per batch of frames instead of two per frame.
+    init(path: String, batchingWAL: Bool = false) throws {
         self.path = path
         var opened: OpaquePointer?
         let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
-        let status = sqlite_nio_sqlite3_open_v2(path, &opened, flags, nil)
+        if batchingWAL {
+            let registered = shedu_sqlite_register_batch_vfs()
+            guard registered == SQLITE_OK else { throw SQLiteFailure(code: registered, message: "cannot register the WAL-batching VFS") }
+        }
+        let status = sqlite_nio_sqlite3_open_v2(path, &opened, flags, batchingWAL ? SHEDU_SQLITE_BATCH_VFS : nil)
         guard status == SQLITE_OK, let opened else {
             let message = opened.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "cannot open"
             if let opened { sqlite_nio_sqlite3_close_v2(opened) }
