@@ -19,9 +19,14 @@ int shedu_sqlite_enable_query_planner_stability(void *connection) {
 // with one call. The buffer is written before anything else touches the file (a read, a sync, a
 // truncation, its size, a file control, closing) and before anything touches the database's
 // shared-memory index (a lock, a barrier, a map), where SQLite publishes frames to readers: so
-// no frame is announced, synced or read back before it is in the file, whatever the
-// synchronous setting. Buffered frames of a process that dies are frames never synced: the
-// commit they belong to never happened, as without the buffer.
+// no frame is announced, synced or read back before it is in the file. Buffered frames of a
+// process that dies are frames never synced: the commit they belong to never happened, as
+// without the buffer.
+//
+// A failed write is reported by the call that made it. With synchronous=FULL, as Shedu's writer
+// runs, that is the commit's sync, before the commit is published. Under NORMAL a commit is
+// published without a sync, at the index barrier, which cannot report a failure: use this VFS
+// with FULL only.
 
 // The unix VFS writes at most 128 KiB in one call (it masks a write's length to 17 bits).
 #define SHEDU_WAL_BUFFER_BYTES (120 * 1024)
@@ -184,8 +189,7 @@ static int batchShmLock(sqlite3_file *file, int offset, int count, int flags) {
 static void batchShmBarrier(sqlite3_file *file) {
     BatchFile *batch = (BatchFile *)file;
     // Between the two copies of the index header SQLite writes at a commit: its frames must be
-    // in the file before the second copy makes them visible. A failure to write them shows at
-    // the next sync or read of the WAL, whose file keeps no buffer after one.
+    // in the file before the second copy makes them visible (under FULL the sync wrote them).
     (void)flushWALOf(batch);
     batch->real->pMethods->xShmBarrier(batch->real);
 }

@@ -75,8 +75,8 @@ struct SQLiteDriverTests {
     }
 
     /// Runs synchronously on the test's thread, so that the thread's write count is the writer's.
-    /// Shedu syncs every commit (FULL); with NORMAL the frames must reach the file before the
-    /// commit is published to readers, without a sync to flush them.
+    /// Shedu syncs every commit (FULL); NORMAL shows that a commit is published to readers only
+    /// once its frames are in the file, even without a sync to write them.
     @Test(
         "the writing connection sends a transaction's WAL frames in a few write calls, and every committed row reads back",
         arguments: ["FULL", "NORMAL"])

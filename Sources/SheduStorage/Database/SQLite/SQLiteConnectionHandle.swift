@@ -19,7 +19,8 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     static let maximumCachedStatements = 512
 
     /// `batchingWAL`: the connection that writes appends its WAL frames through the batching VFS
-    /// (CSheduSQLite.c): one write call per batch of frames instead of two per frame.
+    /// (CSheduSQLite.c): one write call per batch of frames instead of two per frame. Only for a
+    /// connection that syncs every commit (`synchronous=FULL`), as the writer does.
     init(path: String, batchingWAL: Bool = false) throws {
         self.path = path
         var opened: OpaquePointer?
