@@ -42,7 +42,7 @@ struct FastPathResponse: Sendable {
 }
 
 /// Endpoints answered without entering the router: a request costs a lookup instead of a trip
-/// through the async request machinery (about 80 µs of a signed certificate's 400). Two kinds:
+/// through the async request machinery (about 80 µs of a signed certificate's 400). Three kinds:
 /// - public, cacheable ones (health, OCSP, CRLs), answered on the event loop; a handler may
 ///   decline (return nil), and the request then goes to the router as any other;
 /// - hot authenticated ones (CSR signing), run on a task of their own for a caller whose bearer

@@ -137,6 +137,44 @@ struct AuthenticatedFastPathTests {
         await app.cleanup()
     }
 
+    /// A server shutting down closes idle connections; one whose enrollment still runs on its
+    /// task (here, waiting 2 s for the DMS's webhook) is answered first, and what it answered is
+    /// stored.
+    @Test func answersARunningEnrollmentBeforeShuttingDown() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let port = app.configuration.httpPort!
+        let webhook = try await TestWebhook.start()
+        let answer = Shared<Task<String, any Error>?>(nil)
+        try await app.withESTWorld { world in
+            try await world.createDMS("slow-dms", [
+                ("enrollment_settings", "est_rfc7030_settings", [
+                    "auth_mode": "EXTERNAL_WEBHOOK",
+                    "external_webhook_settings": [
+                        "name": "slow MES", "url": .string("\(webhook.baseURL)/slow"), "method": "POST",
+                        "config": ["call_timeout": "10s"],
+                    ],
+                ]),
+            ])
+            let csr = try TestDevice("late-1").csrBody()
+            let request =
+                "POST /.well-known/est/slow-dms/simpleenroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/pkcs10\r\n"
+                + "Content-Length: \(csr.utf8.count)\r\n\r\n\(csr)"
+            answer.withLock { $0 = Task { try await FastPathTests.exchange(port: port, request, seconds: 30) } }
+            // Shut down (when this returns) while the enrollment waits for the webhook.
+            while webhook.calls == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let reply = try await #require(answer.withLock { $0 }).value
+        #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
+        await webhook.stop()
+        // The enrolled device is in the database the server closed after answering.
+        let token = try await app.token(.admin)
+        try await app.withLiveServer { server in
+            let device = try await server.request(.GET, "/api/devmanager/v1/devices/late-1", token: token)
+            #expect(device.status == 200, "\(device.text)")
+        }
+        await app.cleanup()
+    }
+
     /// An authenticated request runs on a task while the connection's next requests have arrived:
     /// they wait for its answer, fast-path and routed ones alike.
     @Test func keepsPipelinedAnswersInOrder() async throws {
