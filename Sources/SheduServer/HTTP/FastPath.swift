@@ -340,6 +340,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             request.head.headers.first(name: "x-request-id").flatMap { AuthenticationMiddleware.isUsableRequestID($0) ? $0 : nil }
             ?? RequestID().description
         let started = ContinuousClock.now
+        let active = counters.activeRequests(of: request.route)
+        active.increment()
         taskInFlight = true
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
@@ -355,6 +357,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             eventLoop.execute {
                 let (handler, context) = bound.value
                 handler.write(answer, context: context)
+                active.decrement()
                 let elapsed = ContinuousClock.now - started
                 handler.counters.count(route: request.route, status: answer.status, duration: elapsed)
                 AuthenticationMiddleware.audit(
@@ -515,6 +518,7 @@ final class FastPathCounters: Sendable {
     private let routes: [(name: String, method: String)]
     private let counters = Mutex<[Key: Counter]>([:])
     private let timers = Mutex<[Key: Timer]>([:])
+    private let activeRequests = Mutex<[String: Meter]>([:])
 
     init(routes: FastPathRoutes) {
         self.routes = routes.routes.map { ($0.metricsName, $0.method.rawValue) }
@@ -531,8 +535,19 @@ final class FastPathCounters: Sendable {
         }
     }
 
+    /// The router's gauge of requests being answered, by method; a request a route runs on a
+    /// task counts from its start to its answer.
+    func activeRequests(of route: FastPathRoutes.Route) -> Meter {
+        let method = routes[route.index].method
+        return Self.metric(method, in: activeRequests) {
+            Meter(label: "http.server.active_requests", dimensions: [("http.request.method", method)])
+        }
+    }
+
     /// The metric of `key`, made the first time.
-    private static func metric<Metric: Sendable>(_ key: Key, in made: borrowing Mutex<[Key: Metric]>, make: () -> Metric) -> Metric {
+    private static func metric<Name: Hashable & Sendable, Metric: Sendable>(
+        _ key: Name, in made: borrowing Mutex<[Name: Metric]>, make: () -> Metric
+    ) -> Metric {
         made.withLock { made in
             if let metric = made[key] { return metric }
             let metric = make()

@@ -162,6 +162,10 @@ struct AuthenticatedFastPathTests {
             answer.withLock { $0 = Task { try await FastPathTests.exchange(port: port, request, seconds: 30) } }
             // Shut down (when this returns) while the enrollment waits for the webhook.
             while webhook.calls == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            // Meanwhile it counts among the requests being answered, as routed ones do.
+            let metrics = try await world.server.request(.GET, "/metrics").text
+            let active = metrics.split(separator: "\n").first { $0.hasPrefix(#"http_server_active_requests{http_request_method="POST"}"#) }
+            #expect(active.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) } ?? 0 >= 1, "\(active ?? "no gauge")")
         }
         let reply = try await #require(answer.withLock { $0 }).value
         #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
