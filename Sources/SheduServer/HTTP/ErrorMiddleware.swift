@@ -24,8 +24,13 @@ struct ErrorMiddleware: RouterMiddleware {
     static func response(for error: any Error, request: Request, context: Context) -> Response {
         let (status, message) = describe(error, request: request, context: context)
         var headers: HTTPFields = [.contentType: "application/json"]
-        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let challenge = challenge(for: status) { headers[.wwwAuthenticate] = challenge }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body(message))))
+    }
+
+    /// The `WWW-Authenticate` challenge of an error answer: a 401 asks for a bearer token.
+    static func challenge(for status: HTTPResponse.Status) -> String? {
+        status == .unauthorized ? "Bearer" : nil
     }
 
     /// `{"err": "..."}`.

@@ -37,7 +37,7 @@ struct FastPathResponse: Sendable {
         return FastPathResponse(
             status: HTTPResponseStatus(statusCode: Int(status.code)), contentType: "application/json",
             body: ByteBuffer(string: ErrorMiddleware.body(message)),
-            extraHeaders: status == .unauthorized ? [("www-authenticate", "Bearer")] : [])
+            extraHeaders: ErrorMiddleware.challenge(for: status).map { [("www-authenticate", $0)] } ?? [])
     }
 }
 
@@ -278,13 +278,22 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ) -> (headers: [(String, String)], limit: (limiter: RateLimiter, key: String)?)? {
         guard RateLimits.isPublicLimited(request.path), let limiter = routes.publicLimiter else { return ([], nil) }
         let key = connectionLimiterKey(context)
+        return admit(request, limiter: limiter, key: key, context: context).map { ($0, (limiter, key)) }
+    }
+
+    /// Takes from `limiter` for `key`: the limit's headers, or nil when refused (the 429 is written).
+    private func admit(
+        _ request: CollectedRequest, limiter: RateLimiter, key: String, context: ChannelHandlerContext
+    ) -> [(String, String)]? {
         let decision = limiter.take(key)
         let headers = limiter.headers(for: decision)
-        if case .refused(let retryAfter) = decision {
-            refuse(request, retryAfter: retryAfter, headers: headers, context: context)
-            return nil
-        }
-        return (headers, (limiter, key))
+        guard case .refused(let retryAfter) = decision else { return headers }
+        let refusal = FastPathResponse(
+            status: .tooManyRequests, contentType: "application/json",
+            body: ByteBuffer(string: RateLimiter.refusalBody(retryAfter: retryAfter)), extraHeaders: headers)
+        write(refusal, context: context)
+        counters.count(route: request.route, status: refusal.status)
+        return nil
     }
 
     /// An authenticated request: checked here against the token cache and the caller's limit.
@@ -302,15 +311,11 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         var limitHeaders: [(String, String)] = []
         if let limiter = authentication.clientLimiter {
-            let decision = limiter.take(RateLimits.key(of: principal))
-            limitHeaders = limiter.headers(for: decision)
-            if case .refused(let retryAfter) = decision {
-                refuse(request, retryAfter: retryAfter, headers: limitHeaders, context: context)
-                return
-            }
+            guard let admitted = admit(request, limiter: limiter, key: RateLimits.key(of: principal), context: context)
+            else { return }
+            limitHeaders = admitted
         }
-        let fastRequest = request.fastRequest
-        run(request, fastRequest, subject: principal.subject, limitHeaders: limitHeaders, handler: handler, context: context)
+        run(request, request.fastRequest, subject: principal.subject, limitHeaders: limitHeaders, handler: handler, context: context)
     }
 
     /// A request to a public route that carries no credentials (a bearer token sends it to the
@@ -398,8 +403,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        // A graceful shutdown closes connections with no routed request open; an authenticated
-        // one still running is answered first.
+        // A graceful shutdown closes connections with no routed request open; a request still
+        // running on its task is answered first.
         if taskInFlight, heldClose == nil {
             heldClose = (mode, promise)
         } else {
@@ -414,16 +419,6 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(mode: mode, promise: promise)
         }
         context.fireChannelInactive()
-    }
-
-    private func refuse(
-        _ request: CollectedRequest, retryAfter: Int, headers: [(String, String)], context: ChannelHandlerContext
-    ) {
-        let refusal = FastPathResponse(
-            status: .tooManyRequests, contentType: "application/json",
-            body: ByteBuffer(string: RateLimiter.refusalBody(retryAfter: retryAfter)), extraHeaders: headers)
-        write(refusal, context: context)
-        counters.count(route: request.route, status: refusal.status)
     }
 
     private func connectionLimiterKey(_ context: ChannelHandlerContext) -> String {
