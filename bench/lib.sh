@@ -70,13 +70,16 @@ per_operation_us() {
 }
 
 # wrk_with_cpu PID WRK_ARGS...: runs wrk against the server PID; prints requests/s and the
-# server's CPU microseconds per request.
+# server's CPU microseconds per request. Answers other than 2xx or 3xx, which wrk counts, are
+# reported on stderr as "bench: N answers were not 2xx or 3xx".
 wrk_with_cpu() {
-    local pid=$1 before after output
+    local pid=$1 before after output refused
     shift
     before=$(cpu_seconds "$pid")
     output=$(wrk "$@")
     after=$(cpu_seconds "$pid")
+    refused=$(echo "$output" | awk '/Non-2xx or 3xx responses/ {print $NF}')
+    [ -z "$refused" ] || echo "bench: $refused answers were not 2xx or 3xx" >&2
     echo "$(echo "$output" | awk '/Requests\/sec/ {print $2}')" \
         "$(per_operation_us "$before" "$after" "$(echo "$output" | awk '/requests in/ {print $1}')")"
 }
