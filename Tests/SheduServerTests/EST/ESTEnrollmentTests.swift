@@ -131,7 +131,10 @@ struct ESTEnrollmentTests {
                 (bootstrapped, "/.well-known/est/simpleenroll", csr, "application/pkcs10", 404, "--est-default-dms"),
                 (bootstrapped, "/.well-known/est/strict-dms/simpleenroll", csr, "application/pkcs10", 403, "PRE_REGISTRATION"),
                 (bootstrapped, "/.well-known/est/strict-dms/serverkeygen", csr, "application/pkcs10", 403, "server-side key generation"),
-                (bootstrapped, "/.well-known/est/factory-dms/simplereenroll", csr, "application/pkcs10", 403, "no identity to renew"),
+                // Renewals authenticate before the device is looked at: neither a client without a
+                // certificate nor one with only a factory certificate learns whether it exists.
+                (anonymous, "/.well-known/est/factory-dms/simplereenroll", csr, "application/pkcs10", 401, "requires a client certificate"),
+                (bootstrapped, "/.well-known/est/factory-dms/simplereenroll", csr, "application/pkcs10", 401, "not trusted"),
             ]
             for (client, path, body, contentType, status, message) in cases {
                 let reply = try await client.est(path, csr: body, contentType: contentType)
@@ -154,6 +157,22 @@ struct ESTEnrollmentTests {
             #expect((try? second.json())?["err"]?.stringValue?.contains("enable_replaceable_enrollment") == true)
             let slot = try await world.get("/api/devmanager/v1/devices/sensor-9")["identity_slot"]
             #expect(slot?["versions"]?.objectValue?.count == 1, "the refused enrollment left no slot version")
+
+            // An operational certificate of the enrollment CA authenticates a renewal; then the
+            // device named by the CSR must have an identity, in this DMS.
+            var enrolled = device
+            enrolled.certificatePEM = PEMText.pem(derCertificate: try #require(try ESTReply.certificates(first).first).derBytes)
+            let operational = try enrolled.client(server, caCertificatePath: caPath)
+            let renewals: [(String, String, String)] = [
+                ("/.well-known/est/strict-dms/simplereenroll", try device.csrBody(commonName: "sensor-unknown"), "device 'sensor-unknown' has no identity to renew"),
+                ("/.well-known/est/factory-dms/simplereenroll", try device.csrBody(), "registered to DMS 'strict-dms'"),
+            ]
+            for (path, body, message) in renewals {
+                let reply = try await operational.est(path, csr: body)
+                #expect(reply.status == 403, "\(path) → \(reply.status) \(reply.text)")
+                #expect((try? reply.json())?["err"]?.stringValue?.contains(message) == true, "\(path): \(reply.text)")
+            }
+            try await operational.shutdown()
             for client in [anonymous, bootstrapped, untrusted, withRevoked] { try await client.shutdown() }
         }
         await app.cleanup()

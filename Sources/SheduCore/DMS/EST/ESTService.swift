@@ -119,12 +119,22 @@ public struct ESTService: Sendable {
     }
 
     /// `/simplereenroll`: the device renews with its current certificate, inside the DMS's
-    /// re-enrollment window, for the same subject.
+    /// re-enrollment window, for the same subject. The caller is authenticated before anything
+    /// about the device is looked at, as Lamassu does: otherwise a client without a certificate
+    /// could learn which devices exist, which DMS holds each, and which are decommissioned.
     public func reenroll(dmsID: String, csr der: [UInt8], request: ESTRequest) async throws -> CertificateRecord {
         let dms = try await dms.dms(id: dmsID)
         let settings = dms.settings
         let csr = try Self.parseCSR(der)
         let deviceID = try Self.deviceID(of: csr)
+        let authentication = settings.reenrollmentAuthentication
+        // A renewal may be signed by the enrollment CA, by one it replaced (CA rotation), or by
+        // the re-enrollment validation CAs.
+        var anchors = [settings.enrollment.enrollmentCA] + settings.reenrollment.additionalValidationCAs
+        if let own = settings.reenrollment.est { anchors += own.clientCertificate.validationCAs }
+        let chain = try await authenticate(
+            authentication, anchors: anchors, dms: dms, csr: der, deviceID: deviceID, request: request,
+            allowExpired: settings.reenrollment.enableExpiredRenewal)
         guard let device = try await devices.store.device(id: deviceID), let currentSerial = device.activeSerialNumber else {
             throw SheduError.forbidden("device '\(deviceID)' has no identity to renew: enroll it first (simpleenroll)")
         }
@@ -135,14 +145,6 @@ public struct ESTService: Sendable {
             throw SheduError.forbidden("device '\(deviceID)' is DECOMMISSIONED")
         }
         let current = try await ca.certificate(serialNumber: currentSerial)
-        let authentication = settings.reenrollmentAuthentication
-        // A renewal may be signed by the enrollment CA, by one it replaced (CA rotation), or by
-        // the re-enrollment validation CAs.
-        var anchors = [settings.enrollment.enrollmentCA] + settings.reenrollment.additionalValidationCAs
-        if let own = settings.reenrollment.est { anchors += own.clientCertificate.validationCAs }
-        let chain = try await authenticate(
-            authentication, anchors: anchors, dms: dms, csr: der, deviceID: deviceID, request: request,
-            allowExpired: settings.reenrollment.enableExpiredRenewal)
         if let leaf = chain?.first, leaf.derBytes != current.der {
             throw SheduError.forbidden(
                 "the client certificate (serial \(leaf.serialNumber.hexString)) is not device '\(deviceID)''s current certificate (\(currentSerial))")
