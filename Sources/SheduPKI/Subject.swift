@@ -44,7 +44,7 @@ public struct Subject: Sendable, Hashable, Codable {
         self.init()
         for relativeName in name {
             for attribute in relativeName {
-                let value = attribute.value.description
+                let value = Self.text(of: attribute.value)
                 switch attribute.type {
                 case .RDNAttributeType.commonName where commonName.isEmpty: commonName = value
                 case .RDNAttributeType.organizationName where organization.isEmpty: organization = value
@@ -56,6 +56,34 @@ public struct Subject: Sendable, Hashable, Codable {
                 }
             }
         }
+    }
+
+    /// An attribute's value as the certificate holds it, as Lamassu (Go's `pkix.Name`) shows it:
+    /// not escaped for display (RFC 4514 would turn "Acme, Inc." into "Acme\\, Inc."), BMP and
+    /// universal strings decoded from UTF-16 and UTF-32, teletex as Latin-1. A value that is no
+    /// string shows its DER in hex after a "#", as RFC 4514 writes it.
+    public static func text(of value: RelativeDistinguishedName.Attribute.Value) -> String {
+        if let text = String(value) { return text }
+        let any = ASN1Any(value)
+        if let bmp = try? ASN1BMPString(asn1Any: any) {
+            let units = stride(from: bmp.bytes.startIndex, to: bmp.bytes.endIndex - 1, by: 2).map {
+                UInt16(bmp.bytes[$0]) << 8 | UInt16(bmp.bytes[$0 + 1])
+            }
+            return String(decoding: units, as: UTF16.self)
+        }
+        if let universal = try? ASN1UniversalString(asn1Any: any) {
+            let scalars = stride(from: universal.bytes.startIndex, to: universal.bytes.endIndex - 3, by: 4).map {
+                universal.bytes[$0..<($0 + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            }
+            return String(String.UnicodeScalarView(scalars.map { Unicode.Scalar($0) ?? "\u{FFFD}" }))
+        }
+        if let teletex = try? ASN1TeletexString(asn1Any: any) {
+            return String(String.UnicodeScalarView(teletex.bytes.map { Unicode.Scalar($0) }))
+        }
+        if let visible = try? ASN1VisibleString(asn1Any: any) { return String(visible) }
+        var serializer = DER.Serializer()
+        guard (try? serializer.serialize(any)) != nil else { return "" }
+        return "#" + Hex.encode(serializer.serializedBytes)
     }
 
     /// The X.509 name, most significant first (C, ST, L, O, OU, CN); empty fields are left out.

@@ -91,6 +91,33 @@ struct PKIBasicsTests {
         #expect(throws: PKIError.self) { try Subject(commonName: "x", country: "Spain").distinguishedName() }
     }
 
+    /// Names read as the certificate holds them, as Lamassu shows them: RFC 4514's escapes are
+    /// for a whole name written on one line, not for a field of its own.
+    @Test func nameFieldsReadAsTheCertificateHoldsThem() throws {
+        func value<S: DERImplicitlyTaggable>(_ string: S) throws -> RelativeDistinguishedName.Attribute.Value {
+            .init(asn1Any: try ASN1Any(erasing: string))
+        }
+        let name = try DistinguishedName([
+            RelativeDistinguishedName(.init(type: .RDNAttributeType.commonName, utf8String: "dev, one+\\x")),
+            RelativeDistinguishedName(.init(type: .RDNAttributeType.organizationName, printableString: "Acme, Inc.")),
+            RelativeDistinguishedName(.init(type: .RDNAttributeType.organizationalUnitName, utf8String: "#lab ")),
+            RelativeDistinguishedName(
+                .init(type: .RDNAttributeType.localityName, value: try value(ASN1BMPString(contentBytes: [0x00, 0x4d, 0x00, 0xfc, 0x6c, 0x34])))),
+            RelativeDistinguishedName(
+                .init(type: .RDNAttributeType.stateOrProvinceName, value: try value(ASN1TeletexString(contentBytes: [0x43, 0x61, 0x66, 0xe9])))),
+            RelativeDistinguishedName(
+                .init(type: .RDNAttributeType.countryName, value: try value(ASN1UniversalString(contentBytes: [0, 0, 0, 0x45, 0, 0, 0, 0x53])))),
+        ])
+        let subject = Subject(name)
+        #expect(subject.commonName == "dev, one+\\x")
+        #expect(subject.organization == "Acme, Inc.")
+        #expect(subject.organizationUnit == "#lab ")
+        #expect(subject.locality == "M\u{FC}\u{6C34}", "BMPString: UTF-16")
+        #expect(subject.state == "Caf\u{E9}", "TeletexString: Latin-1")
+        #expect(subject.country == "ES", "UniversalString: UTF-32")
+        #expect(Subject.text(of: .init(asn1Any: try ASN1Any(erasing: ASN1Null()))) == "#0500", "no string: its DER in hex")
+    }
+
     @Test func keyUsageNamesMapBothWays() {
         let usage = KeyUsageName.keyUsage([.digitalSignature, .certSign, .crlSign])
         #expect(usage.digitalSignature && usage.keyCertSign && usage.cRLSign && !usage.keyEncipherment)

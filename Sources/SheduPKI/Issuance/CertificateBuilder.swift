@@ -101,7 +101,7 @@ public enum CertificateBuilder {
     /// A name holding a NUL character reads as a shorter name to software that stops there
     /// ("bank.example\0.evil.example", the null-prefix attack): a CA must not certify it.
     static func refuseNULCharacters(in name: DistinguishedName, alternativeNames: Certificate.Extension?) throws {
-        for attribute in name.flatMap({ $0 }) where String(describing: attribute.value).utf8.contains(0) {
+        for attribute in name.flatMap({ $0 }) where SheduPKI.Subject.text(of: attribute.value).utf8.contains(0) {
             let field = attribute.type == .RDNAttributeType.commonName ? "common name" : "attribute \(attribute.type)"
             throw PKIError.invalidInput("the subject's \(field) contains a NUL character")
         }

@@ -73,6 +73,30 @@ struct CAIssuanceTests {
         await app.cleanup()
     }
 
+    /// A name's fields read back as the certificate holds them, as Lamassu shows them, and a
+    /// filter on the exact common name finds the certificate (they were shown escaped for a
+    /// one-line name: "Acme\\, Inc.").
+    @Test func nameFieldsReadBackAsWritten() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            try await api.createCA(id: "issuing-ca-01", expiration: "10y", profileID: "device-profile")
+            let csr = try TestPKI.csr(commonName: "gate #4, north+east", organization: "Acme, Inc.", key: try TestPKI.key("ECDSA", 256))
+            let response = try await api.sign(ca: "issuing-ca-01", csr: csr)
+            #expect(response.status == .created, "\(response.text)")
+            let certificate = try response.json()
+            #expect(certificate["subject"]?["common_name"] == "gate #4, north+east")
+            #expect(certificate["subject"]?["organization"] == "Acme, Inc.")
+            let filter = "subject.common_name[equal]gate #4, north+east"
+                .addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let found = try await api.get("/api/ca/v1/certificates?filter=\(filter)")["list"]?.arrayValue ?? []
+            #expect(found.map { $0["serial_number"] } == [certificate["serial_number"]])
+        }
+        await app.cleanup()
+    }
+
     static let keyKinds: [(String, Int)] = [("ECDSA", 256), ("ECDSA", 384), ("ECDSA", 521), ("RSA", 2048), ("Ed25519", 256)]
 
     /// Each key type: a root, a subordinate and a leaf, verified by openssl and clean under pkilint.
