@@ -27,7 +27,12 @@ public enum PEMText {
         if utf8[first...].starts(with: "-----BEGIN".utf8) {
             return try fromPEM(String(text[first...last]), expecting: discriminators, field: field)
         }
-        let compact = String(decoding: utf8[first...last].filter { !isSpace($0) }, as: UTF8.self)
+        let trimmed = utf8[first...last]
+        // Line breaks inside are allowed; most bodies carry none, and copying byte by byte to
+        // drop them costs more than the base64 decoding itself.
+        let compact =
+            trimmed.contains(where: isSpace)
+            ? String(decoding: trimmed.filter { !isSpace($0) }, as: UTF8.self) : String(text[first...last])
         guard let decoded = Data(base64Encoded: compact) ?? Data(base64Encoded: base64URLToStandard(compact)) else {
             throw PKIError.invalidInput("\(field) is neither PEM nor base64")
         }

@@ -122,7 +122,8 @@ struct OIDCTests {
                 // A key the issuer has not published yet is refused; once published, it is fetched.
                 #expect(try await client.send(.get, "/api/ca/v1/profiles", token: rotated).status == .unauthorized)
                 fake.publishRotatedKey()
-                #expect(try await client.send(.get, "/api/ca/v1/profiles", token: rotated).status == .ok)
+                let afterRotation = try await client.send(.get, "/api/ca/v1/profiles", token: rotated)
+                #expect(afterRotation.status == .ok, "\(afterRotation.text)")
                 // Verified tokens are cached: asking again does not fetch the JWKS again.
                 let fetches = fake.jwksFetches.withLock { $0 }
                 for _ in 0..<5 { _ = try await client.send(.get, "/api/ca/v1/profiles", token: ec) }
