@@ -59,7 +59,7 @@ public struct Subject: Sendable, Hashable, Codable {
     }
 
     /// An attribute's value as the certificate holds it, as Lamassu (Go's `pkix.Name`) shows it:
-    /// not escaped for display (RFC 4514 would turn "Acme, Inc." into "Acme\\, Inc."), BMP and
+    /// not escaped for display (RFC 4514 would turn "Acme, Inc." into "Acme\, Inc."), BMP and
     /// universal strings decoded from UTF-16 and UTF-32, teletex as Latin-1. A value that is no
     /// string shows its DER in hex after a "#", as RFC 4514 writes it.
     public static func text(of value: RelativeDistinguishedName.Attribute.Value) -> String {

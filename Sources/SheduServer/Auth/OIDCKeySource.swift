@@ -16,26 +16,28 @@ actor OIDCKeySource {
     private let logger: Logger
     private var keys = JWTKeyCollection()
     private var knownKeyIDs: Set<String> = []
-    private var lastFetch: Date?
-    private let refetchInterval: TimeInterval
-    private static let maximumAge: TimeInterval = 3600
+    /// On the monotonic clock: a wall clock stepped back would otherwise hold off the refetch
+    /// that a rotated key needs for as long as the step.
+    private var lastFetch: ContinuousClock.Instant?
+    private let refetchInterval: Duration
+    private static let maximumAge: Duration = .seconds(3600)
 
     init(configuration: ServerConfiguration.OIDC, httpClient: HTTPClient, logger: Logger) {
         issuer = configuration.issuer
         configuredJWKSURL = configuration.jwksURL
         audience = configuration.audience
-        refetchInterval = configuration.refetchInterval
+        refetchInterval = .milliseconds(Int64((configuration.refetchInterval * 1000).rounded()))
         self.httpClient = httpClient
         self.logger = logger
     }
 
     func verify(_ token: String) async throws -> TokenClaims {
-        if lastFetch == nil || Date().timeIntervalSince(lastFetch!) > Self.maximumAge {
+        if lastFetch.map({ ContinuousClock.now - $0 > Self.maximumAge }) ?? true {
             try await refresh()
         }
         // jwt-kit falls back to a default key for an unknown key id, so the id is checked here.
         if let keyID = Self.keyID(of: token), !knownKeyIDs.contains(keyID) {
-            if let lastFetch, Date().timeIntervalSince(lastFetch) >= refetchInterval {
+            if let lastFetch, ContinuousClock.now - lastFetch >= refetchInterval {
                 try await refresh()
             }
             guard knownKeyIDs.contains(keyID) else {
@@ -62,7 +64,7 @@ actor OIDCKeySource {
         knownKeyIDs = Set(
             (try? JSONValue.parse(String(decoding: document, as: UTF8.self), field: "JWKS"))?["keys"]?.arrayValue?
                 .compactMap { $0["kid"]?.stringValue } ?? [])
-        lastFetch = Date()
+        lastFetch = ContinuousClock.now
         logger.info("loaded OIDC signing keys", metadata: ["oidc.jwks": "\(url)"])
     }
 

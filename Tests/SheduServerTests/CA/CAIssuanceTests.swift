@@ -75,7 +75,7 @@ struct CAIssuanceTests {
 
     /// A name's fields read back as the certificate holds them, as Lamassu shows them, and a
     /// filter on the exact common name finds the certificate (they were shown escaped for a
-    /// one-line name: "Acme\\, Inc.").
+    /// one-line name: "Acme\, Inc.").
     @Test func nameFieldsReadBackAsWritten() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.operator)
