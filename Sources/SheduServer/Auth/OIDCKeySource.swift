@@ -26,7 +26,7 @@ actor OIDCKeySource {
         issuer = configuration.issuer
         configuredJWKSURL = configuration.jwksURL
         audience = configuration.audience
-        refetchInterval = .milliseconds(Int64((configuration.refetchInterval * 1000).rounded()))
+        refetchInterval = .seconds(configuration.refetchInterval)
         self.httpClient = httpClient
         self.logger = logger
     }
