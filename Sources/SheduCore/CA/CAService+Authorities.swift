@@ -36,6 +36,7 @@ extension CAService {
         if let existing = request.keyMetadata?.keyID, !existing.isEmpty {
             if request.keyMetadata?.type != nil { throw SheduError.badRequest("key_metadata: give type and bits, or key_id, not both") }
             let key = try await kms.key(existing)
+            try await refuseSharedKey(key.id)
             signingKey = try await kms.signingKey(keyID: key.id)
             keyID = key.id
             engineID = key.engineID
@@ -129,6 +130,8 @@ extension CAService {
             type = .importedWithKey
         }
 
+        if let keyID { try await refuseSharedKey(keyID) }
+
         let now = clock.now()
         let parent = certificate.isSelfSigned ? nil : try await findIssuer(of: certificate)
         let issuerMetadata: CertificateRecord.IssuerMetadata =
@@ -158,6 +161,15 @@ extension CAService {
         }
         invalidate()
         return ca
+    }
+
+    /// One key, one CA: two CAs with the same key would share a key identifier, so one CRL address
+    /// and one AKI for two issuers, and deleting either would take the other's key.
+    func refuseSharedKey(_ keyID: String) async throws {
+        if let holder = try await store.caID(usingKey: keyID) {
+            throw SheduError.conflict(
+                "key '\(keyID)' is already the key of CA '\(holder)'; reissue that CA for a new certificate with the same key")
+        }
     }
 
     /// The Shedu CA that issued `certificate`: same name, same key id, and its key verifies the signature.
@@ -236,9 +248,16 @@ extension CAService {
         }
         profile.signAsCA = true
         var parent: IssuerContext?
-        if let parentID = ca.parentID { parent = try await activeIssuer(parentID) }
+        if let parentID = ca.parentID {
+            parent = try await activeIssuer(parentID)
+        } else if !old.isSelfSigned {
+            throw SheduError.conflict(
+                "CA '\(id)' was issued by a CA that Shedu does not hold ('\(Subject(old.issuer).commonName)'); only its issuer can give it a new certificate")
+        }
         let now = clock.now()
-        let subject = CertificateBuilder.Subject(name: old.subject, publicKey: old.publicKey)
+        // The same key identifier: certificates the CA issued name it (AKI), and its CRL is found by it.
+        var subject = CertificateBuilder.Subject(name: old.subject, publicKey: old.publicKey)
+        subject.keyIdentifier = old.subjectKeyIdentifierBytes
         return try await withFreshSerial { serial in
             let certificate = try build(
                 subject, policy: profile.policy(now: now), issuer: parent?.issuer, selfSigningKey: context.issuer.key,
@@ -262,13 +281,14 @@ extension CAService {
     }
 
     /// Deletes a CA that can no longer sign (REVOKED or EXPIRED) or never could (imported without
-    /// key). Its certificates stay, and so does history; its key is deleted.
+    /// key). Its certificates stay, and so does history; what it certified that is still live is
+    /// revoked (CessationOfOperation), and its key is deleted.
     public func deleteCA(id: String) async throws {
         let ca = try await ca(id: id)
         guard ca.status == .revoked || ca.status == .expired || ca.certificate.type == .importedWithoutKey else {
             throw SheduError.conflict("CA '\(id)' is \(ca.status.rawValue); revoke it before deleting it")
         }
-        try await store.deleteCA(id: id, deleteKey: ca.keyID != nil, events: [try event("ca.delete", ca: ca)])
+        try await store.deleteCA(id: id, deleteKey: ca.keyID != nil, at: clock.now(), events: [try event("ca.delete", ca: ca)])
         if let keyID = ca.keyID { kms.forget(keyID: keyID) }
         invalidate()
     }

@@ -56,6 +56,8 @@ public protocol CAStore: Sendable {
     func listCAs(_ query: ListQuery) async throws -> Page<CertificateAuthority>
     /// CAs whose certificate has this subject key id, or else this subject common name.
     func caCandidates(subjectKeyID: String?, commonName: String) async throws -> [CertificateAuthority]
+    /// The id of a CA whose key this is, if any.
+    func caID(usingKey keyID: String) async throws -> String?
     /// CAs whose certificate names this authority key id (possible children of a CA being imported).
     func casCertified(byAuthorityKeyID: String) async throws -> [CertificateAuthority]
     /// Reads, changes and writes a CA's own fields (metadata, profile) in one transaction.
@@ -66,8 +68,9 @@ public protocol CAStore: Sendable {
         async throws
     /// Applies a status transition to a CA's certificate and everything below it (see ``CAService``).
     func changeCAStatus(id: String, transition: StatusChange.Transition, at time: Date, events: [DomainEvent]) async throws
-    /// Removes a CA (its certificates stay); its key goes too when no other CA uses it.
-    func deleteCA(id: String, deleteKey: Bool, events: [DomainEvent]) async throws
+    /// Removes a CA (its certificates stay); what it certified that is still live is revoked
+    /// (CessationOfOperation) at `time`. Its key goes too when no other CA uses it.
+    func deleteCA(id: String, deleteKey: Bool, at time: Date, events: [DomainEvent]) async throws
 
     /// Adds a certificate; when `requireActiveCA` is given, only if that CA is still ACTIVE.
     func insertCertificate(_ certificate: CertificateRecord, newKey: StoredKey?, requireActiveCA: String?, events: [DomainEvent])

@@ -99,7 +99,9 @@ public final class KMSService: Sendable {
         } catch let error as PKIError {
             throw SheduError.badRequest("size: \(error.description)")
         }
-        var stored = try prepareKey(spec: spec, name: request.name ?? "", engineID: request.engineID)
+        // Required, as in Lamassu: a key is found again by its name.
+        guard let name = request.name, !name.isEmpty else { throw SheduError.badRequest("name is required") }
+        var stored = try prepareKey(spec: spec, name: name, engineID: request.engineID)
         stored.key.tags = request.tags ?? []
         stored.key.metadata = request.metadata ?? [:]
         try await store.insert(stored, events: [try event("kms.create", stored.key)])

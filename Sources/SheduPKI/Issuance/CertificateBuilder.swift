@@ -12,6 +12,8 @@ public enum CertificateBuilder {
         public var publicKey: Certificate.PublicKey
         /// Extensions the requester asked for (a CSR's extension request).
         public var requestedExtensions: Certificate.Extensions?
+        /// The subject key identifier to keep (a reissued CA keeps its own); nil derives it from the key.
+        public var keyIdentifier: [UInt8]?
 
         public init(name: DistinguishedName, publicKey: Certificate.PublicKey, requestedExtensions: Certificate.Extensions? = nil) {
             self.name = name
@@ -56,7 +58,7 @@ public enum CertificateBuilder {
         }
         let keyUsage = try keyUsage(subject, policy: policy, spec: spec)
         let extendedKeyUsage = try extendedKeyUsages(subject, policy: policy)
-        let subjectKeyIdentifier = subject.publicKey.keyIdentifier
+        let subjectKeyIdentifier = subject.keyIdentifier ?? subject.publicKey.keyIdentifier
         let authorityKeyIdentifier = issuer?.keyIdentifier ?? subjectKeyIdentifier
 
         let extensions = try Certificate.Extensions {

@@ -268,6 +268,13 @@ public struct SQLCAStore: CAStore {
         }
     }
 
+    public func caID(usingKey keyID: String) async throws -> String? {
+        try await database.read { db in
+            try await db.raw("SELECT id FROM cas WHERE key_id = \(bind: keyID) ORDER BY id LIMIT 1").first()?
+                .decode(column: "id", as: String.self)
+        }
+    }
+
     public func casCertified(byAuthorityKeyID authorityKeyID: String) async throws -> [CertificateAuthority] {
         let select = caSelect
         return try await database.read { db in
@@ -351,6 +358,61 @@ public struct SQLCAStore: CAStore {
         """
     }
 
+    /// Certificates below a CA that revoking it revokes: the live ones and the held ones.
+    private static func revocableBelow(ownSerial serial: String) -> SQLQueryString {
+        """
+        (status IN ('ACTIVE', 'INACTIVE') OR (status = 'REVOKED' AND revocation_reason = 'CertificateHold'))
+        AND \(Self.below(ownSerial: serial))
+        """
+    }
+
+    /// Changes the certificates below CA `id` that match `condition`, with an event for each:
+    /// to `status` (or, when it is empty, back to ACTIVE or EXPIRED by their validity).
+    private static func applyBelow(
+        _ id: String, condition: SQLQueryString, status: String, reason: String, heldBy: String?, at now: Int64,
+        on db: any SQLDatabase, dialect: SQLDialectKind
+    ) async throws {
+        let released = status.isEmpty
+        let newStatus: RenderedSQL =
+            released ? "CASE WHEN valid_to <= \(bind: now) THEN 'EXPIRED' ELSE 'ACTIVE' END" : "\(bind: status)"
+        let data = dialect.jsonObject([
+            ("serial_number", "serial_number"),
+            ("previous", dialect.jsonObject([("status", "status"), ("revocation_reason", "revocation_reason")])),
+            ("updated", dialect.jsonObject([("status", newStatus), ("revocation_reason", "\(bind: reason)")])),
+            ("cause", "\(bind: "ca/\(id)")"),
+        ])
+        try await db.raw(
+            """
+            \(Self.tree(id))
+            INSERT INTO events (id, type, source, subject, time, data)
+            SELECT \(dialect.randomID), 'certificate.status.update', 'shedu://service/ca', 'certificate/' || serial_number,
+                \(bind: now), \(data)
+            FROM certificates WHERE \(condition)
+            """
+        ).run()
+        try await db.raw(
+            """
+            \(Self.tree(id))
+            UPDATE certificates SET status = \(newStatus), revocation_reason = \(bind: reason),
+                revocation_timestamp = \(released ? "NULL" : "\(bind: now)" as SQLQueryString), held_by_ca = \(bind: heldBy)
+            WHERE \(condition)
+            """
+        ).run()
+    }
+
+    /// Devices bound to a certificate at or below the CA follow it.
+    private static func syncDevices(below id: String, ownSerial serial: String, at time: Date, on db: any SQLDatabase, dialect: SQLDialectKind)
+        async throws
+    {
+        try await DeviceStatusSync.sync(
+            prefix: Self.tree(id),
+            where: """
+                devices.active_serial IN (SELECT serial_number FROM certificates
+                    WHERE serial_number = \(bind: serial) OR (\(Self.below(ownSerial: serial))))
+                """,
+            now: time, followCertificate: true, on: db, dialect: dialect)
+    }
+
     public func changeCAStatus(id: String, transition: StatusChange.Transition, at time: Date, events: [DomainEvent]) async throws {
         let dialect = self.dialect
         let now = time.epochMilliseconds
@@ -383,12 +445,7 @@ public struct SQLCAStore: CAStore {
                 if reason == .certificateHold {
                     cascade = ("status IN ('ACTIVE', 'INACTIVE') AND \(Self.below(ownSerial: serial))", "REVOKED", "CertificateHold", id)
                 } else {
-                    cascade = (
-                        """
-                        (status IN ('ACTIVE', 'INACTIVE') OR (status = 'REVOKED' AND revocation_reason = 'CertificateHold'))
-                        AND \(Self.below(ownSerial: serial))
-                        """, "REVOKED", "CessationOfOperation", nil
-                    )
+                    cascade = (Self.revocableBelow(ownSerial: serial), "REVOKED", "CessationOfOperation", nil)
                 }
             case .release:
                 let status = validTo <= now ? "EXPIRED" : "ACTIVE"
@@ -402,52 +459,22 @@ public struct SQLCAStore: CAStore {
                 cascade = ("held_by_ca = \(bind: id) AND status = 'REVOKED'", "", "Unspecified", nil)
             }
             if let cascade {
-                let released = cascade.status.isEmpty
-                let newStatus: RenderedSQL =
-                    released ? "CASE WHEN valid_to <= \(bind: now) THEN 'EXPIRED' ELSE 'ACTIVE' END" : "\(bind: cascade.status)"
-                let data = dialect.jsonObject([
-                    ("serial_number", "serial_number"),
-                    ("previous", dialect.jsonObject([("status", "status"), ("revocation_reason", "revocation_reason")])),
-                    ("updated", dialect.jsonObject([("status", newStatus), ("revocation_reason", "\(bind: cascade.reason)")])),
-                    ("cause", "\(bind: "ca/\(id)")"),
-                ])
-                try await db.raw(
-                    """
-                    \(Self.tree(id))
-                    INSERT INTO events (id, type, source, subject, time, data)
-                    SELECT \(dialect.randomID), 'certificate.status.update', 'shedu://service/ca', 'certificate/' || serial_number,
-                        \(bind: now), \(data)
-                    FROM certificates WHERE \(cascade.condition)
-                    """
-                ).run()
-                try await db.raw(
-                    """
-                    \(Self.tree(id))
-                    UPDATE certificates SET status = \(newStatus), revocation_reason = \(bind: cascade.reason),
-                        revocation_timestamp = \(released ? "NULL" : "\(bind: now)" as SQLQueryString), held_by_ca = \(bind: cascade.heldBy)
-                    WHERE \(cascade.condition)
-                    """
-                ).run()
+                try await Self.applyBelow(
+                    id, condition: cascade.condition, status: cascade.status, reason: cascade.reason, heldBy: cascade.heldBy,
+                    at: now, on: db, dialect: dialect)
             }
             try await Outbox.insert(events, on: db, dialect: dialect)
-            // Devices bound to a certificate at or below the CA follow it.
-            try await DeviceStatusSync.sync(
-                prefix: Self.tree(id),
-                where: """
-                    devices.active_serial IN (SELECT serial_number FROM certificates
-                        WHERE serial_number = \(bind: serial) OR (\(Self.below(ownSerial: serial))))
-                    """,
-                now: time, followCertificate: true, on: db, dialect: dialect)
+            try await Self.syncDevices(below: id, ownSerial: serial, at: time, on: db, dialect: dialect)
         }
         statusChanges.publish(.authorities)
     }
 
-    public func deleteCA(id: String, deleteKey: Bool, events: [DomainEvent]) async throws {
+    public func deleteCA(id: String, deleteKey: Bool, at time: Date, events: [DomainEvent]) async throws {
         let dialect = self.dialect
         try await database.write { db in
             guard let row = try await db.raw(
                 """
-                SELECT c.key_id, t.status, t.type FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                SELECT c.key_id, c.serial_number, t.status, t.type FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
                 WHERE c.id = \(bind: id)
                 """
             ).first() else { throw SheduError.notFound("CA '\(id)' not found") }
@@ -456,6 +483,13 @@ public struct SQLCAStore: CAStore {
             guard status == "REVOKED" || status == "EXPIRED" || type == "IMPORTED_WITHOUT_KEY" else {
                 throw SheduError.conflict("CA '\(id)' is \(status); revoke it before deleting it")
             }
+            // What the CA certified does not outlive it, as in Lamassu: CAs and certificates
+            // below it that are still live (or held) are revoked CessationOfOperation.
+            let serial = try row.decode(column: "serial_number", as: String.self)
+            try await Self.applyBelow(
+                id, condition: Self.revocableBelow(ownSerial: serial), status: "REVOKED", reason: "CessationOfOperation",
+                heldBy: nil, at: time.epochMilliseconds, on: db, dialect: dialect)
+            try await Self.syncDevices(below: id, ownSerial: serial, at: time, on: db, dialect: dialect)
             try await db.raw("DELETE FROM cas WHERE id = \(bind: id)").run()
             if deleteKey, let keyID = try row.decode(column: "key_id", as: String?.self) {
                 try await db.raw(

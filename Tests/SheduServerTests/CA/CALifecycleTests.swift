@@ -227,6 +227,109 @@ struct CALifecycleTests {
         await app.cleanup()
     }
 
+    /// Imported CAs keep what relying parties find them by: a reissue keeps the key identifier
+    /// openssl gave (SHA-1, not Shedu's SHA-256), so older certificates still chain and their CRL
+    /// address still answers; a key certifies for one CA only; an intermediate whose issuer Shedu
+    /// does not hold is not reissued as a root; deleting a keyless CA revokes what it certified.
+    @Test func importedCAsKeepTheirKeyIdentifierAndLineage() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let work = try makeTemporaryFolder()
+        try "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+            .write(to: work.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
+        for root in ["root", "other-root"] {
+            _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(root).key",
+                             "-out", "\(root).pem", "-subj", "/CN=Outside \(root)", "-days", "3650",
+                             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
+        }
+        _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "int.key",
+                         "-out", "int.csr", "-subj", "/CN=Outside Intermediate"], in: work)
+        _ = try openssl(["x509", "-req", "-in", "int.csr", "-CA", "other-root.pem", "-CAkey", "other-root.key", "-CAcreateserial",
+                         "-out", "int.pem", "-days", "1825", "-extfile", "ext.cnf"], in: work)
+        // A second certificate for the root's key.
+        _ = try openssl(["req", "-x509", "-new", "-key", "root.key", "-out", "root-twin.pem", "-subj", "/CN=Outside Twin", "-days", "365",
+                         "-addext", "basicConstraints=critical,CA:TRUE"], in: work)
+        @Sendable func base64(_ file: String) throws -> String {
+            try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString()
+        }
+        @Sendable func write(_ base64PEM: JSONValue?, to file: String) throws {
+            try TestPKI.pem(fromAPI: try #require(base64PEM?.stringValue)).write(
+                to: work.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        }
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            let imported = try await client.send(
+                .post, "/api/ca/v1/cas/import", token: token,
+                json: #"{"id":"outside","ca":"\#(try base64("root.pem"))","private_key":"\#(try base64("root.key"))","profile_id":"device-profile"}"#)
+            #expect(imported.status == .created, "\(imported.text)")
+            let keyIdentifier = try #require(try imported.json()["certificate"]?["subject_key_id"]?.stringValue)
+            #expect(keyIdentifier.count == 40, "openssl's SHA-1 key identifier: \(keyIdentifier)")
+            let leaf = try await api.sign(ca: "outside", csr: try TestPKI.csr(commonName: "older", key: try TestPKI.key("ECDSA", 256))).json()
+            try write(leaf["certificate"], to: "older.pem")
+
+            // Reissued: same key identifier, and the older certificate chains to the new one.
+            let reissued = try await client.send(.post, "/api/ca/v1/cas/outside/reissue", token: token, json: "{}")
+            #expect(reissued.status == .ok, "\(reissued.text)")
+            #expect(try reissued.json()["certificate"]?["subject_key_id"]?.stringValue == keyIdentifier)
+            try write(try reissued.json()["certificate"]?["certificate"], to: "reissued.pem")
+            let chained = try runTool("openssl", ["verify", "-CAfile", "reissued.pem", "older.pem"], in: work)
+            #expect(chained.output.contains("older.pem: OK"), "\(chained.output)\(chained.errors)")
+            // The older certificate's CRL address answers, with its revocation, signed by the CA.
+            _ = try await api.status("/api/ca/v1/certificates/\(leaf["serial_number"]!.stringValue!)/status", "REVOKED", reason: "KeyCompromise")
+            let crl = try await client.send(.get, "/api/va/crl/\(keyIdentifier)")
+            #expect(crl.status == .ok, "\(crl.text)")
+            try Data(crl.body.readableBytesView).write(to: work.appendingPathComponent("outside.crl"))
+            let crlText = try runTool(
+                "openssl", ["crl", "-inform", "DER", "-in", "outside.crl", "-CAfile", "reissued.pem", "-verify", "-noout", "-text"], in: work)
+            #expect(crlText.errors.contains("verify OK"), "\(crlText.errors)")
+            #expect(crlText.output.uppercased().contains(leaf["serial_number"]!.stringValue!.uppercased()))
+
+            // One key, one CA: neither a new CA on the key nor another certificate of it.
+            let keyID = try runTool("sh", ["-c", "openssl pkey -in root.key -pubout -outform DER | sha256sum | cut -c1-64"], in: work).output
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try await client.send(.get, "/api/kms/v1/keys/\(keyID)", token: token).status == .ok, "the KMS key id is SHA-256 of the SPKI")
+            let onSameKey = try await client.send(
+                .post, "/api/ca/v1/cas", token: token,
+                json: #"{"id":"twin","subject":{"common_name":"Twin"},"key_metadata":{"key_id":"\#(keyID)"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#)
+            #expect(onSameKey.status == .conflict)
+            #expect(try onSameKey.json()["err"]?.stringValue?.contains("already the key of CA 'outside'") == true, "\(onSameKey.text)")
+            let twin = try await client.send(
+                .post, "/api/ca/v1/cas/import", token: token,
+                json: #"{"id":"twin","ca":"\#(try base64("root-twin.pem"))","private_key":"\#(try base64("root.key"))"}"#)
+            #expect(twin.status == .conflict)
+            #expect(try twin.json()["err"]?.stringValue?.contains("already the key of CA 'outside'") == true, "\(twin.text)")
+            #expect(try await client.send(.get, "/api/ca/v1/cas/twin", token: token).status == .notFound)
+
+            // An intermediate whose root Shedu does not hold is not reissued (it would become self-signed).
+            let orphan = try await client.send(
+                .post, "/api/ca/v1/cas/import", token: token,
+                json: #"{"id":"int","ca":"\#(try base64("int.pem"))","private_key":"\#(try base64("int.key"))","profile_id":"device-profile"}"#)
+            #expect(orphan.status == .created, "\(orphan.text)")
+            let orphanSerial = try orphan.json()["serial_number"]
+            let refused = try await client.send(.post, "/api/ca/v1/cas/int/reissue", token: token, json: "{}")
+            #expect(refused.status == .conflict)
+            #expect(try refused.json()["err"]?.stringValue?.contains("only its issuer can give it a new certificate") == true, "\(refused.text)")
+            #expect(try await api.get("/api/ca/v1/cas/int")["serial_number"] == orphanSerial, "the refusal changed nothing")
+
+            // Its root arrives without key; deleting that root revokes the intermediate and its leaf.
+            let otherRoot = try await client.send(.post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"other-root","ca":"\#(try base64("other-root.pem"))"}"#)
+            #expect(otherRoot.status == .created, "\(otherRoot.text)")
+            #expect(try await api.get("/api/ca/v1/cas/int")["certificate"]?["issuer_metadata"]?["id"] == "other-root")
+            let device = try await api.sign(ca: "int", csr: try TestPKI.csr(commonName: "below", key: try TestPKI.key("ECDSA", 256))).json()
+            #expect(try await client.send(.delete, "/api/ca/v1/cas/other-root", token: token).status == .noContent)
+            let intermediate = try await api.get("/api/ca/v1/cas/int")
+            #expect(intermediate["certificate"]?["status"] == "REVOKED")
+            #expect(intermediate["certificate"]?["revocation_reason"] == "CessationOfOperation")
+            let below = try await api.get("/api/ca/v1/certificates/\(device["serial_number"]!.stringValue!)")
+            #expect(below["status"] == "REVOKED")
+            #expect(below["revocation_reason"] == "CessationOfOperation")
+            #expect(try await api.get("/api/ca/v1/cas/outside")["certificate"]?["status"] == "ACTIVE", "another hierarchy is untouched")
+        }
+        try? FileManager.default.removeItem(at: work)
+        await app.cleanup()
+    }
+
     @Test func serverSideKeysImportsStatsAndExpirationWindows() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.operator)

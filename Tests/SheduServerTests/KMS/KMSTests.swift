@@ -89,7 +89,7 @@ struct KMSTests {
         try await app.withRouter { client in
             for (algorithm, size, scheme, hashName) in [("ECDSA", 256, "ECDSA_SHA_256", "sha256"), ("RSA", 2048, "RSASSA_PKCS1_V1_5_SHA_384", "sha384")] {
                 let id = try #require(try await client.send(
-                    .post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"\#(algorithm)","size":\#(size)}"#
+                    .post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"\#(algorithm)","size":\#(size),"name":"k"}"#
                 ).json()["key_id"]?.stringValue)
                 let message = Data("firmware image".utf8)
                 let digestHex = try runTool("sh", ["-c", "printf 'firmware image' | openssl dgst -\(hashName) -binary | base64 -w0"]).output
@@ -169,11 +169,13 @@ struct KMSTests {
         let encrypted = try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:x"])
         try await app.withRouter { client in
             let cases: [(String, String, String)] = [
-                ("/api/kms/v1/keys", #"{"algorithm":"DSA","size":2048}"#, "algorithm 'DSA' is not one of RSA, ECDSA, Ed25519"),
-                ("/api/kms/v1/keys", #"{"algorithm":"RSA","size":1024}"#, "RSA keys come in sizes 2048, 3072, 4096, not 1024"),
-                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":224}"#, "ECDSA keys come in sizes 256, 384, 521"),
-                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256,"engine_id":"hsm"}"#, "engine_id 'hsm' is not one of: software"),
+                ("/api/kms/v1/keys", #"{"algorithm":"DSA","size":2048,"name":"k"}"#, "algorithm 'DSA' is not one of RSA, ECDSA, Ed25519"),
+                ("/api/kms/v1/keys", #"{"algorithm":"RSA","size":1024,"name":"k"}"#, "RSA keys come in sizes 2048, 3072, 4096, not 1024"),
+                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":224,"name":"k"}"#, "ECDSA keys come in sizes 256, 384, 521"),
+                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256,"name":"k","engine_id":"hsm"}"#, "engine_id 'hsm' is not one of: software"),
                 ("/api/kms/v1/keys", #"{"size":256}"#, "algorithm is required"),
+                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256}"#, "name is required"),
+                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256,"name":""}"#, "name is required"),
                 ("/api/kms/v1/keys/import", #"{"private_key":"not base64!"}"#, "private_key must be base64 of a PEM private key"),
                 ("/api/kms/v1/keys/import", #"{"private_key":"\#(Data("hello".utf8).base64EncodedString())"}"#, "private_key is not a PEM private key"),
                 ("/api/kms/v1/keys/import", #"{"private_key":"\#(Data(encrypted.utf8).base64EncodedString())"}"#, "private_key is encrypted"),
@@ -188,7 +190,7 @@ struct KMSTests {
             #expect(missing.status == .notFound)
             #expect(try missing.json()["err"] == "key 'nope' not found")
 
-            let id = try #require(try await client.send(.post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"ECDSA","size":256}"#).json()["key_id"]?.stringValue)
+            let id = try #require(try await client.send(.post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"ECDSA","size":256,"name":"k"}"#).json()["key_id"]?.stringValue)
             let wrongScheme = try await client.send(
                 .post, "/api/kms/v1/keys/\(id)/sign", token: token, json: #"{"algorithm":"RSASSA_PSS_SHA_256","message":"AA=="}"#)
             #expect(wrongScheme.status == .badRequest)
@@ -206,7 +208,7 @@ struct KMSTests {
         let admin = try await app.token(.admin)
         let viewer = try await app.token(.viewer)
         try await app.withRouter { client in
-            #expect(try await client.send(.post, "/api/kms/v1/keys", token: viewer, json: #"{"algorithm":"ECDSA","size":256}"#).status == .forbidden)
+            #expect(try await client.send(.post, "/api/kms/v1/keys", token: viewer, json: #"{"algorithm":"ECDSA","size":256,"name":"k"}"#).status == .forbidden)
             let first = try #require(try await client.send(.post, "/api/kms/v1/keys", token: operatorToken, json: #"{"algorithm":"ECDSA","size":256,"name":"a"}"#).json()["key_id"]?.stringValue)
             let second = try #require(try await client.send(.post, "/api/kms/v1/keys", token: operatorToken, json: #"{"algorithm":"Ed25519","name":"b"}"#).json()["key_id"]?.stringValue)
 

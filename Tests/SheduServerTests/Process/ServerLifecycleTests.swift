@@ -120,4 +120,69 @@ struct ServerLifecycleTests {
         try await again.client.shutdown()
         try? FileManager.default.removeItem(at: folder)
     }
+
+    /// Signed certificates take their own write path (group commits of concurrent issuances,
+    /// WAL frames written in batches): each one answered before the kill is there after it,
+    /// with the same bytes.
+    @Test func acknowledgedCertificatesSurviveKill9() async throws {
+        let folder = try makeTemporaryFolder()
+        let data = folder.appendingPathComponent("data").path
+        let server = try await Self.serve(data: data, port: try freePort())
+        defer { server.process.removeCapturedOutput() }
+        let token = try await Self.token(data: data)
+        for (path, body) in [
+            ("/api/ca/v1/profiles", deviceProfile),
+            ("/api/ca/v1/cas", #"{"id":"root-ca","subject":{"common_name":"Crash Root"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"5y"}}"#),
+            ("/api/ca/v1/cas", #"{"id":"issuing-ca","parent_id":"root-ca","subject":{"common_name":"Crash Issuing"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"2y"}}"#),
+        ] {
+            let reply = try await server.client.request(.POST, path, token: token, body: body)
+            #expect(reply.status == 201, "\(path): \(reply.text)")
+        }
+        let acknowledged = Shared<[String: String]>([:])  // serial number → certificate as answered
+        let stop = Shared(false)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<16 {
+                group.addTask {
+                    var index = 0
+                    while !stop.withLock({ $0 }) {
+                        let csr = try TestPKI.csr(commonName: "crash-\(writer)-\(index)", key: try TestPKI.key("ECDSA", 256))
+                        index += 1
+                        let body = #"{"csr":"\#(csr)","profile_id":"device-profile"}"#
+                        guard let reply = try? await server.client.request(.POST, "/api/ca/v1/cas/issuing-ca/sign", token: token, body: body)
+                        else { return }
+                        guard reply.status == 201, let answer = try? reply.json(),
+                            let serial = answer["serial_number"]?.stringValue, let certificate = answer["certificate"]?.stringValue
+                        else { continue }
+                        acknowledged.withLock { $0[serial] = certificate }
+                    }
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(20)
+            try await Task.sleep(for: .milliseconds(500))
+            while acknowledged.withLock({ $0.count }) < 300, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            server.process.signal(SIGKILL)
+            stop.withLock { $0 = true }
+            try await group.waitForAll()
+        }
+        try await server.process.waitForExit()
+        try await server.client.shutdown()
+        let issued = acknowledged.withLock { $0 }
+        #expect(issued.count > 100, "the writers were too slow to test anything: \(issued.count)")
+
+        let again = try await Self.serve(data: data, port: try freePort())
+        defer { again.process.removeCapturedOutput() }
+        var lost: [String] = []
+        for (serial, certificate) in issued {
+            let reply = try await again.client.request(.GET, "/api/ca/v1/certificates/\(serial)", token: token)
+            if reply.status != 200 || (try? reply.json())?["certificate"]?.stringValue != certificate { lost.append(serial) }
+        }
+        #expect(lost.isEmpty, "\(lost.count) of \(issued.count) acknowledged certificates lost: \(lost.prefix(5))")
+        again.process.signal(SIGTERM)
+        try await again.process.waitForExit()
+        try await again.client.shutdown()
+        try? FileManager.default.removeItem(at: folder)
+    }
 }
