@@ -173,4 +173,31 @@ struct NULNameTests {
         }
         #expect(try issue(commonName: "device", dnsName: "device.example").subject.description.contains("device"))
     }
+
+    /// Values outside RFC 5280's bounds do not decode for strict parsers (pkilint calls them
+    /// FATAL): they are refused, counted in characters rather than bytes.
+    @Test func namesOutsideRFC5280BoundsAreRefused() throws {
+        let now = Date()
+        let root = try TestCA(.init(storedAlgorithm: .ecdsa, bits: 256), name: "Anchor", now: now)
+        let key = try SigningKey.generate(.init(storedAlgorithm: .ecdsa, bits: 256))
+        func issue(_ name: DistinguishedName) throws -> Certificate {
+            try CertificateBuilder.issue(
+                .init(name: name, publicKey: key.publicKey), policy: IssuancePolicy(notAfter: now.addingTimeInterval(86_400)),
+                issuer: root.issuer, now: now)
+        }
+        #expect(throws: PKIError.invalidInput("the subject's common name is 65 characters long; RFC 5280 allows 1 to 64")) {
+            try issue(try DistinguishedName { CommonName(String(repeating: "a", count: 65)) })
+        }
+        #expect(throws: PKIError.invalidInput("the subject's common name is 0 characters long; RFC 5280 allows 1 to 64")) {
+            try issue(try DistinguishedName { CommonName("") })
+        }
+        #expect(throws: PKIError.invalidInput("the subject's country is 5 characters long; RFC 5280 allows exactly 2")) {
+            try issue(try DistinguishedName { CountryName("Spain"); CommonName("device") })
+        }
+        #expect(throws: PKIError.invalidInput("the subject's organizational unit is 0 characters long; RFC 5280 allows 1 to 64")) {
+            try issue(try DistinguishedName { OrganizationalUnitName(""); CommonName("device") })
+        }
+        let wide = String(repeating: "é", count: 64)
+        #expect(try issue(try DistinguishedName { CountryName("ES"); CommonName(wide) }).subject.description.contains(wide))
+    }
 }

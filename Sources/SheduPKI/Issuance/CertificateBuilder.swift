@@ -52,7 +52,7 @@ public enum CertificateBuilder {
         let name = try subjectName(subject, policy: policy)
         let requested = policy.honorExtensions ? subject.requestedExtensions : nil
         let alternativeNames = requested?[oid: .X509ExtensionID.subjectAlternativeName]
-        try refuseNULCharacters(in: name, alternativeNames: alternativeNames)
+        try checkNames(in: name, alternativeNames: alternativeNames)
         if name.isEmpty, alternativeNames == nil {
             throw PKIError.invalidInput("the certificate would have neither a subject nor a subject alternative name")
         }
@@ -100,12 +100,42 @@ public enum CertificateBuilder {
         return try fields.distinguishedName()
     }
 
-    /// A name holding a NUL character reads as a shorter name to software that stops there
-    /// ("bank.example\0.evil.example", the null-prefix attack): a CA must not certify it.
-    static func refuseNULCharacters(in name: DistinguishedName, alternativeNames: Certificate.Extension?) throws {
-        for attribute in name.flatMap({ $0 }) where SheduPKI.Subject.text(of: attribute.value).utf8.contains(0) {
-            let field = attribute.type == .RDNAttributeType.commonName ? "common name" : "attribute \(attribute.type)"
-            throw PKIError.invalidInput("the subject's \(field) contains a NUL character")
+    /// RFC 5280's bounds on the name attributes it lists (Appendix A.1), in characters.
+    static let attributeBounds: [ASN1ObjectIdentifier: (field: String, characters: ClosedRange<Int>)] = [
+        .RDNAttributeType.commonName: ("common name", 1...64),
+        .RDNAttributeType.countryName: ("country", 2...2),
+        .RDNAttributeType.organizationName: ("organization", 1...64),
+        .RDNAttributeType.organizationalUnitName: ("organizational unit", 1...64),
+        .RDNAttributeType.localityName: ("locality", 1...128),
+        .RDNAttributeType.stateOrProvinceName: ("state", 1...128),
+        .RDNAttributeType.emailAddress: ("email address", 1...255),
+        [2, 5, 4, 5]: ("serial number", 1...64),
+        [2, 5, 4, 12]: ("title", 1...64),
+        [2, 5, 4, 65]: ("pseudonym", 1...128),
+    ]
+
+    /// Refuses a name that relying parties would misread or reject: a value holding a NUL
+    /// character reads as a shorter name to software that stops there ("bank.example\0.evil.example",
+    /// the null-prefix attack), and one outside RFC 5280's bounds (a 65-character common name, a
+    /// country that is not a two-letter code, an empty value) does not decode for strict parsers.
+    static func checkNames(in name: DistinguishedName, alternativeNames: Certificate.Extension?) throws {
+        for attribute in name.flatMap({ $0 }) {
+            let text = SheduPKI.Subject.text(of: attribute.value)
+            let bounds = attributeBounds[attribute.type]
+            let field = bounds?.field ?? "attribute \(attribute.type)"
+            if text.utf8.contains(0) {
+                throw PKIError.invalidInput("the subject's \(field) contains a NUL character")
+            }
+            let length = text.unicodeScalars.count
+            if let bounds, !bounds.characters.contains(length) {
+                let allowed =
+                    bounds.characters.count == 1
+                    ? "exactly \(bounds.characters.lowerBound)" : "\(bounds.characters.lowerBound) to \(bounds.characters.upperBound)"
+                throw PKIError.invalidInput(
+                    "the subject's \(field) is \(length) characters long; RFC 5280 allows \(allowed)")
+            } else if length == 0 {
+                throw PKIError.invalidInput("the subject's \(field) is empty")
+            }
         }
         guard let alternativeNames, let names = try? SubjectAlternativeNames(alternativeNames) else { return }
         for name in names {

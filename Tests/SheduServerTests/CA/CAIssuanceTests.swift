@@ -93,6 +93,18 @@ struct CAIssuanceTests {
                 .addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
             let found = try await api.get("/api/ca/v1/certificates?filter=\(filter)")["list"]?.arrayValue ?? []
             #expect(found.map { $0["serial_number"] } == [certificate["serial_number"]])
+
+            // A name pkilint would call FATAL (beyond RFC 5280's 64 characters) is refused, by
+            // the sign route and by CA creation alike, and nothing is written.
+            let before = try await api.get("/api/ca/v1/stats")
+            let long = String(repeating: "x", count: 65)
+            let refused = try await api.sign(ca: "issuing-ca-01", csr: try TestPKI.csr(commonName: long, key: try TestPKI.key("ECDSA", 256)))
+            #expect(refused.status == .badRequest)
+            #expect(try refused.json()["err"] == "the subject's common name is 65 characters long; RFC 5280 allows 1 to 64")
+            let longCA = try await api.createCA(id: "long", commonName: long, expect: .badRequest)
+            #expect(longCA["err"] == "the subject's common name is 65 characters long; RFC 5280 allows 1 to 64")
+            #expect(try await api.get("/api/ca/v1/stats") == before)
+            #expect(try await api.get("/api/kms/v1/keys")["list"]?.arrayValue?.count == 1, "no key left behind")
         }
         await app.cleanup()
     }
