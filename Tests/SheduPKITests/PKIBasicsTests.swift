@@ -200,4 +200,40 @@ struct NULNameTests {
         let wide = String(repeating: "é", count: 64)
         #expect(try issue(try DistinguishedName { CountryName("ES"); CommonName(wide) }).subject.description.contains(wide))
     }
+
+    /// Subject alternative names copied from a request must have the syntax RFC 5280 §4.2.1.6
+    /// asks of them, or relying parties cannot match them (pkilint reports each as an ERROR).
+    @Test func alternativeNamesOutOfSyntaxAreRefused() throws {
+        let now = Date()
+        let root = try TestCA(.init(storedAlgorithm: .ecdsa, bits: 256), name: "Anchor", now: now)
+        let key = try SigningKey.generate(.init(storedAlgorithm: .ecdsa, bits: 256))
+        func issue(_ names: [GeneralName]) throws -> Certificate {
+            var extensions = Certificate.Extensions()
+            try extensions.append(Certificate.Extension(SubjectAlternativeNames(names), critical: false))
+            return try CertificateBuilder.issue(
+                .init(name: try DistinguishedName { CommonName("device") }, publicKey: key.publicKey, requestedExtensions: extensions),
+                policy: IssuancePolicy(notAfter: now.addingTimeInterval(86_400), honorExtensions: true), issuer: root.issuer, now: now)
+        }
+        for (name, message) in [
+            (GeneralName.dnsName("exa mple..com"), "'exa mple..com' is not a valid DNS name"),
+            (.dnsName("*.*.example.com"), "'*.*.example.com' is not a valid DNS name"),
+            (.dnsName(""), "'' is not a valid DNS name"),
+            (.dnsName("-edge.example"), "'-edge.example' is not a valid DNS name"),
+            (.dnsName(String(repeating: "a", count: 64) + ".example"), "is not a valid DNS name"),
+            (.rfc822Name("not an email"), "'not an email' is not a valid e-mail address"),
+            (.rfc822Name("ops@"), "'ops@' is not a valid e-mail address"),
+            (.uniformResourceIdentifier("no scheme here"), "'no scheme here' is not a valid URI"),
+        ] {
+            #expect(performing: { try issue([name]) }, throws: { error in
+                guard case PKIError.invalidInput(let text) = error else { return false }
+                return text.contains(message) && text.hasSuffix("(RFC 5280 §4.2.1.6)")
+            })
+        }
+        let accepted = try issue([
+            .dnsName("device-001"), .dnsName("*.devices.example"), .dnsName("gate_4.site.example"), .rfc822Name("ops@example.com"),
+            .uniformResourceIdentifier("spiffe://fleet.example/device/001"), .uniformResourceIdentifier("urn:uuid:2f1c0a52-1d2b-4bb5-9d0e-3e0f4f0f6a11"),
+            .ipAddress(ASN1OctetString(contentBytes: [10, 0, 0, 1])),
+        ])
+        #expect(try accepted.extensions.subjectAlternativeNames?.count == 7)
+    }
 }

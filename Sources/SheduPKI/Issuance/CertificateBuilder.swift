@@ -137,15 +137,30 @@ public enum CertificateBuilder {
                 throw PKIError.invalidInput("the subject's \(field) is empty")
             }
         }
-        guard let alternativeNames, let names = try? SubjectAlternativeNames(alternativeNames) else { return }
+        guard let alternativeNames else { return }
+        let names: SubjectAlternativeNames
+        do {
+            names = try SubjectAlternativeNames(alternativeNames)
+        } catch {
+            throw PKIError.invalidInput("the requested subject alternative names do not decode (RFC 5280 §4.2.1.6)")
+        }
+        guard !names.isEmpty else {
+            throw PKIError.invalidInput("the requested subject alternative name extension names nothing")
+        }
         for name in names {
-            let text: String? =
+            let (text, kind, valid): (String, String, Bool) =
                 switch name {
-                case .dnsName(let value), .rfc822Name(let value), .uniformResourceIdentifier(let value): value
-                default: nil
+                case .dnsName(let value): (value, "DNS name", GeneralNameSyntax.isDomainName(value, wildcard: true))
+                case .rfc822Name(let value): (value, "e-mail address", GeneralNameSyntax.isMailbox(value))
+                case .uniformResourceIdentifier(let value): (value, "URI", GeneralNameSyntax.isURI(value))
+                case .ipAddress(let octets): ("\(octets.bytes.count) bytes", "IP address", [4, 16].contains(octets.bytes.count))
+                default: ("", "", true)
                 }
-            if let text, text.utf8.contains(0) {
+            if text.utf8.contains(0) {
                 throw PKIError.invalidInput("the subject alternative name '\(text.replacingOccurrences(of: "\0", with: "\\0"))' contains a NUL character")
+            }
+            if !valid {
+                throw PKIError.invalidInput("the subject alternative name '\(text)' is not a valid \(kind) (RFC 5280 §4.2.1.6)")
             }
         }
     }
