@@ -26,6 +26,9 @@ public enum CertificateBuilder {
         }
     }
 
+    /// 99991231235959Z: GeneralizedTime has four digits for the year.
+    static let latestNotAfter = Date(timeIntervalSince1970: 253_402_300_799)
+
     /// How far back `notBefore` is set, for devices whose clocks run a little late.
     public static let backdating: TimeInterval = 60
 
@@ -43,6 +46,10 @@ public enum CertificateBuilder {
         let notAfter = Date(timeIntervalSince1970: policy.notAfter.timeIntervalSince1970.rounded(.down))
         guard notAfter > now else {
             throw PKIError.invalidInput("the validity ends at \(notAfter), which is not in the future")
+        }
+        guard notAfter <= latestNotAfter else {
+            throw PKIError.invalidInput(
+                "the validity would end at \(notAfter), after 9999-12-31T23:59:59Z, the latest time a certificate can hold (RFC 5280 §4.1.2.5)")
         }
         if let issuer, notAfter > issuer.certificate.notValidAfter {
             throw PKIError.invalidInput(

@@ -132,6 +132,8 @@ struct CALifecycleTests {
             #expect(badKey["err"]?.stringValue?.contains("RSA keys come in sizes") == true)
             let badProfile = try await api.createCA(id: "p", profileID: "missing", expect: .notFound)
             #expect(badProfile["err"] == "issuance profile 'missing' not found")
+            let beyondYear9999 = try await api.createCA(id: "forever", expiration: "10000y", expect: .badRequest)
+            #expect(beyondYear9999["err"]?.stringValue?.contains("after 9999-12-31T23:59:59Z, the latest time a certificate can hold") == true)
             #expect(try await api.get("/api/ca/v1/cas")["list"]?.arrayValue?.count == 1, "refusals wrote nothing")
             #expect(try await api.get("/api/kms/v1/keys")["list"]?.arrayValue?.count == 1, "no orphan keys either")
 
