@@ -233,8 +233,9 @@ struct CALifecycleTests {
     /// openssl gave (SHA-1, not Shedu's SHA-256), so older certificates still chain and their CRL
     /// address still answers; a key certifies for one CA only; an intermediate whose issuer Shedu
     /// does not hold is not reissued as a root; deleting a keyless CA revokes what it certified.
-    @Test func importedCAsKeepTheirKeyIdentifierAndLineage() async throws {
-        let app = try await TestApp.make()
+    @Test(arguments: TestBackend.available)
+    func importedCAsKeepTheirKeyIdentifierAndLineage(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
         let token = try await app.token(.admin)
         let work = try makeTemporaryFolder()
         try "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
@@ -326,6 +327,12 @@ struct CALifecycleTests {
             let below = try await api.get("/api/ca/v1/certificates/\(device["serial_number"]!.stringValue!)")
             #expect(below["status"] == "REVOKED")
             #expect(below["revocation_reason"] == "CessationOfOperation")
+            // and relying parties see it at once in the intermediate's CRL.
+            let intermediateCRL = try await client.send(.get, "/api/va/crl/\(intermediate["certificate"]!["subject_key_id"]!.stringValue!)")
+            #expect(intermediateCRL.status == .ok, "\(intermediateCRL.text)")
+            try Data(intermediateCRL.body.readableBytesView).write(to: work.appendingPathComponent("int.crl"))
+            let intermediateCRLText = try runTool("openssl", ["crl", "-inform", "DER", "-in", "int.crl", "-noout", "-text"], in: work)
+            #expect(intermediateCRLText.output.uppercased().contains(device["serial_number"]!.stringValue!.uppercased()), "\(intermediateCRLText.output)")
             #expect(try await api.get("/api/ca/v1/cas/outside")["certificate"]?["status"] == "ACTIVE", "another hierarchy is untouched")
         }
         try? FileManager.default.removeItem(at: work)
