@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Token claim (dotted path) carrying roles. [env: SHEDU_ROLES_CLAIM, default: roles]")
     var rolesClaim: String?
 
-    @Flag(help: "On the plain-HTTP listener, take EST client certificates from a proxy's header. [env: SHEDU_TRUST_FORWARDED_CLIENT_CERT]")
+    @Flag(help: "On the plain-HTTP listener, take client certificates (EST devices, API clients) from a proxy's header; only when the proxy alone reaches that port. [env: SHEDU_TRUST_FORWARDED_CLIENT_CERT]")
     var trustForwardedClientCert = false
 
     @Option(help: "A CA (by id) whose certificates authenticate API clients; repeatable. [env: SHEDU_API_CLIENT_CAS, comma-separated]")

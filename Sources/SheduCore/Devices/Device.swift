@@ -71,6 +71,12 @@ extension IdentitySlot: JSONWritable {
 
 /// A device of the inventory (API.md §4).
 public struct Device: Sendable, Hashable {
+    /// Whether `id` can name a device: it is a path segment of the API (no '/'), not blank nor
+    /// padded with spaces, and at most 256 characters.
+    public static func canBeID(_ id: String) -> Bool {
+        id.count <= 256 && !id.contains("/") && !id.isEmpty && id.trimmingCharacters(in: .whitespaces) == id
+    }
+
     public var id: String
     public var dmsOwner: String
     public var status: DeviceStatus

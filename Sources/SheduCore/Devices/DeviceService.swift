@@ -21,7 +21,7 @@ public struct DeviceService: Sendable {
         guard let id = request.id?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
             throw SheduError.badRequest("id is required")
         }
-        guard id.count <= 256, !id.contains("/") else {
+        guard Device.canBeID(id) else {
             throw SheduError.badRequest("id must be at most 256 characters and contain no '/'")
         }
         guard let dmsID = request.dmsID, !dmsID.isEmpty else { throw SheduError.badRequest("dms_id is required") }

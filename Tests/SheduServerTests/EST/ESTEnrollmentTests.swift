@@ -127,6 +127,9 @@ struct ESTEnrollmentTests {
                 (bootstrapped, "/.well-known/est/factory-dms/simpleenroll", "not base64 at all!", "application/pkcs10", 400, "base64"),
                 (bootstrapped, "/.well-known/est/factory-dms/simpleenroll", Data("hello".utf8).base64EncodedString(), "application/pkcs10", 400, "PKCS#10"),
                 (bootstrapped, "/.well-known/est/factory-dms/simpleenroll", try device.csrBody(commonName: ""), "application/pkcs10", 400, "common name"),
+                // The common name becomes the device's id, a path segment of the inventory's API.
+                (bootstrapped, "/.well-known/est/factory-dms/simpleenroll", try device.csrBody(commonName: "bay 4/x"), "application/pkcs10", 400, "cannot name a device"),
+                (bootstrapped, "/.well-known/est/factory-dms/simpleenroll", try device.csrBody(commonName: " "), "application/pkcs10", 400, "cannot name a device"),
                 (bootstrapped, "/.well-known/est/no-such-dms/simpleenroll", csr, "application/pkcs10", 404, "no-such-dms"),
                 (bootstrapped, "/.well-known/est/simpleenroll", csr, "application/pkcs10", 404, "--est-default-dms"),
                 (bootstrapped, "/.well-known/est/strict-dms/simpleenroll", csr, "application/pkcs10", 403, "PRE_REGISTRATION"),

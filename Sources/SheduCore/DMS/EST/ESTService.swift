@@ -256,6 +256,11 @@ public struct ESTService: Sendable {
         guard !commonName.isEmpty else {
             throw SheduError.badRequest("the CSR's subject has no common name (CN); it names the device")
         }
+        // The same rule as registration: the id is a path segment of the inventory's API.
+        guard Device.canBeID(commonName) else {
+            throw SheduError.badRequest(
+                "the CSR's common name '\(commonName)' cannot name a device: at most 256 characters, no '/', no leading or trailing spaces")
+        }
         return commonName
     }
 
