@@ -118,6 +118,18 @@ public struct DMSService: Sendable {
                     throw SheduError.badRequest(
                         "settings.\(name).est_rfc7030_settings.external_webhook_settings.method must be POST or PUT")
                 }
+                let field = "settings.\(name).est_rfc7030_settings.external_webhook_settings"
+                let callAuthentication: ExternalWebhookSettings.CallAuthentication
+                do {
+                    callAuthentication = try authentication.externalWebhook.callAuthentication()
+                } catch {
+                    throw SheduError.badRequest("\(field).\(error.field) \(error.problem)")
+                }
+                if case .mutualTLS(let certificateFile, let keyFile) = callAuthentication {
+                    for (name, path) in [("cert", certificateFile), ("key", keyFile)] where !FileManager.default.isReadableFile(atPath: path) {
+                        throw SheduError.badRequest("\(field).config.mtls.\(name): no readable file at '\(path)' on the server")
+                    }
+                }
             }
             if authentication.authMode.checksClientCertificate, authentication.clientCertificate.validationCAs.isEmpty,
                 name == "enrollment_settings"

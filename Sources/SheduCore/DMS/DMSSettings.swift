@@ -220,6 +220,54 @@ public struct ExternalWebhookSettings: Sendable, Hashable {
         }
         return .seconds(10)
     }
+
+    /// `config.validate_server_cert`. Unset, Shedu verifies the webhook's certificate (Lamassu's
+    /// unset value skips it); `false` skips it, for a webhook with a self-signed certificate.
+    public var verifiesServerCertificate: Bool {
+        config["validate_server_cert"]?.boolValue ?? true
+    }
+
+    /// How the call proves who makes it (Lamassu's `config.auth_mode`).
+    public enum CallAuthentication: Sendable, Hashable {
+        case none
+        /// A header carrying a key (`config.apikey {header, key}`).
+        case apiKey(header: String, key: String)
+        /// A client certificate and key, from files on the server (`config.mtls {cert, key}`).
+        case mutualTLS(certificateFile: String, keyFile: String)
+        /// An OIDC access token from the client-credentials grant (`config.oidc {client_id,
+        /// client_secret, well_known}`), sent as a bearer token.
+        case clientCredentials(wellKnownURL: String, clientID: String, clientSecret: String)
+    }
+
+    /// The call's authentication; throws the `config` field that is missing or wrong, as a path.
+    public func callAuthentication() throws(SettingProblem) -> CallAuthentication {
+        func text(_ object: String, _ field: String) throws(SettingProblem) -> String {
+            guard let value = config[object]?[field]?.stringValue, !value.isEmpty else {
+                throw SettingProblem(field: "config.\(object).\(field)", problem: "is required for auth_mode \(config["auth_mode"]?.stringValue ?? "")")
+            }
+            return value
+        }
+        switch (config["auth_mode"]?.stringValue ?? "").lowercased() {
+        case "", "noauth":
+            return .none
+        case "apikey":
+            return .apiKey(header: try text("apikey", "header"), key: try text("apikey", "key"))
+        case "mtls":
+            return .mutualTLS(certificateFile: try text("mtls", "cert"), keyFile: try text("mtls", "key"))
+        case "jwt":
+            return .clientCredentials(
+                wellKnownURL: try text("oidc", "well_known"), clientID: try text("oidc", "client_id"),
+                clientSecret: try text("oidc", "client_secret"))
+        case let other:
+            throw SettingProblem(field: "config.auth_mode", problem: "'\(other)' is not one of noauth, apikey, mtls, jwt")
+        }
+    }
+
+    /// A field of the settings and what is wrong with it.
+    public struct SettingProblem: Error, Sendable {
+        public var field: String
+        public var problem: String
+    }
 }
 
 extension ExternalWebhookSettings: Codable {

@@ -1,6 +1,9 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import HummingbirdTLS
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import SheduCore
 import SheduPKI
@@ -15,6 +18,99 @@ import X509
 struct ESTAuthenticationTests {
     /// NO_AUTH, EXTERNAL_WEBHOOK (allow, deny, error, timeout) and the combination with a client
     /// certificate; the webhook gets Lamassu's JSON.
+    /// The webhook call authenticates as its `config` says (an API key header, an OIDC token from
+    /// the client-credentials grant, a client certificate), and a self-signed webhook is reached
+    /// only when `validate_server_cert` is false. Bad configs are refused when the DMS is written.
+    @Test func webhookCallsAuthenticateAsConfigured() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let caPath = app.dataFolder.caCertificate.path
+        let folder = try makeTemporaryFolder()
+        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "shedu-client.key",
+                         "-out", "shedu-client.pem", "-subj", "/CN=shedu webhook client", "-days", "2"], in: folder)
+        let clientCertificate = folder.appendingPathComponent("shedu-client.pem").path
+        let clientKey = folder.appendingPathComponent("shedu-client.key").path
+        let plain = try await TestWebhook.start()
+        let selfSigned = try await TestWebhook.start(tls: true)
+        let mutual = try await TestWebhook.start(tls: true, clientCertificateFile: clientCertificate)
+        try await app.withLiveServer { server in
+            let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
+            func webhookDMS(_ id: String, url: String, config: JSONValue, expect status: Int = 201) async throws -> JSONValue {
+                let settings: JSONValue = [
+                    "auth_mode": "EXTERNAL_WEBHOOK",
+                    "external_webhook_settings": ["name": "MES", "url": .string(url), "method": "POST", "config": config],
+                ]
+                return try await world.createDMS(id, [("enrollment_settings", "est_rfc7030_settings", settings)], expect: status)
+            }
+            let wellKnown = JSONValue.string("\(plain.baseURL)/.well-known/openid-configuration")
+            _ = try await webhookDMS("key-dms", url: "\(plain.baseURL)/needs-key", config: [
+                "auth_mode": "apikey", "apikey": ["header": "X-Api-Key", "key": .string(TestWebhook.apiKey)],
+            ])
+            _ = try await webhookDMS("keyless-dms", url: "\(plain.baseURL)/needs-key", config: [:])
+            _ = try await webhookDMS("token-dms", url: "\(plain.baseURL)/needs-token", config: [
+                "auth_mode": "jwt", "oidc": ["client_id": "shedu", "client_secret": .string(TestWebhook.clientSecret), "well_known": wellKnown],
+            ])
+            _ = try await webhookDMS("bad-secret-dms", url: "\(plain.baseURL)/needs-token", config: [
+                "auth_mode": "jwt", "oidc": ["client_id": "shedu", "client_secret": "wrong", "well_known": wellKnown],
+            ])
+            // async-http-client retries a failed handshake until the call's deadline.
+            _ = try await webhookDMS("verify-dms", url: "\(selfSigned.baseURL)/allow", config: ["call_timeout": "1s"])
+            _ = try await webhookDMS("trust-dms", url: "\(selfSigned.baseURL)/allow", config: ["validate_server_cert": false])
+            _ = try await webhookDMS("mtls-dms", url: "\(mutual.baseURL)/allow", config: [
+                "validate_server_cert": false, "auth_mode": "mtls", "mtls": ["cert": .string(clientCertificate), "key": .string(clientKey)],
+            ])
+            _ = try await webhookDMS("no-mtls-dms", url: "\(mutual.baseURL)/allow", config: ["validate_server_cert": false])
+
+            let anonymous = try server.withoutIdentity(caCertificatePath: caPath)
+            var index = 0
+            func enroll(_ dms: String) async throws -> LiveClient.Reply {
+                index += 1
+                return try await anonymous.est("/.well-known/est/\(dms)/simpleenroll", csr: try TestDevice("hooked-\(index)").csrBody())
+            }
+            let keyed = try await enroll("key-dms")
+            #expect(keyed.status == 200, "\(keyed.text)")
+            #expect(plain.lastHeaders[HTTPField.Name("X-Api-Key")!] == TestWebhook.apiKey)
+            let keyless = try await enroll("keyless-dms")
+            #expect(keyless.status == 403)
+            #expect((try? keyless.json())?["err"]?.stringValue?.contains("answered HTTP 401") == true, "\(keyless.text)")
+            for _ in 0..<2 {
+                let tokened = try await enroll("token-dms")
+                #expect(tokened.status == 200, "\(tokened.text)")
+            }
+            #expect(plain.tokensIssued == 1, "the token is reused until it expires")
+            let badSecret = try await enroll("bad-secret-dms")
+            #expect(badSecret.status == 403)
+            #expect((try? badSecret.json())?["err"]?.stringValue?.contains("without an access_token") == true, "\(badSecret.text)")
+            let verified = try await enroll("verify-dms")
+            #expect(verified.status == 403, "a self-signed webhook is not trusted by default: \(verified.text)")
+            #expect((try? verified.json())?["err"]?.stringValue?.contains("could not be reached") == true, "\(verified.text)")
+            let trusted = try await enroll("trust-dms")
+            #expect(trusted.status == 200, "\(trusted.text)")
+            let withCertificate = try await enroll("mtls-dms")
+            #expect(withCertificate.status == 200, "\(withCertificate.text)")
+            let withoutCertificate = try await enroll("no-mtls-dms")
+            #expect(withoutCertificate.status == 403, "\(withoutCertificate.text)")
+            for reply in [keyed, keyless, badSecret, verified, withoutCertificate] {
+                #expect(!reply.text.contains(TestWebhook.clientSecret) && !reply.text.contains(TestWebhook.apiKey))
+            }
+
+            // Configs that cannot work are refused when written.
+            for (config, message) in [
+                (["auth_mode": "apikey", "apikey": ["header": "X-Api-Key"]] as JSONValue, "config.apikey.key is required for auth_mode apikey"),
+                (["auth_mode": "magic"], "config.auth_mode 'magic' is not one of noauth, apikey, mtls, jwt"),
+                (["auth_mode": "jwt", "oidc": ["client_id": "shedu"]], "config.oidc.well_known is required for auth_mode jwt"),
+                (["auth_mode": "mtls", "mtls": ["cert": "/nonexistent/cert.pem", "key": .string(clientKey)]], "config.mtls.cert: no readable file at '/nonexistent/cert.pem'"),
+            ] {
+                let refused = try await webhookDMS("refused-dms", url: "\(plain.baseURL)/allow", config: config, expect: 400)
+                #expect(refused["err"]?.stringValue?.contains(message) == true, "\(refused)")
+            }
+            try await anonymous.shutdown()
+        }
+        for webhook in [plain, selfSigned, mutual] { await webhook.stop() }
+        try? FileManager.default.removeItem(at: folder)
+        await app.cleanup()
+    }
+
     @Test func everyAuthModeDecidesAsConfigured() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)
@@ -199,12 +295,20 @@ extension LiveClient {
 }
 
 /// A small HTTP server of the test's own: an enrollment webhook (`/allow`, `/deny`, `/error`,
-/// `/slow`) and a CRL (`/factory.crl`).
+/// `/slow`; `/needs-key` and `/needs-token` allow only a caller that authenticates), an OIDC
+/// provider's discovery document and token endpoint, and a CRL (`/factory.crl`). With `tls`, it
+/// answers over HTTPS with a self-signed certificate.
 final class TestWebhook: Sendable {
+    static let apiKey = "S3CRET-key"
+    static let clientSecret = "client-s3cret"
+    static let accessToken = "token-for-shedu"
+
     final class Recorder: Sendable {
         struct State {
             var lastBody: JSONValue?
+            var lastHeaders: HTTPFields = [:]
             var calls = 0
+            var tokensIssued = 0
             var crl: [UInt8] = []
         }
         let state = Mutex(State())
@@ -215,6 +319,7 @@ final class TestWebhook: Sendable {
             state.withLock { state in
                 state.calls += 1
                 state.lastBody = value
+                state.lastHeaders = request.headers
             }
         }
     }
@@ -224,17 +329,21 @@ final class TestWebhook: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    let scheme: String
+    var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
     var lastBody: JSONValue? { recorder.state.withLock { $0.lastBody } }
+    var tokensIssued: Int { recorder.state.withLock { $0.tokensIssued } }
+    var lastHeaders: HTTPFields { recorder.state.withLock { $0.lastHeaders } }
     var calls: Int { recorder.state.withLock { $0.calls } }
     var crl: [UInt8] {
         get { recorder.state.withLock { $0.crl } }
         set { recorder.state.withLock { $0.crl = newValue } }
     }
 
-    private init(recorder: Recorder, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+    private init(recorder: Recorder, port: Int, scheme: String, group: ServiceGroup, task: Task<Void, any Error>) {
         self.recorder = recorder
         self.port = port
+        self.scheme = scheme
         self.group = group
         self.task = task
     }
@@ -243,10 +352,36 @@ final class TestWebhook: Sendable {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func start() async throws -> TestWebhook {
+    /// With `clientCertificateFile`, the HTTPS webhook completes a handshake only with that certificate.
+    static func start(tls: Bool = false, clientCertificateFile: String? = nil) async throws -> TestWebhook {
         let port = try freePort()
         let recorder = Recorder()
         let router = Router()
+        let baseURL = "\(tls ? "https" : "http")://127.0.0.1:\(port)"
+        router.post("/needs-key") { request, _ -> Response in
+            try await recorder.record(request)
+            guard request.headers[HTTPField.Name("X-Api-Key")!] == apiKey else { return Response(status: .unauthorized) }
+            return json(#"{"authorized":true}"#)
+        }
+        router.post("/needs-token") { request, _ -> Response in
+            try await recorder.record(request)
+            guard request.headers[.authorization] == "Bearer \(accessToken)" else { return Response(status: .unauthorized) }
+            return json(#"{"authorized":true}"#)
+        }
+        router.get("/.well-known/openid-configuration") { _, _ -> Response in
+            json(#"{"issuer":"\#(baseURL)","token_endpoint":"\#(baseURL)/token"}"#)
+        }
+        router.post("/token") { request, _ -> Response in
+            let form = String(buffer: try await request.body.collect(upTo: 1 << 16)).split(separator: "&").reduce(into: [String: String]()) {
+                let pair = $1.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? "" }
+                if pair.count == 2 { $0[pair[0]] = pair[1] }
+            }
+            guard form == ["grant_type": "client_credentials", "client_id": "shedu", "client_secret": clientSecret] else {
+                return Response(status: .unauthorized)
+            }
+            recorder.state.withLock { $0.tokensIssued += 1 }
+            return json(#"{"access_token":"\#(accessToken)","token_type":"Bearer","expires_in":300}"#)
+        }
         router.post("/allow") { request, _ -> Response in
             try await recorder.record(request)
             return json(#"{"authorized":true}"#)
@@ -271,13 +406,31 @@ final class TestWebhook: Sendable {
             }
             return Response(status: .ok, headers: [.contentType: "application/pkix-crl"], body: .init(byteBuffer: ByteBuffer(bytes: crl)))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: .init(label: "webhook")))
+        let address = BindAddress.hostname("127.0.0.1", port: port)
+        let service: any Service
+        if tls {
+            // A self-signed certificate: the webhook of a factory that runs its own.
+            let folder = try makeTemporaryFolder()
+            _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "key.pem",
+                             "-out", "cert.pem", "-subj", "/CN=127.0.0.1", "-days", "2", "-addext", "subjectAltName=IP:127.0.0.1"], in: folder)
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("cert.pem").path).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: folder.appendingPathComponent("key.pem").path, format: .pem)))
+            if let clientCertificateFile {
+                configuration.certificateVerification = .noHostnameVerification
+                configuration.trustRoots = .file(clientCertificateFile)
+            }
+            service = Application(router: router, server: try .tls(.http1(), tlsConfiguration: configuration), configuration: .init(address: address))
+        } else {
+            service = Application(router: router, configuration: .init(address: address))
+        }
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [], logger: .init(label: "webhook")))
         let task = Task { try await group.run() }
-        let webhook = TestWebhook(recorder: recorder, port: port, group: group, task: task)
+        let webhook = TestWebhook(recorder: recorder, port: port, scheme: tls ? "https" : "http", group: group, task: task)
         for _ in 0..<200 {
             let probe = try? await OutboundHTTPClient(client: .shared).send(
-                method: "GET", url: "\(webhook.baseURL)/factory.crl", headers: [], body: nil, timeout: .seconds(1))
+                method: "GET", url: "\(webhook.baseURL)/factory.crl", headers: [], body: nil, timeout: .seconds(1),
+                tls: OutboundTLS(verifiesServerCertificate: false))
             if probe != nil { break }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -104,7 +104,10 @@ struct ESTWorld {
     }
 
     /// A DMS; each override sets `key` of the settings section `section`.
-    func createDMS(_ id: String, _ overrides: [(section: String, key: String, value: JSONValue)] = []) async throws {
+    @discardableResult
+    func createDMS(_ id: String, _ overrides: [(section: String, key: String, value: JSONValue)] = [], expect status: Int = 201)
+        async throws -> JSONValue
+    {
         var settings: [String: JSONValue] = [
             "enrollment_settings": [
                 "protocol": "EST_RFC7030", "enrollment_ca": "issuing-ca-01", "registration_mode": "JITP",
@@ -126,7 +129,9 @@ struct ESTWorld {
             members[key] = value
             settings[section] = .object(members)
         }
-        try await post("/api/dmsmanager/v1/dms", JSONValue.object(["id": .string(id), "name": .string(id), "settings": .object(settings)]).jsonText())
+        return try await post(
+            "/api/dmsmanager/v1/dms", JSONValue.object(["id": .string(id), "name": .string(id), "settings": .object(settings)]).jsonText(),
+            expect: status)
     }
 
     /// A bootstrap certificate for `device` from `ca` (the factory's CA), as the device's identity.

@@ -112,13 +112,46 @@ extension ESTService {
             "http_request": ["headers": .object(request.headers.mapValues { .string($0) }), "url": .string(request.url)],
         ]
         let name = webhook.name.isEmpty ? webhook.url : webhook.name
+        var headers = [("Content-Type", "application/json")]
+        var tls = OutboundTLS(verifiesServerCertificate: webhook.verifiesServerCertificate)
         let response: OutboundHTTPResponse
         do {
+            switch try webhook.callAuthentication() {
+            case .none:
+                break
+            case .apiKey(let header, let key):
+                headers.append((header, key))
+            case .mutualTLS(let certificateFile, let keyFile):
+                guard let certificate = FileManager.default.contents(atPath: certificateFile),
+                    let key = FileManager.default.contents(atPath: keyFile)
+                else {
+                    throw SheduError.forbidden(
+                        "the enrollment webhook '\(name)': its client certificate or key file cannot be read; enrollment refused")
+                }
+                tls.clientCertificatePEM = String(decoding: certificate, as: UTF8.self)
+                tls.clientKeyPEM = String(decoding: key, as: UTF8.self)
+            case .clientCredentials(let wellKnownURL, let clientID, let clientSecret):
+                let token = try await webhookTokens.token(
+                    wellKnownURL: wellKnownURL, clientID: clientID, clientSecret: clientSecret, http: http,
+                    tls: OutboundTLS(verifiesServerCertificate: tls.verifiesServerCertificate), timeout: webhook.callTimeout,
+                    now: clock.now())
+                headers.append(("Authorization", "Bearer \(token)"))
+            }
             response = try await http.send(
-                method: webhook.method, url: webhook.url, headers: [("Content-Type", "application/json")],
-                body: Array(body.jsonText().utf8), timeout: webhook.callTimeout)
-        } catch {
+                method: webhook.method, url: webhook.url, headers: headers, body: Array(body.jsonText().utf8),
+                timeout: webhook.callTimeout, tls: tls)
+        } catch let error as SheduError {
+            throw error
+        } catch OutboundHTTPFailure.timedOut {
             throw SheduError.forbidden("the enrollment webhook '\(name)' did not answer in time (\(webhook.callTimeout)); enrollment refused")
+        } catch OutboundHTTPFailure.failed(let reason) {
+            throw SheduError.forbidden("the enrollment webhook '\(name)' could not be reached (\(reason)); enrollment refused")
+        } catch let failure as ClientCredentialsTokens.Failure {
+            throw SheduError.forbidden("the enrollment webhook '\(name)' needs a token: \(failure.reason); enrollment refused")
+        } catch let problem as ExternalWebhookSettings.SettingProblem {
+            throw SheduError.forbidden("the enrollment webhook '\(name)': \(problem.field) \(problem.problem); enrollment refused")
+        } catch {
+            throw SheduError.forbidden("the enrollment webhook '\(name)' could not be called (\(error)); enrollment refused")
         }
         guard (200..<300).contains(response.status) else {
             throw SheduError.forbidden("the enrollment webhook '\(name)' answered HTTP \(response.status); enrollment refused")

@@ -17,6 +17,7 @@ public struct ESTService: Sendable {
     let publicURL: String
     let crls: CRLCache
     let verifiedChains: VerifiedChainCache
+    let webhookTokens: ClientCredentialsTokens
 
     public init(
         dms: DMSService, devices: DeviceService, ca: CAService, http: any OutboundHTTP, clock: any WallClock,
@@ -31,6 +32,7 @@ public struct ESTService: Sendable {
         self.publicURL = publicURL
         crls = CRLCache()
         verifiedChains = VerifiedChainCache()
+        webhookTokens = ClientCredentialsTokens()
     }
 
     // MARK: Distribution
