@@ -39,18 +39,21 @@ public struct DMSService: Sendable {
         try await store.list(query)
     }
 
-    /// `PUT /dms/{id}`: name, metadata and settings replaced; the id stays.
+    /// `PUT /dms/{id}`: a full replacement, as Lamassu's; the id and creation time stay. What the
+    /// body leaves out takes the value a new DMS would have (name = id, no metadata, settings
+    /// checked as at creation), so the body is the whole DMS.
     public func replace(id: String, _ request: DMSRequest) async throws -> DMS {
         if let bodyID = request.id, !bodyID.isEmpty, bodyID != id {
             throw SheduError.badRequest("id '\(bodyID)' in the body differs from '\(id)' in the path")
         }
-        if let settings = request.settings { try await validate(settings) }
+        let settings = request.settings ?? DMSSettings()
+        try await validate(settings)
         let now = clock.now()
         let updated = try await store.update(id: id, now: now) { dms in
             let previous = dms
-            if let name = request.name { dms.name = name }
-            if let metadata = request.metadata { dms.metadata = metadata }
-            if let settings = request.settings { dms.settings = settings }
+            dms.name = request.name ?? id
+            dms.metadata = request.metadata ?? [:]
+            dms.settings = settings
             return [try DomainEvent(type: "dms.update", service: "dmsmanager", subject: "dms/\(id)", time: now, previous: previous, updated: dms)]
         }
         guard let updated else { throw Self.notFound(id) }

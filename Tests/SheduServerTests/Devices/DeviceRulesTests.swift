@@ -49,6 +49,8 @@ struct DeviceRulesTests {
                 (.delete, "/api/dmsmanager/v1/dms/manufacturing-dms", nil, .conflict, "device"),
                 (.get, "/api/dmsmanager/v1/dms/no-such-dms", nil, .notFound, "DMS 'no-such-dms' not found"),
                 (.put, "/api/dmsmanager/v1/dms/manufacturing-dms", DeviceWorld.dmsJSON("other-id"), .badRequest, "differs"),
+                // PUT replaces the whole DMS: a body without settings does not keep the old ones.
+                (.put, "/api/dmsmanager/v1/dms/manufacturing-dms", #"{"name":"renamed"}"#, .badRequest, "enrollment_ca is required"),
                 (.post, "/api/devmanager/v1/device-groups", #"{"name":"g","criteria":[{"field":"tags","operand":"eq","value":"a"}]}"#, .badRequest, "tags"),
                 (.post, "/api/devmanager/v1/device-groups", #"{"name":"g","criteria":[{"field":"size","operand":"eq","value":"a"}]}"#, .badRequest, "size"),
                 (.post, "/api/devmanager/v1/device-groups", #"{"name":"g","parent_id":"no-such-group"}"#, .notFound, "no-such-group"),
@@ -63,6 +65,12 @@ struct DeviceRulesTests {
             #expect(try await world.device("device-1") == before, "nothing changed")
             #expect(try await world.ids("/api/devmanager/v1/devices") == ["device-1"])
             #expect(try await world.ids("/api/dmsmanager/v1/dms") == ["manufacturing-dms"])
+            // A full body replaces everything, the metadata it leaves out included.
+            let tagged = try await client.send(.put, "/api/dmsmanager/v1/dms/manufacturing-dms/metadata", token: token, json: #"{"site":"north"}"#)
+            #expect(try tagged.json()["metadata"] == ["site": "north"], "\(tagged.text)")
+            let replaced = try await client.send(.put, "/api/dmsmanager/v1/dms/manufacturing-dms", token: token, json: DeviceWorld.dmsJSON("manufacturing-dms"))
+            #expect(replaced.status == .ok, "\(replaced.text)")
+            #expect(try replaced.json()["metadata"] == [:], "\(replaced.text)")
 
             // A live identity blocks deletion; decommissioning is final.
             #expect(try await world.bind("device-1", try await world.issue(for: "device-1")).status == .ok)
