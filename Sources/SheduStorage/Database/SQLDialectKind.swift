@@ -22,6 +22,11 @@ public enum SQLDialectKind: Sendable {
         self == .sqlite ? column : "\(column)::text"
     }
 
+    /// A top-level text member of a JSON column (`key` is the program's own, never input).
+    func jsonMember(_ column: String, _ key: String) -> String {
+        self == .sqlite ? "json_extract(\(column), '$.\(key)')" : "(\(column) ->> '\(key)')"
+    }
+
     var beginWrite: SQLQueryString { self == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN" }
 
     /// A JSON object built in SQL from key/value expressions.

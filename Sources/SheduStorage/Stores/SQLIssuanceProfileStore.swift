@@ -60,8 +60,21 @@ public struct SQLIssuanceProfileStore: IssuanceProfileStore {
     private static let documents = DecodedDocuments<IssuanceProfile>()
 
     public func delete(id: String) async throws -> Bool {
-        try await database.write { db in
-            !(try await db.raw("DELETE FROM issuance_profiles WHERE id = \(bind: id) RETURNING id").all()).isEmpty
+        let dmsProfile = database.dialect.jsonMember("settings", "issuance_profile_id")
+        return try await database.write { db in
+            // In the same transaction: a CA or DMS cannot start using it between the check and the delete.
+            if let user = try await db.raw(
+                """
+                SELECT 'CA' AS kind, id FROM cas WHERE profile_id = \(bind: id)
+                UNION ALL SELECT 'DMS' AS kind, id FROM dms WHERE \(unsafeRaw: dmsProfile) = \(bind: id)
+                LIMIT 1
+                """
+            ).first() {
+                let kind = try user.decode(column: "kind", as: String.self)
+                throw SheduError.conflict(
+                    "issuance profile '\(id)' is the profile of \(kind) '\(try user.decode(column: "id", as: String.self))'; give that \(kind) another profile first")
+            }
+            return !(try await db.raw("DELETE FROM issuance_profiles WHERE id = \(bind: id) RETURNING id").all()).isEmpty
         }
     }
 

@@ -339,6 +339,32 @@ struct CALifecycleTests {
         await app.cleanup()
     }
 
+    /// A profile that a CA or a DMS issues with cannot be deleted from under it.
+    @Test(arguments: TestBackend.available)
+    func profilesInUseAreNotDeleted(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            for id in ["for-ca", "for-dms", "unused"] {
+                try await api.createProfile(#"{"id":"\#(id)","validity":{"type":"Duration","duration":"30d"}}"#)
+            }
+            try await api.createCA(id: "ca", expiration: "1y", profileID: "for-ca")
+            let dms = try await client.send(
+                .post, "/api/dmsmanager/v1/dms", token: token,
+                json: #"{"id":"line-7","settings":{"enrollment_settings":{"protocol":"EST_RFC7030","enrollment_ca":"ca","registration_mode":"JITP","est_rfc7030_settings":{"auth_mode":"NO_AUTH"}},"issuance_profile_id":"for-dms"}}"#)
+            #expect(dms.status == .created, "\(dms.text)")
+            for (profile, user) in [("for-ca", "CA 'ca'"), ("for-dms", "DMS 'line-7'")] {
+                let refused = try await client.send(.delete, "/api/ca/v1/profiles/\(profile)", token: token)
+                #expect(refused.status == .conflict)
+                #expect(try refused.json()["err"]?.stringValue?.contains("is the profile of \(user)") == true, "\(refused.text)")
+                #expect(try await client.send(.get, "/api/ca/v1/profiles/\(profile)", token: token).status == .ok)
+            }
+            #expect(try await client.send(.delete, "/api/ca/v1/profiles/unused", token: token).status == .noContent)
+        }
+        await app.cleanup()
+    }
+
     @Test func serverSideKeysImportsStatsAndExpirationWindows() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.operator)
