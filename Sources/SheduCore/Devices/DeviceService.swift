@@ -124,7 +124,16 @@ public struct DeviceService: Sendable {
                 ["delta": .string(dms.settings.reenrollment.criticalDelta.description), "name": "Critical", "triggered": false],
             ]
         }
-        let revoke = ca.statusChange(.init(status: .revoked, revocationReason: supersede ?? .superseded), at: now, onlyIfLive: true)
+        // The identity it replaces no longer names the device (Lamassu's step 7 of a re-enrollment),
+        // and is revoked when `supersede` says so.
+        let detach = ca.metadataChange(at: now) { metadata in
+            metadata[MetadataKeys.attachedTo] = nil
+            metadata[MetadataKeys.expirationDeltas] = nil
+        }
+        let revoke = supersede.map { ca.statusChange(.init(status: .revoked, revocationReason: $0), at: now, onlyIfLive: true) }
+        let retire: @Sendable (inout CertificateRecord) throws -> [DomainEvent] = { record in
+            try detach(&record) + (revoke.map { try $0(&record) } ?? [])
+        }
         let change: @Sendable (inout Device) throws -> DeviceChange = { device in
             guard device.status != .decommissioned else {
                 throw SheduError.conflict("device '\(device.id)' is DECOMMISSIONED, which is final")
@@ -153,8 +162,8 @@ public struct DeviceService: Sendable {
             device.events.append(DeviceEvent(type, "certificate \(serial)"), at: now)
             device.windows = windows
             var certificateChanges = [CertificateChange(serialNumber: serial, change: attach)]
-            if let previousSerial, supersede != nil {
-                certificateChanges.append(CertificateChange(serialNumber: previousSerial, change: revoke))
+            if let previousSerial {
+                certificateChanges.append(CertificateChange(serialNumber: previousSerial, change: retire))
             }
             return DeviceChange(
                 events: [try updateEvent("device.identity.update", previous, device, at: now)],

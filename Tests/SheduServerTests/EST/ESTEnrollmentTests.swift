@@ -212,6 +212,15 @@ struct ESTEnrollmentTests {
             clock.advance(by: 24 * 86_400)
             let inWindow = try await client.est("/.well-known/est/factory-dms/simplereenroll", csr: try device.csrBody())
             #expect(inWindow.status == 200, "inside the window: \(inWindow.text)")
+            // The replaced certificate no longer names the device (as in Lamassu), and stays ACTIVE
+            // (revoke_on_reenrollment false); the new one does.
+            let replaced = try await world.get("/api/ca/v1/certificates/\(issued.serialNumber.hexString)")
+            #expect(replaced["status"] == "ACTIVE")
+            #expect(replaced["metadata"]?["lamassu.io/ra/attached-to"] == nil, "\(replaced)")
+            #expect(replaced["metadata"]?["lamassu.io/ca/expiration-deltas"] == nil)
+            let renewal = try #require(try ESTReply.certificates(inWindow).first)
+            let attached = try await world.get("/api/ca/v1/certificates/\(renewal.serialNumber.hexString)")["metadata"]
+            #expect(attached?["lamassu.io/ra/attached-to"]?["device_id"] == "meter-1")
 
             // After expiry, without enable_expired_renewal, the current certificate cannot renew.
             let current = try #require(try ESTReply.certificates(inWindow).first)
