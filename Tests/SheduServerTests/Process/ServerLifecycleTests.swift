@@ -13,6 +13,13 @@ struct ServerLifecycleTests {
         let client: LiveClient
         let data: String
         let port: Int
+
+        /// Stops the server as an operator would (SIGTERM) and closes the client.
+        func terminate() async throws {
+            process.signal(SIGTERM)
+            try await process.waitForExit()
+            try await client.shutdown()
+        }
     }
 
     static func serve(data: String, port: Int) async throws -> Running {
@@ -64,39 +71,37 @@ struct ServerLifecycleTests {
         let again = try await Self.serve(data: data, port: try freePort())
         defer { again.process.removeCapturedOutput() }
         #expect(try await again.client.request(.GET, "/api/ca/v1/profiles/slow", token: token).status == 200)
-        again.process.signal(SIGTERM)
-        try await again.process.waitForExit()
-        try await again.client.shutdown()
+        try await again.terminate()
         try? FileManager.default.removeItem(at: folder)
     }
 
-    @Test func acknowledgedWritesSurviveKill9() async throws {
-        let folder = try makeTemporaryFolder()
-        let data = folder.appendingPathComponent("data").path
-        let server = try await Self.serve(data: data, port: try freePort())
-        defer { server.process.removeCapturedOutput() }
-        let token = try await Self.token(data: data)
-        let acknowledged = Shared<[String]>([])
+    /// Runs `write` from 16 tasks until `target` writes were acknowledged (or 20 s, slower on a
+    /// busy machine), then kills the server mid-stream; returns what was acknowledged, by key.
+    /// `write` answers nil for a write that was not acknowledged, and throws once the server is gone.
+    static func acknowledgedBeforeKill<Value: Sendable>(
+        _ server: Running, target: Int, write: @escaping @Sendable (_ writer: Int, _ index: Int) async throws -> (key: String, value: Value)?
+    ) async throws -> [String: Value] {
+        let acknowledged = Shared<[String: Value]>([:])
         let stop = Shared(false)
-
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<16 {
                 group.addTask {
                     var index = 0
                     while !stop.withLock({ $0 }) {
-                        let id = "w\(writer)-\(index)"
+                        let outcome: (key: String, value: Value)?
+                        do {
+                            outcome = try await write(writer, index)
+                        } catch {
+                            return
+                        }
                         index += 1
-                        let body = #"{"id":"\#(id)","validity":{"type":"Duration","duration":"1d"}}"#
-                        guard let reply = try? await server.client.request(.POST, "/api/ca/v1/profiles", token: token, body: body)
-                        else { return }
-                        if reply.status == 201 { acknowledged.withLock { $0.append(id) } }
+                        if let outcome { acknowledged.withLock { $0[outcome.key] = outcome.value } }
                     }
                 }
             }
-            // Kill it mid-stream, once enough writes were acknowledged (slower on a busy machine).
             let deadline = ContinuousClock.now + .seconds(20)
             try await Task.sleep(for: .milliseconds(500))
-            while acknowledged.withLock({ $0.count }) < 150, ContinuousClock.now < deadline {
+            while acknowledged.withLock({ $0.count }) < target, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))
             }
             server.process.signal(SIGKILL)
@@ -105,8 +110,23 @@ struct ServerLifecycleTests {
         }
         try await server.process.waitForExit()
         try await server.client.shutdown()
-        let ids = acknowledged.withLock { $0 }
-        #expect(ids.count > 100, "the writers were too slow to test anything: \(ids.count)")
+        let written = acknowledged.withLock { $0 }
+        #expect(written.count > 100, "the writers were too slow to test anything: \(written.count)")
+        return written
+    }
+
+    @Test func acknowledgedWritesSurviveKill9() async throws {
+        let folder = try makeTemporaryFolder()
+        let data = folder.appendingPathComponent("data").path
+        let server = try await Self.serve(data: data, port: try freePort())
+        defer { server.process.removeCapturedOutput() }
+        let token = try await Self.token(data: data)
+        let ids = try await Self.acknowledgedBeforeKill(server, target: 150) { writer, index -> (key: String, value: Bool)? in
+            let id = "w\(writer)-\(index)"
+            let body = #"{"id":"\#(id)","validity":{"type":"Duration","duration":"1d"}}"#
+            let reply = try await server.client.request(.POST, "/api/ca/v1/profiles", token: token, body: body)
+            return reply.status == 201 ? (id, true) : nil
+        }.keys
 
         let again = try await Self.serve(data: data, port: try freePort())
         defer { again.process.removeCapturedOutput() }
@@ -115,9 +135,7 @@ struct ServerLifecycleTests {
             missing.append(id)
         }
         #expect(missing.isEmpty, "acknowledged but lost: \(missing)")
-        again.process.signal(SIGTERM)
-        try await again.process.waitForExit()
-        try await again.client.shutdown()
+        try await again.terminate()
         try? FileManager.default.removeItem(at: folder)
     }
 
@@ -138,39 +156,16 @@ struct ServerLifecycleTests {
             let reply = try await server.client.request(.POST, path, token: token, body: body)
             #expect(reply.status == 201, "\(path): \(reply.text)")
         }
-        let acknowledged = Shared<[String: String]>([:])  // serial number → certificate as answered
-        let stop = Shared(false)
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for writer in 0..<16 {
-                group.addTask {
-                    var index = 0
-                    while !stop.withLock({ $0 }) {
-                        let csr = try TestPKI.csr(commonName: "crash-\(writer)-\(index)", key: try TestPKI.key("ECDSA", 256))
-                        index += 1
-                        let body = #"{"csr":"\#(csr)","profile_id":"device-profile"}"#
-                        guard let reply = try? await server.client.request(.POST, "/api/ca/v1/cas/issuing-ca/sign", token: token, body: body)
-                        else { return }
-                        guard reply.status == 201, let answer = try? reply.json(),
-                            let serial = answer["serial_number"]?.stringValue, let certificate = answer["certificate"]?.stringValue
-                        else { continue }
-                        acknowledged.withLock { $0[serial] = certificate }
-                    }
-                }
-            }
-            let deadline = ContinuousClock.now + .seconds(20)
-            try await Task.sleep(for: .milliseconds(500))
-            while acknowledged.withLock({ $0.count }) < 300, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            server.process.signal(SIGKILL)
-            stop.withLock { $0 = true }
-            try await group.waitForAll()
+        // Serial number → the certificate as answered.
+        let issued = try await Self.acknowledgedBeforeKill(server, target: 300) { writer, index -> (key: String, value: String)? in
+            let csr = try TestPKI.csr(commonName: "crash-\(writer)-\(index)", key: try TestPKI.key("ECDSA", 256))
+            let body = #"{"csr":"\#(csr)","profile_id":"device-profile"}"#
+            let reply = try await server.client.request(.POST, "/api/ca/v1/cas/issuing-ca/sign", token: token, body: body)
+            guard reply.status == 201, let answer = try? reply.json(),
+                let serial = answer["serial_number"]?.stringValue, let certificate = answer["certificate"]?.stringValue
+            else { return nil }
+            return (serial, certificate)
         }
-        try await server.process.waitForExit()
-        try await server.client.shutdown()
-        let issued = acknowledged.withLock { $0 }
-        #expect(issued.count > 100, "the writers were too slow to test anything: \(issued.count)")
 
         let again = try await Self.serve(data: data, port: try freePort())
         defer { again.process.removeCapturedOutput() }
@@ -180,9 +175,7 @@ struct ServerLifecycleTests {
             if reply.status != 200 || (try? reply.json())?["certificate"]?.stringValue != certificate { lost.append(serial) }
         }
         #expect(lost.isEmpty, "\(lost.count) of \(issued.count) acknowledged certificates lost: \(lost.prefix(5))")
-        again.process.signal(SIGTERM)
-        try await again.process.waitForExit()
-        try await again.client.shutdown()
+        try await again.terminate()
         try? FileManager.default.removeItem(at: folder)
     }
 }
