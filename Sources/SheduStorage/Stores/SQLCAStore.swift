@@ -483,6 +483,12 @@ public struct SQLCAStore: CAStore {
             guard status == "REVOKED" || status == "EXPIRED" || type == "IMPORTED_WITHOUT_KEY" else {
                 throw SheduError.conflict("CA '\(id)' is \(status); revoke it before deleting it")
             }
+            // In the same transaction, as for profiles: a DMS that names the CA would answer EST
+            // with 404 and fail to authenticate its devices.
+            if let (dmsID, field) = try await SQLDMSStore.firstReference(toCA: id, on: db, dialect: dialect) {
+                throw SheduError.conflict(
+                    "CA '\(id)' is named by DMS '\(dmsID)' in settings.\(field); change or delete that DMS first")
+            }
             // What the CA certified does not outlive it, as in Lamassu: CAs and certificates
             // below it that are still live (or held) are revoked CessationOfOperation.
             let serial = try row.decode(column: "serial_number", as: String.self)

@@ -40,9 +40,34 @@ public struct SQLDMSStore: DMSStore {
 
     private static let settingsDocuments = DecodedDocuments<DMSSettings>()
 
+    /// Checked again in the write's transaction: a CA deleted since the service's validation is
+    /// not named by a DMS written after it.
+    private static func requireNamedCAs(_ settings: DMSSettings, on db: any SQLDatabase) async throws {
+        for (field, id) in settings.referencedCAs {
+            if try await db.raw("SELECT 1 AS found FROM cas WHERE id = \(bind: id)").first() == nil {
+                throw SheduError.badRequest("settings.\(field): CA '\(id)' does not exist")
+            }
+        }
+    }
+
+    /// The first DMS whose settings name the CA, and where (DMSs are few: read them all).
+    static func firstReference(toCA caID: String, on db: any SQLDatabase, dialect: SQLDialectKind) async throws
+        -> (dms: String, field: String)?
+    {
+        let rows = try await db.raw("SELECT id, \(unsafeRaw: dialect.jsonText("settings")) AS settings FROM dms ORDER BY id").all()
+        for row in rows {
+            let settings = try settingsDocuments.decode(row.decode(column: "settings", as: String.self))
+            if let reference = settings.referencedCAs.first(where: { $0.id == caID }) {
+                return (try row.decode(column: "id", as: String.self), reference.field)
+            }
+        }
+        return nil
+    }
+
     public func insert(_ dms: DMS, events: [DomainEvent]) async throws {
         let dialect = self.dialect
         try await database.write { db in
+            try await Self.requireNamedCAs(dms.settings, on: db)
             do {
                 try await db.raw(
                     """
@@ -82,6 +107,7 @@ public struct SQLDMSStore: DMSStore {
             var dms = try Self.decode(row)
             let previous = dms
             let events = try change(&dms)
+            try await Self.requireNamedCAs(dms.settings, on: db)
             try await db.raw(
                 """
                 UPDATE dms SET name = \(bind: dms.name), metadata = \(dialect.jsonBind(DomainJSON.text(dms.metadata))),

@@ -365,6 +365,37 @@ struct CALifecycleTests {
         await app.cleanup()
     }
 
+    /// A revoked CA that a DMS still names is not deleted: the DMS would answer EST with 404.
+    @Test(arguments: TestBackend.available)
+    func casNamedByADMSAreNotDeleted(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            for id in ["issuing", "validator", "unused"] { try await api.createCA(id: id, expiration: "1y") }
+            let dms = try await client.send(
+                .post, "/api/dmsmanager/v1/dms", token: token,
+                json: #"{"id":"line-7","settings":{"enrollment_settings":{"protocol":"EST_RFC7030","enrollment_ca":"issuing","registration_mode":"JITP","est_rfc7030_settings":{"auth_mode":"CLIENT_CERTIFICATE","client_certificate_settings":{"validation_cas":["validator"]}}}}}"#)
+            #expect(dms.status == .created, "\(dms.text)")
+            for id in ["issuing", "validator", "unused"] { _ = try await api.status("/api/ca/v1/cas/\(id)/status", "REVOKED") }
+            for (ca, field) in [
+                ("issuing", "settings.enrollment_settings.enrollment_ca"),
+                ("validator", "settings.enrollment_settings.est_rfc7030_settings.client_certificate_settings.validation_cas[0]"),
+            ] {
+                let refused = try await client.send(.delete, "/api/ca/v1/cas/\(ca)", token: token)
+                #expect(refused.status == .conflict)
+                #expect(try refused.json()["err"]?.stringValue == "CA '\(ca)' is named by DMS 'line-7' in \(field); change or delete that DMS first")
+                #expect(try await client.send(.get, "/api/ca/v1/cas/\(ca)", token: token).status == .ok, "nothing deleted")
+            }
+            #expect(try await client.send(.delete, "/api/ca/v1/cas/unused", token: token).status == .noContent)
+            #expect(try await client.send(.delete, "/api/dmsmanager/v1/dms/line-7", token: token).status == .noContent)
+            for ca in ["issuing", "validator"] {
+                #expect(try await client.send(.delete, "/api/ca/v1/cas/\(ca)", token: token).status == .noContent)
+            }
+        }
+        await app.cleanup()
+    }
+
     @Test func serverSideKeysImportsStatsAndExpirationWindows() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.operator)
