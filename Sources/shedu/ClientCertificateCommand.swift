@@ -48,7 +48,7 @@ struct ClientCertificate: AsyncParsableCommand {
 
         func run() async throws {
             var configuration = ServerConfiguration()
-            configuration.dataDirectory = resolved(dataDir, "SHEDU_DATA_DIR") ?? configuration.dataDirectory
+            configuration.dataDirectory = try existingDataFolder(dataDir).path.path
             configuration.databaseURL = resolved(databaseURL, "SHEDU_DATABASE_URL")
             var logger = Logger(label: "shedu")
             logger.logLevel = .error

@@ -95,7 +95,7 @@ struct Serve: AsyncParsableCommand {
             return value
         }
         var configuration = ServerConfiguration()
-        configuration.dataDirectory = resolved(dataDir, "SHEDU_DATA_DIR") ?? configuration.dataDirectory
+        configuration.dataDirectory = try dataDirectory(dataDir)
         configuration.host = resolved(host, "SHEDU_HOST") ?? configuration.host
         configuration.port = try number(port, "SHEDU_PORT") ?? configuration.port
         configuration.httpPort = try number(httpPort, "SHEDU_HTTP_PORT")
@@ -108,6 +108,10 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.databaseURL = resolved(databaseURL, "SHEDU_DATABASE_URL")
         configuration.publicURL = resolved(publicURL, "SHEDU_PUBLIC_URL")
+        if let url = configuration.publicURL, !ServerConfiguration.isPublicBaseURL(url) {
+            throw ValidationError(
+                "--public-url must be an http:// or https:// URL with a host and no query (it is written into certificates' CRL and OCSP addresses), not '\(url)'")
+        }
         if let issuer = resolved(oidcIssuer, "SHEDU_OIDC_ISSUER") {
             configuration.oidc = .init(
                 issuer: issuer, jwksURL: resolved(oidcJwksURL, "SHEDU_OIDC_JWKS_URL"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SheduServer
 
 @main
 struct Shedu: AsyncParsableCommand {
@@ -22,4 +23,22 @@ func resolved(_ flag: String?, _ variable: String) -> String? {
     if let flag { return flag }
     if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
     return nil
+}
+
+/// `--data-dir` (or `SHEDU_DATA_DIR`, or the default); an empty flag is refused rather than
+/// making the working directory itself the data folder.
+func dataDirectory(_ flag: String?) throws -> String {
+    if flag?.isEmpty == true { throw ValidationError("--data-dir must not be empty") }
+    return resolved(flag, "SHEDU_DATA_DIR") ?? "./shedu-data"
+}
+
+/// The data folder of a server that has started at least once: commands that sign with its keys
+/// do not make a new folder, whose keys no running server would accept.
+func existingDataFolder(_ flag: String?) throws -> DataFolder {
+    let folder = DataFolder(path: try dataDirectory(flag))
+    guard FileManager.default.fileExists(atPath: folder.tokenSigningKey.path) else {
+        exitWithError(
+            "\(folder.path.path) is not a Shedu data folder (it has no auth/signing-key.pem): give the server's --data-dir, or start `shedu serve` there once")
+    }
+    return folder
 }

@@ -40,8 +40,7 @@ struct Token: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let folder = DataFolder(path: resolved(dataDir, "SHEDU_DATA_DIR") ?? "./shedu-data")
-                try folder.prepare(serverNames: DataFolder.serverNames(host: "127.0.0.1"))
+                let folder = try existingDataFolder(dataDir)
                 let token = try await LocalTokenIssuer.makeToken(
                     signingKeyPEM: try folder.read(folder.tokenSigningKey), subject: subject,
                     role: Role(claimValue: role)!, lifetime: try TimeDuration(parsing: ttl, field: "--ttl"),

@@ -89,6 +89,14 @@ public struct ServerConfiguration: Sendable {
         return "sqlite://" + URL(fileURLWithPath: dataDirectory).appendingPathComponent("shedu.sqlite").path
     }
 
+    /// Whether a `--public-url` can prefix the CRL and OCSP addresses written into certificates.
+    public static func isPublicBaseURL(_ text: String) -> Bool {
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil, url.user == nil
+        else { return false }
+        return true
+    }
+
     /// `--public-url`, or `https://<host>:<port>` (a wildcard bind address becomes `localhost`).
     public var resolvedPublicURL: String {
         if let publicURL, !publicURL.isEmpty {

@@ -28,8 +28,18 @@ public enum DatabaseLocation: Sendable, Equatable {
     }
 
     static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        guard var components = URLComponents(string: url) else { return redactedUserInfo(url) }
+        guard components.password != nil else { return url }
         components.password = "***"
-        return components.string ?? url
+        return components.string ?? redactedUserInfo(url)
+    }
+
+    /// A URL that does not parse still shows no password: what lies between the scheme and the
+    /// last `@` (user and password) is hidden.
+    private static func redactedUserInfo(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"),
+            let at = url.range(of: "@", options: .backwards, range: scheme.upperBound..<url.endIndex)
+        else { return url }
+        return url[..<scheme.upperBound] + "***" + url[at.lowerBound...]
     }
 }

@@ -107,6 +107,12 @@ struct ClientCertificateAuthTests {
         let folder = try makeTemporaryFolder()
         let data = folder.appendingPathComponent("data").path
         let prefix = folder.appendingPathComponent("line-7").path
+        let elsewhere = try await SheduProcess.run(
+            ["client-cert", "create", "--data-dir", data, "--subject", "line-7", "--role", "operator", "--out", prefix])
+        #expect(elsewhere.status != 0, "a folder no server started in gets no CA and keys of its own")
+        #expect(elsewhere.errors.contains("is not a Shedu data folder"), "\(elsewhere.errors)")
+        #expect(!FileManager.default.fileExists(atPath: data))
+        try DataFolder(path: data).prepare(serverNames: ["localhost"])  // as the server's first start does
         let result = try await SheduProcess.run(
             ["client-cert", "create", "--data-dir", data, "--subject", "line-7", "--role", "operator", "--out", prefix])
         #expect(result.status == 0, "\(result.errors)")

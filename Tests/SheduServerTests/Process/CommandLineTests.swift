@@ -11,6 +11,14 @@ struct CommandLineTests {
     @Test func tokenCreatePrintsOneJWTSignedByTheDataFolder() async throws {
         let folder = try makeTemporaryFolder()
         let data = folder.appendingPathComponent("data").path
+        // A folder no server has started in: no token is signed with a key made up for it.
+        let tooEarly = try await SheduProcess.run(["token", "create", "--data-dir", data, "--subject", "ops", "--role", "operator"])
+        #expect(tooEarly.status != 0)
+        #expect(tooEarly.errors.contains("is not a Shedu data folder (it has no auth/signing-key.pem)"), "\(tooEarly.errors)")
+        #expect(tooEarly.output.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: data), "nothing was created")
+
+        try DataFolder(path: data).prepare(serverNames: ["localhost"])  // as the server's first start does
         let result = try await SheduProcess.run(["token", "create", "--data-dir", data, "--subject", "ops", "--role", "operator"])
         #expect(result.status == 0, "\(result.errors)")
         let lines = result.output.split(separator: "\n")
@@ -39,6 +47,10 @@ struct CommandLineTests {
         (["serve", "--bogus"], "Unknown option '--bogus'"),
         (["serve", "--log-format", "xml"], "--log-format must be text or json"),
         (["serve", "--database-url", "mysql://x"], "--database-url must start with sqlite:// or postgres://"),
+        (["serve", "--public-url", "not a url"], "--public-url must be an http:// or https:// URL with a host and no query"),
+        (["serve", "--public-url", "ftp://pki.example.com"], "not 'ftp://pki.example.com'"),
+        (["serve", "--public-url", "https://"], "--public-url must be"),
+        (["serve", "--public-url", "https://pki.example.com/?x=1"], "--public-url must be"),
     ])
     func badFlagsAreClearErrors(_ arguments: [String], _ message: String) async throws {
         let result = try await SheduProcess.run(arguments + ["--data-dir", "/tmp/shedu-never-created-\(UUID())"])
@@ -68,6 +80,24 @@ struct CommandLineTests {
         #expect(unreachable.errors.hasPrefix("shedu: cannot connect to PostgreSQL at postgres://shedu:***@127.0.0.1:1/shedu"))
         #expect(unreachable.errors.split(separator: "\n").count == 1)
         #expect(!unreachable.errors.contains("hunter2"))
+        // Nor when the URL does not parse.
+        for url in ["postgres://shedu:hunter2@[::1", "postgres://u:hunter2@h:notaport/db"] {
+            let malformed = try await SheduProcess.run([
+                "serve", "--data-dir", folder.appendingPathComponent("c").path, "--port", "\(try freePort())", "--database-url", url,
+            ])
+            #expect(malformed.status != 0)
+            #expect(malformed.errors.contains("is not a valid PostgreSQL URL"), "\(malformed.errors)")
+            #expect(malformed.errors.contains("postgres://***@"), "\(malformed.errors)")
+            #expect(!malformed.errors.contains("hunter2"), "\(malformed.errors)")
+        }
+
+        // An empty data folder name, which would have made the working directory the data folder.
+        for command in [["serve", "--port", "\(try freePort())"], ["token", "create", "--subject", "x", "--role", "admin"]] {
+            let empty = try await SheduProcess.run(command + ["--data-dir", ""], directory: folder)
+            #expect(empty.status != 0)
+            #expect(empty.errors.contains("--data-dir must not be empty"), "\(empty.errors)")
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("master.key").path))
+        }
 
         // A data folder that cannot be one.
         let file = folder.appendingPathComponent("file")

@@ -20,8 +20,9 @@ struct SheduProcess {
     let output: URL
     let errors: URL
 
-    /// Starts `shedu` with `arguments`; standard output and error go to files.
-    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> SheduProcess {
+    /// Starts `shedu` with `arguments` (in `directory`, else the tests' own); standard output and
+    /// error go to files.
+    static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> SheduProcess {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SHEDU_") }
         env.merge(environment) { _, new in new }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shedu-process-\(UUID().uuidString)")
@@ -29,15 +30,16 @@ struct SheduProcess {
         let output = folder.appendingPathComponent("stdout")
         let errors = folder.appendingPathComponent("stderr")
         let process = try ChildProcess(
-            try executable.path, arguments, environment: env, output: .file(output.path), errors: .file(errors.path))
+            try executable.path, arguments, environment: env, directory: directory?.path, output: .file(output.path),
+            errors: .file(errors.path))
         return SheduProcess(process: process, output: output, errors: errors)
     }
 
     /// Runs `shedu` to completion and returns its exit status, output and errors.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60))
-        async throws -> (status: Int32, output: String, errors: String)
-    {
-        let running = try start(arguments, environment: environment)
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil, timeout: Duration = .seconds(60)
+    ) async throws -> (status: Int32, output: String, errors: String) {
+        let running = try start(arguments, environment: environment, directory: directory)
         try await running.waitForExit(timeout: timeout)
         let result = (running.process.waitUntilExit(), running.standardOutput, running.standardError)
         running.removeCapturedOutput()
