@@ -37,8 +37,11 @@ struct ConditionalGET {
     }
 
     /// Whether the client's copy is current (RFC 9110 §13.1.2 and §13.1.3): by `If-None-Match`
-    /// when it is sent, else by `If-Modified-Since`.
-    func findsCurrent(entityTag: String, lastModified: Date) -> Bool {
+    /// when it is sent, else by `If-Modified-Since`. A date names a second, and a CRL or an OCSP
+    /// answer can change twice within one: only a date after the current answer's second proves
+    /// the copy current (a copy dated the same second may be the one a revocation replaced). A
+    /// date in the future is no proof either (RFC 9110 §13.1.3: the server's clock decides).
+    func findsCurrent(entityTag: String, lastModified: Date, now: Date = Date()) -> Bool {
         if let ifNoneMatch {
             return ifNoneMatch.split(separator: ",").contains { candidate in
                 let tag = candidate.trimmingCharacters(in: .whitespaces)
@@ -46,7 +49,7 @@ struct ConditionalGET {
                 return tag == "*" || tag == entityTag || tag == "W/" + entityTag
             }
         }
-        guard let ifModifiedSince, let since = HTTPDate.parse(ifModifiedSince) else { return false }
-        return lastModified.timeIntervalSince1970.rounded(.down) <= since.timeIntervalSince1970
+        guard let ifModifiedSince, let since = HTTPDate.parse(ifModifiedSince), since <= now else { return false }
+        return lastModified.timeIntervalSince1970.rounded(.down) < since.timeIntervalSince1970
     }
 }
