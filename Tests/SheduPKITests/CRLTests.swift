@@ -11,10 +11,19 @@ struct CRLTests {
     private func makeCRL(
         _ ca: TestCA, revoking revoked: [RevokedCertificate], now: Date = Date(), number: CRLNumber = CRLNumber(42)
     ) throws -> [UInt8] {
-        let encoder = try CRLEncoder(issuer: ca.certificate, distributionPointURI: TestCA.crlURL)
+        let encoder = try CRLEncoder(issuer: ca.certificate)
         return try encoder.sign(
             number: number, thisUpdate: now.addingTimeInterval(-60), nextUpdate: now.addingTimeInterval(86_400),
             revoked: revoked, key: ca.key)
+    }
+
+    /// A leaf of `ca` whose CRL distribution point is `crlURL` (none when nil).
+    private static func leaf(of ca: TestCA, crlURL: String?, now: Date) throws -> Certificate {
+        let key = try SigningKey.generate(KeySpec(storedAlgorithm: .ecdsa, bits: 256))
+        return try CertificateBuilder.issue(
+            .init(name: try DistinguishedName { CommonName("device at \(crlURL ?? "no address")") }, publicKey: key.publicKey),
+            policy: IssuancePolicy(notAfter: now.addingTimeInterval(86_400), extendedKeyUsages: [.clientAuth]),
+            issuer: Issuer(certificate: ca.certificate, key: ca.key, crlURL: crlURL, ocspURL: nil), now: now)
     }
 
     private func otherEntries(now: Date) -> [RevokedCertificate] {
@@ -31,18 +40,22 @@ struct CRLTests {
         let ca = try TestCA(spec, now: now)
         let revokedLeaf = try ca.issueLeaf("revoked-device", now: now)
         let goodLeaf = try ca.issueLeaf("good-device", now: now)
+        // Certificates naming another CRL address, or none: issued under an earlier public URL,
+        // or elsewhere and imported. The CRL covers them too.
+        let elsewhere = try [Self.leaf(of: ca, crlURL: "http://old-address.example/crl", now: now), Self.leaf(of: ca, crlURL: nil, now: now)]
         let others = otherEntries(now: now)
         let crl = try makeCRL(
             ca,
-            revoking: [RevokedCertificate(
-                serialNumber: revokedLeaf.certificate.serialNumber, revocationDate: now.addingTimeInterval(-30),
-                reason: .keyCompromise)] + others, now: now)
+            revoking: ([revokedLeaf.certificate] + elsewhere).map {
+                RevokedCertificate(serialNumber: $0.serialNumber, revocationDate: now.addingTimeInterval(-30), reason: .keyCompromise)
+            } + others, now: now)
 
         let folder = try ScratchFolder()
         defer { folder.remove() }
         try folder.write("ca.pem", pem: ca.certificate)
         try folder.write("revoked.pem", pem: revokedLeaf.certificate)
         try folder.write("good.pem", pem: goodLeaf.certificate)
+        for (index, certificate) in elsewhere.enumerated() { try folder.write("elsewhere-\(index).pem", pem: certificate) }
         try folder.write("x.crl", crl)
         try folder.write("crl.pem", Array(PEMText.pem(derCertificate: crl, discriminator: "X509 CRL").utf8))
 
@@ -51,8 +64,7 @@ struct CRLTests {
         #expect(text.output.contains("verify OK"), "\(text)")
         #expect(text.output.contains("Version 2 (0x1)"), "\(text)")
         #expect(text.output.range(of: #"X509v3 CRL Number:\s*\n\s*42\b"#, options: .regularExpression) != nil, "\(text)")
-        #expect(text.output.contains("X509v3 Issuing Distribution Point: critical"), "\(text)")
-        #expect(text.output.contains("URI:\(TestCA.crlURL)"), "\(text)")
+        #expect(!text.output.contains("Issuing Distribution Point"), "a complete CRL: \(text)")
         #expect(text.output.contains("X509v3 Authority Key Identifier"), "\(text)")
         #expect(text.output.contains("Serial Number: \(opensslSerial(revokedLeaf.certificate.serialNumber))"), "\(text)")
         for entry in others {
@@ -61,13 +73,18 @@ struct CRLTests {
         #expect(text.output.contains("Key Compromise"), "\(text)")
         #expect(text.output.contains("Superseded"), "\(text)")
         #expect(text.output.contains("Cessation Of Operation"), "\(text)")
-        // The unspecified entry carries no reasonCode: three reason codes for four entries.
-        #expect(text.output.components(separatedBy: "X509v3 CRL Reason Code").count - 1 == 3, "\(text)")
+        // The unspecified entry carries no reasonCode: five reason codes for six entries.
+        #expect(text.output.components(separatedBy: "X509v3 CRL Reason Code").count - 1 == 5, "\(text)")
 
         let revoked = try openssl(
             "verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "revoked.pem", in: folder)
         #expect(revoked.status != 0, "\(revoked)")
         #expect(revoked.output.contains("certificate revoked"), "\(revoked)")
+        for index in elsewhere.indices {
+            let result = try openssl(
+                "verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "elsewhere-\(index).pem", in: folder)
+            #expect(result.status != 0 && result.output.contains("certificate revoked"), "in the CRL's scope: \(result)")
+        }
         let good = try openssl("verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "good.pem", in: folder)
         #expect(good.status == 0, "\(good)")
         #expect(good.output.contains("good.pem: OK"), "\(good)")
@@ -86,7 +103,7 @@ struct CRLTests {
         #expect(crl.thisUpdate == Date(timeIntervalSince1970: 1_780_000_000 - 60))
         #expect(crl.nextUpdate == Date(timeIntervalSince1970: 1_780_000_000 + 86_400))
         #expect(crl.authorityKeyIdentifier == ca.certificate.subjectKeyIdentifierBytes)
-        #expect(crl.distributionPointURIs == [TestCA.crlURL])
+        #expect(crl.distributionPointURIs.isEmpty)
         #expect(crl.signatureAlgorithm == ca.key.signatureAlgorithmIdentifier)
         #expect(crl.entries.map(\.serialNumber) == entries.map(\.serialNumber))
         #expect(crl.entries.map(\.reason) == entries.map(\.reason))
@@ -95,11 +112,10 @@ struct CRLTests {
         #expect(!crl.isSigned(by: try TestCA(spec, name: "Other CA").certificate))
     }
 
-    @Test func anEmptyCRLLeavesOutRevokedCertificatesAndDistributionPointIsOptional() throws {
+    @Test func anEmptyCRLLeavesOutRevokedCertificates() throws {
         let now = Date()
         let ca = try TestCA(KeySpec(storedAlgorithm: .ecdsa, bits: 256), now: now)
-        let withoutURI = try CRLEncoder(issuer: ca.certificate)
-        let der = try withoutURI.sign(
+        let der = try CRLEncoder(issuer: ca.certificate).sign(
             number: CRLNumber(1), thisUpdate: now, nextUpdate: now.addingTimeInterval(3600), revoked: [], key: ca.key)
         let crl = try CertificateRevocationList(derEncoded: der)
         #expect(crl.entries.isEmpty)
@@ -147,7 +163,7 @@ struct CRLTests {
     @Test func signingRefusesTheWrongKeyAndBackwardsDates() throws {
         let now = Date()
         let ca = try TestCA(KeySpec(storedAlgorithm: .ecdsa, bits: 256), now: now)
-        let encoder = try CRLEncoder(issuer: ca.certificate, distributionPointURI: TestCA.crlURL)
+        let encoder = try CRLEncoder(issuer: ca.certificate)
         #expect(throws: PKIError.self) {
             try encoder.sign(
                 number: CRLNumber(1), thisUpdate: now, nextUpdate: now.addingTimeInterval(60), revoked: [],
@@ -164,7 +180,7 @@ struct CRLTests {
     @Test func aCRLSignedElsewhereAssemblesFromItsParts() throws {
         let now = Date()
         let ca = try TestCA(KeySpec(storedAlgorithm: .ed25519, bits: 256), now: now)
-        let encoder = try CRLEncoder(issuer: ca.certificate, distributionPointURI: TestCA.crlURL)
+        let encoder = try CRLEncoder(issuer: ca.certificate)
         let algorithm = ca.key.signatureAlgorithmIdentifier
         let tbs = try encoder.toBeSigned(
             number: CRLNumber(5), thisUpdate: now, nextUpdate: now.addingTimeInterval(60), revoked: [],
@@ -192,7 +208,7 @@ struct CRLTests {
                 serialNumber: .generate(), revocationDate: now.addingTimeInterval(-Double(index)),
                 reason: reasons[index % reasons.count])
         }
-        let encoder = try CRLEncoder(issuer: ca.certificate, distributionPointURI: TestCA.crlURL)
+        let encoder = try CRLEncoder(issuer: ca.certificate)
         let clock = ContinuousClock()
         var der: [UInt8] = []
         let elapsed = try clock.measure {

@@ -10,8 +10,6 @@ struct IssuerDirectory: Sendable {
         /// Lowercase hex of the subject key identifier: the `{ca_ski}` of its CRL.
         var subjectKeyID: String
         var keyID: String?
-        /// The issuing distribution point of its CRL: the CRL URL its certificates carry.
-        var crlURL: String
         var hashes: [OCSPHashAlgorithm: OCSPIssuerHashes]
 
         var canSign: Bool { keyID != nil }
@@ -28,8 +26,7 @@ struct IssuerDirectory: Sendable {
     private var idsByHashes: [HashKey: [String]] = [:]
     private var idsBySKI: [String: String] = [:]
 
-    /// - Parameter crlURL: the CRL URL of the CA with this certificate.
-    init(_ rows: [VAAuthority], crlURL: (Certificate) -> String) {
+    init(_ rows: [VAAuthority]) {
         for row in rows {
             // A CA whose certificate does not parse cannot be answered for.
             guard let certificate = try? Certificate(derEncoded: row.certificateDER) else { continue }
@@ -41,8 +38,7 @@ struct IssuerDirectory: Sendable {
                     .append(row.id)
             }
             let authority = Authority(
-                id: row.id, certificate: certificate, subjectKeyID: row.subjectKeyID, keyID: row.keyID,
-                crlURL: crlURL(certificate), hashes: hashes)
+                id: row.id, certificate: certificate, subjectKeyID: row.subjectKeyID, keyID: row.keyID, hashes: hashes)
             authorities[row.id] = authority
             // Two CAs may share a key (and so a CRL URL): the oldest that can sign publishes it.
             if let holder = idsBySKI[row.subjectKeyID], authorities[holder]?.canSign == true || !authority.canSign { continue }

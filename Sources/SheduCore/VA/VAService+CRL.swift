@@ -106,7 +106,7 @@ extension VAService {
         let revoked = try await store.revokedCertificates(issuedBy: authority.id)
         let thisUpdate = signingTime()
         let nextUpdate = thisUpdate.addingTimeInterval(options.validity.timeInterval)
-        let der = try CRLEncoder(issuer: authority.certificate, distributionPointURI: authority.crlURL).sign(
+        let der = try CRLEncoder(issuer: authority.certificate).sign(
             number: CRLNumber(number), thisUpdate: thisUpdate, nextUpdate: nextUpdate, revoked: revoked, key: key)
         let summary = CRLSummary(number: number, thisUpdate: thisUpdate, nextUpdate: nextUpdate)
         try await store.saveCRL(

@@ -52,10 +52,7 @@ public final class VAService: Sendable {
     func directory() async throws -> IssuerDirectory {
         let (loaded, generation) = directoryState.withLock { ($0.directory, $0.generation) }
         if let loaded { return loaded }
-        let directory = IssuerDirectory(try await store.authorities()) { certificate in
-            // The URL issuerContext writes into the certificates the CA issues.
-            ca.issuerURLs(keyIdentifier: certificate.subjectKeyIdentifierBytes ?? certificate.publicKey.keyIdentifier).crl
-        }
+        let directory = IssuerDirectory(try await store.authorities())
         directoryState.withLock { state in
             // A CA that changed during the load makes it stale: use it for this call only.
             if state.generation == generation { state.directory = directory }

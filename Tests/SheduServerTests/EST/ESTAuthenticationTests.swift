@@ -474,7 +474,7 @@ struct ExternalFactoryCA {
     }
 
     func crl(revoking serials: [Certificate.SerialNumber]) throws -> [UInt8] {
-        try CRLEncoder(issuer: intermediate, distributionPointURI: nil).sign(
+        try CRLEncoder(issuer: intermediate).sign(
             number: CRLNumber(1), thisUpdate: Date(), nextUpdate: Date().addingTimeInterval(3600),
             revoked: serials.map { RevokedCertificate(serialNumber: $0, revocationDate: Date(), reason: .keyCompromise) },
             key: intermediateKey)

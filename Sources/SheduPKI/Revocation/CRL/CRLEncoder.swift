@@ -5,32 +5,29 @@ import X509
 /// Writes and signs X.509 v2 CRLs (RFC 5280 §5) for one CA.
 ///
 /// A CRL names the CA certificate's subject as issuer and carries, as crlExtensions, the
-/// authority key identifier (the CA's subject key identifier), the CRL number and, when there is
-/// a distribution point URI, a critical issuing distribution point naming it; that URI must be
-/// the one the CA's certificates carry in their CRL distribution points, or relying parties
-/// (openssl among them) will not use the CRL for them. Entries carry a reasonCode unless the
-/// reason is unspecified (RFC 5280 §5.3.1 recommends leaving it out then).
+/// authority key identifier (the CA's subject key identifier) and the CRL number. It carries no
+/// issuing distribution point: it is complete for every certificate of the CA (RFC 5280 §5.2.5,
+/// §6.3.3), whatever CRL address that certificate names. With one, relying parties (openssl among
+/// them) put certificates naming another address out of its scope: imported ones, and those
+/// issued before `--public-url` changed. Entries carry a reasonCode unless the reason is
+/// unspecified (RFC 5280 §5.3.1 recommends leaving it out then).
 ///
-/// What depends only on the CA is encoded once, in ``init(issuer:distributionPointURI:)``; each
-/// CRL then costs one pass over its entries and one signature.
+/// What depends only on the CA is encoded once, in ``init(issuer:)``; each CRL then costs one
+/// pass over its entries and one signature.
 public struct CRLEncoder: Sendable {
     /// The CA certificate whose CRLs this encoder writes.
     public let issuer: Certificate
-    public let distributionPointURI: String?
     private let issuerNameDER: [UInt8]
     private let authorityKeyIdentifier: Certificate.Extension
-    private let issuingDistributionPoint: Certificate.Extension?
 
-    public init(issuer: Certificate, distributionPointURI: String? = nil) throws {
+    public init(issuer: Certificate) throws {
         self.issuer = issuer
-        self.distributionPointURI = distributionPointURI
         var name = DER.Serializer()
         try name.serialize(issuer.subject)
         issuerNameDER = name.serializedBytes
         let keyIdentifier = issuer.subjectKeyIdentifierBytes ?? issuer.publicKey.keyIdentifier
         authorityKeyIdentifier = try AuthorityKeyIdentifier(keyIdentifier: ArraySlice(keyIdentifier))
             .makeCertificateExtension()
-        issuingDistributionPoint = try distributionPointURI.map(Self.issuingDistributionPoint(uri:))
     }
 
     /// Encodes and signs a CRL with the CA's key: the DER `CertificateList`.
@@ -63,7 +60,7 @@ public struct CRLEncoder: Sendable {
         let extensions = [
             authorityKeyIdentifier,
             Certificate.Extension(oid: .Revocation.cRLNumber, critical: false, value: try Self.der(of: number)[...]),
-        ] + (issuingDistributionPoint.map { [$0] } ?? [])
+        ]
 
         var serializer = DER.Serializer()
         try serializer.appendConstructedNode(identifier: .sequence) { tbs in
@@ -132,25 +129,6 @@ public struct CRLEncoder: Sendable {
         return table
     }()
 
-    /// The issuingDistributionPoint extension (RFC 5280 §5.2.5), critical, with `uri` as the
-    /// distribution point's full name and no other field.
-    static func issuingDistributionPoint(uri: String) throws -> Certificate.Extension {
-        var serializer = DER.Serializer()
-        // IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] DistributionPointName OPTIONAL, ... }
-        try serializer.appendConstructedNode(identifier: .sequence) { point in
-            // [0] wraps the DistributionPointName CHOICE (a CHOICE cannot be implicitly tagged).
-            try point.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) {
-                name in
-                // fullName [0] IMPLICIT GeneralNames
-                try name.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) {
-                    names in
-                    try names.serialize(GeneralName.uniformResourceIdentifier(uri))
-                }
-            }
-        }
-        return Certificate.Extension(
-            oid: .Revocation.issuingDistributionPoint, critical: true, value: serializer.serializedBytes[...])
-    }
 
     private static func der(of value: some DERSerializable) throws -> [UInt8] {
         var serializer = DER.Serializer()
