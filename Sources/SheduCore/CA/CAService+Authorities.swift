@@ -316,9 +316,7 @@ extension CAService {
 
     static func checkedID(_ id: String?) throws -> String {
         guard let id, !id.isEmpty else { return RandomUUID.lowercased() }
-        guard id.count <= 128, !id.contains("/"), !id.contains(where: \.isWhitespace) else {
-            throw SheduError.badRequest("id must be at most 128 characters, without '/' or spaces")
-        }
+        try ResourceID.check(id, maximumLength: 128, spaces: .refused)
         return id
     }
 }

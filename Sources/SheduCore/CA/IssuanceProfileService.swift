@@ -59,9 +59,7 @@ public struct IssuanceProfileService: Sendable {
     }
 
     static func validate(_ profile: IssuanceProfile) throws {
-        guard profile.id.count <= 128, !profile.id.contains("/") else {
-            throw SheduError.badRequest("id must be at most 128 characters and contain no '/'")
-        }
+        try ResourceID.check(profile.id, maximumLength: 128, spaces: .inside)
         for size in profile.cryptoEnforcement.allowedRSAKeySizes where ![2048, 3072, 4096].contains(size) {
             throw SheduError.badRequest("crypto_enforcement.allowed_rsa_key_sizes: \(size) is not 2048, 3072 or 4096")
         }

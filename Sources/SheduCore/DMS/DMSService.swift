@@ -147,9 +147,7 @@ public struct DMSService: Sendable {
     }
 
     static func validateID(_ id: String) throws {
-        guard id.count <= 128, !id.contains("/"), !id.contains(where: \.isWhitespace) else {
-            throw SheduError.badRequest("id must be at most 128 characters, without '/' or spaces")
-        }
+        try ResourceID.check(id, maximumLength: 128, spaces: .refused)
     }
 
     func event(_ type: String, _ dms: DMS) throws -> DomainEvent {

@@ -71,10 +71,11 @@ extension IdentitySlot: JSONWritable {
 
 /// A device of the inventory (API.md §4).
 public struct Device: Sendable, Hashable {
-    /// Whether `id` can name a device: it is a path segment of the API (no '/'), not blank nor
-    /// padded with spaces, and at most 256 characters.
+    public static let maximumIDLength = 256
+
+    /// Whether `id` can name a device (``ResourceID``; spaces inside allowed).
     public static func canBeID(_ id: String) -> Bool {
-        id.count <= 256 && !id.contains("/") && !id.isEmpty && id.trimmingCharacters(in: .whitespaces) == id
+        ResourceID.isValid(id, maximumLength: maximumIDLength, spaces: .inside)
     }
 
     public var id: String

@@ -25,9 +25,7 @@ public struct DeviceGroupService: Sendable {
 
     public func create(_ request: DeviceGroupRequest) async throws -> DeviceGroup {
         let id = request.id.flatMap { $0.isEmpty ? nil : $0 } ?? RandomUUID.lowercased()
-        guard id.count <= 128, !id.contains("/") else {
-            throw SheduError.badRequest("id must be at most 128 characters and contain no '/'")
-        }
+        try ResourceID.check(id, maximumLength: 128, spaces: .inside)
         guard let name = request.name, !name.isEmpty else { throw SheduError.badRequest("name is required") }
         let criteria = try Self.checked(request.criteria ?? [])
         let parentID = request.parentID.flatMap { $0.isEmpty ? nil : $0 }

@@ -21,9 +21,7 @@ public struct DeviceService: Sendable {
         guard let id = request.id?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
             throw SheduError.badRequest("id is required")
         }
-        guard Device.canBeID(id) else {
-            throw SheduError.badRequest("id must be at most 256 characters and contain no '/'")
-        }
+        try ResourceID.check(id, maximumLength: Device.maximumIDLength, spaces: .inside)
         guard let dmsID = request.dmsID, !dmsID.isEmpty else { throw SheduError.badRequest("dms_id is required") }
         // The store refuses a DMS that does not exist, inside the write: no read before it, and no
         // window for the DMS to be deleted in between.

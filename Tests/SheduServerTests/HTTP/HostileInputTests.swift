@@ -113,6 +113,40 @@ struct HostileInputTests {
         await app.cleanup()
     }
 
+    /// An id with a control character is refused on every create: one with a NUL was stored, and
+    /// no path could name it again to read or delete it.
+    @Test func idsWithControlCharactersAreRefused() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            let lists = ["/api/ca/v1/cas", "/api/ca/v1/profiles", "/api/dmsmanager/v1/dms", "/api/devmanager/v1/devices",
+                         "/api/devmanager/v1/device-groups"]
+            func counts() async throws -> [Int] {
+                var counts: [Int] = []
+                for list in lists { counts.append(try await world.api.get(list)["list"]?.arrayValue?.count ?? -1) }
+                return counts
+            }
+            let before = try await counts()
+            for id in [#"x\u0000y"#, #"bell\u0007"#, #"line\nbreak"#, #"del\u007f"#] {
+                let bodies = [
+                    #"{"id":"\#(id)","subject":{"common_name":"c"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"1y"}}"#,
+                    #"{"id":"\#(id)","validity":{"type":"Duration","duration":"1y"}}"#,
+                    #"{"id":"\#(id)","settings":{"enrollment_settings":{"protocol":"EST_RFC7030","enrollment_ca":"issuing-ca-01","registration_mode":"JITP","est_rfc7030_settings":{"auth_mode":"NO_AUTH"}}}}"#,
+                    #"{"id":"\#(id)","dms_id":"manufacturing-dms"}"#,
+                    #"{"id":"\#(id)","name":"group"}"#,
+                ]
+                for (list, body) in zip(lists, bodies) {
+                    let refused = try await client.send(.post, list, token: token, json: body)
+                    #expect(refused.status == .badRequest, "\(list) \(id): \(refused.text)")
+                    #expect(try refused.json()["err"]?.stringValue?.contains("control characters") == true, "\(list): \(refused.text)")
+                }
+            }
+            #expect(try await counts() == before, "nothing was created")
+        }
+        await app.cleanup()
+    }
+
     /// The conditions one query may combine are limited, with a 400 that says so: 1,500 filters
     /// were a 500 from SQLite (expression tree deeper than 1,000).
     @Test(arguments: TestBackend.available)

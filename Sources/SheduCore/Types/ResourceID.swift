@@ -1,0 +1,26 @@
+/// The rule for the ids callers choose (CAs, profiles, DMSs, devices, groups): each is a path
+/// segment of the API, so it holds no '/', no control character (a NUL cannot even be put back in
+/// a path to read it again), and is neither empty nor padded with spaces.
+public enum ResourceID {
+    public enum Spaces: Sendable {
+        /// Between other characters only.
+        case inside
+        case refused
+    }
+
+    public static func isValid(_ id: String, maximumLength: Int, spaces: Spaces) -> Bool {
+        guard !id.isEmpty, id.count <= maximumLength else { return false }
+        for scalar in id.unicodeScalars {
+            if scalar == "/" || scalar.properties.generalCategory == .control { return false }
+            if spaces == .refused, scalar.properties.isWhitespace { return false }
+        }
+        return id.trimmingCharacters(in: .whitespaces) == id
+    }
+
+    /// A 400 naming the rule when `id` breaks it.
+    public static func check(_ id: String, maximumLength: Int, spaces: Spaces, field: String = "id") throws {
+        guard !isValid(id, maximumLength: maximumLength, spaces: spaces) else { return }
+        let refused = spaces == .refused ? "'/', spaces or control characters" : "'/' or control characters, nor begin or end with a space"
+        throw SheduError.badRequest("\(field) must be 1 to \(maximumLength) characters and contain no \(refused)")
+    }
+}
