@@ -110,6 +110,17 @@ public struct DeviceGroupRequest: Sendable, Decodable {
     enum CodingKeys: String, CodingKey { case id, name, description, parentID = "parent_id", criteria }
 }
 
+/// A group's place in the hierarchy, without its criteria themselves.
+public struct DeviceGroupNode: Sendable {
+    public var parentID: String?
+    public var criteriaCount: Int
+
+    public init(parentID: String?, criteriaCount: Int) {
+        self.parentID = parentID
+        self.criteriaCount = criteriaCount
+    }
+}
+
 /// Where device groups are kept.
 public protocol DeviceGroupStore: Sendable {
     /// Adds a group; a duplicate id or name is a conflict.
@@ -119,6 +130,8 @@ public protocol DeviceGroupStore: Sendable {
     func list(_ query: ListQuery) async throws -> Page<DeviceGroup>
     /// The ids of a group's ancestors, nearest first.
     func ancestors(of id: String) async throws -> [String]
+    /// Every group's parent and number of own criteria, by id: the shape of the hierarchy.
+    func hierarchy() async throws -> [String: DeviceGroupNode]
     /// Writes a group's own fields; false when there is none. A duplicate name is a conflict.
     func update(_ group: DeviceGroup, events: [DomainEvent]) async throws -> Bool
     /// Removes a group and the groups below it; false when there was none.

@@ -103,6 +103,21 @@ public struct SQLDeviceGroupStore: DeviceGroupStore {
         }
     }
 
+    public func hierarchy() async throws -> [String: DeviceGroupNode] {
+        let dialect = self.dialect
+        return try await database.read { db in
+            var nodes: [String: DeviceGroupNode] = [:]
+            for row in try await db.raw(
+                "SELECT id, parent_id, \(unsafeRaw: dialect.jsonText("criteria")) AS criteria FROM device_groups"
+            ).all() {
+                let criteria = try DomainJSON.decode([GroupCriterion].self, from: row.decode(column: "criteria", as: String.self))
+                nodes[try row.decode(column: "id", as: String.self)] = DeviceGroupNode(
+                    parentID: try row.decode(column: "parent_id", as: String?.self), criteriaCount: criteria.count)
+            }
+            return nodes
+        }
+    }
+
     public func update(_ group: DeviceGroup, events: [DomainEvent]) async throws -> Bool {
         let dialect = self.dialect
         return try await database.write { db in

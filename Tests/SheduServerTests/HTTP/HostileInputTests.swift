@@ -174,6 +174,27 @@ struct HostileInputTests {
                 .post, "/api/devmanager/v1/device-groups", token: token, json: #"{"id":"g","name":"g","criteria":[\#(criteria)]}"#)
             #expect(group.status == .badRequest)
             #expect(try group.json()["err"] == "101 criteria; a group may have at most 100")
+
+            // Members are listed with the inherited criteria too: a hierarchy past the limit is
+            // refused when it would be made, not left with members no query can list.
+            func repeatedCriteria(_ count: Int) -> String {
+                Array(repeating: #"{"field":"id","operand":"ne","value":"x"}"#, count: count).joined(separator: ",")
+            }
+            func write(_ method: HTTPRequest.Method, _ path: String, _ body: String) async throws -> TestResponse {
+                try await client.send(method, "/api/devmanager/v1/device-groups\(path)", token: token, json: body)
+            }
+            #expect(try await write(.post, "", #"{"id":"parent","name":"parent","criteria":[\#(repeatedCriteria(60))]}"#).status == .created)
+            let tooDeep = try await write(.post, "", #"{"id":"child","name":"child","parent_id":"parent","criteria":[\#(repeatedCriteria(41))]}"#)
+            #expect(tooDeep.status == .badRequest)
+            #expect(try tooDeep.json()["err"] == "101 criteria for 'child' with those inherited from parent groups; at most 100 may be combined")
+            #expect(try await write(.post, "", #"{"id":"child","name":"child","parent_id":"parent","criteria":[\#(repeatedCriteria(40))]}"#).status == .created)
+            let growParent = try await write(.put, "/parent", #"{"criteria":[\#(repeatedCriteria(61))]}"#)
+            #expect(growParent.status == .badRequest)
+            #expect(try growParent.json()["err"]?.stringValue?.contains("for its subgroup 'child'") == true, "\(growParent.text)")
+            #expect(try await write(.post, "", #"{"id":"other","name":"other","criteria":[\#(repeatedCriteria(50))]}"#).status == .created)
+            #expect(try await write(.put, "/parent", #"{"parent_id":"other"}"#).status == .badRequest, "child would have 150")
+            let members = try await client.send(.get, "/api/devmanager/v1/device-groups/child/devices", token: token)
+            #expect(members.status == .ok, "\(members.text)")
         }
         await app.cleanup()
     }
