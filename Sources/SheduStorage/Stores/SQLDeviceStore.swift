@@ -22,7 +22,7 @@ public struct SQLDeviceStore: DeviceStore {
                     "tags": .init("t.tags", .sideTable(table: "device_tags", owner: "device_id", value: "tag")),
                     "metadata": .init("t.metadata", .json),
                     "creation_timestamp": .init("t.created_at", .epochMilliseconds),
-                    "identity_slot": .init("t.identity", .json, nullable: true),
+                    "identity_slot": .init(Self.identitySlot(database.dialect), .json, nullable: true),
                 ],
                 drivingTables: [
                     .init(
@@ -32,6 +32,15 @@ public struct SQLDeviceStore: DeviceStore {
     }
 
     private var dialect: SQLDialectKind { database.dialect }
+
+    /// The identity slot as the API shows it (``Device``'s JSON), for filters: the stored slot
+    /// with the identity's status and type, which are not stored with it. NULL without a slot.
+    static func identitySlot(_ dialect: SQLDialectKind) -> String {
+        let status = "CASE t.status WHEN 'DECOMMISSIONED' THEN 'REVOKED' ELSE t.status END"
+        return dialect == .sqlite
+            ? "json_set(t.identity, '$.status', \(status), '$.type', 'x509')"
+            : "(t.identity || jsonb_build_object('status', \(status), 'type', 'x509'))"
+    }
 
     /// The device was written by someone else between the read and the write of an update.
     private struct DeviceWriteRace: Error {}

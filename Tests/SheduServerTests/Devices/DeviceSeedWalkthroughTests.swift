@@ -83,6 +83,11 @@ struct DeviceSeedWalkthroughTests {
                 ("filter=status[eq]=ACTIVE", ["device-001"]),
                 ("filter=tags[contains]=production", ["device-001"]),
                 ("filter=metadata[jsonpath]$.location%20==%20%22factory-floor-3%22", ["device-001"]),
+                // The slot as the API shows it, status and type included.
+                ("filter=identity_slot[jsonpath]$.status%20==%20%22ACTIVE%22", ["device-001"]),
+                ("filter=identity_slot[jsonpath]exists($.type)", ["device-001"]),
+                ("filter=identity_slot[jsonpath]$.active_version%20==%200", ["device-001"]),
+                ("filter=identity_slot[jsonpath]$.status%20==%20%22REVOKED%22", []),
                 ("filter=creation_timestamp[after]=2020-01-01", ["device-001", "device-002"]),
                 ("filter=creation_timestamp[before]=2020-01-01", []),
                 ("sort_by=creation_timestamp&sort_mode=desc", ["device-002", "device-001"]),
