@@ -49,12 +49,14 @@ struct OpenAPIDocument {
                 Self.queryParameter("bookmark", "string", "Opaque bookmark of the next page"),
                 Self.queryParameter("sort_by", "string", "A filterable field, or metadata[jsonpath]$.a.b"),
                 Self.queryParameter("sort_mode", "string", "asc or desc"),
-                [
-                    "name": "filter", "in": "query", "required": false, "explode": true,
-                    "description": "field[operator]value; repeatable, AND-ed",
-                    "schema": ["type": "array", "items": ["type": "string"]],
-                ],
             ]
+        }
+        if route.isList || route.isFiltered {
+            parameters.append([
+                "name": "filter", "in": "query", "required": false, "explode": true,
+                "description": "field[operator]value; repeatable, AND-ed",
+                "schema": ["type": "array", "items": ["type": "string"]],
+            ])
         }
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         if let schema = route.requestSchema {
@@ -73,6 +75,10 @@ struct OpenAPIDocument {
         var responses: [String: JSONValue] = [String(route.successStatus.code): .object(success)]
         let error: JSONValue = ["$ref": "#/components/responses/Error"]
         responses["400"] = error
+        // What the path or the body names may not exist; a write may collide with what exists
+        // (a duplicate id, a resource in use, a status that does not allow it).
+        if route.path.contains("{") || route.requestSchema != nil { responses["404"] = error }
+        if ![.get, .head].contains(route.method) { responses["409"] = error }
         if case .role = route.access {
             responses["401"] = error
             responses["403"] = error

@@ -34,6 +34,18 @@ struct OpenAPITests {
         #expect(registered.contains("GET /api/ca/v1/profiles/{id}"))
         #expect(registered.contains("GET /openapi.json"))
 
+        // The stats routes take filters; errors a user meets are listed.
+        for path in ["/api/devmanager/v1/stats", "/api/devmanager/v1/device-groups/{id}/stats", "/api/kms/v1/stats",
+                     "/api/dmsmanager/v1/stats"] {
+            let names = paths[path]?["get"]?["parameters"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+            #expect(names.contains("filter"), "\(path): \(names)")
+        }
+        let device = paths["/api/devmanager/v1/devices/{id}"]
+        #expect(device?["get"]?["responses"]?["404"] != nil)
+        #expect(device?["delete"]?["responses"]?["409"] != nil, "a device with a live identity")
+        #expect(paths["/api/devmanager/v1/devices"]?["post"]?["responses"]?["409"] != nil, "a duplicate id")
+        #expect(paths["/api/devmanager/v1/devices"]?["get"]?["responses"]?["409"] == nil)
+
         // Every schema an operation refers to is defined.
         let schemas = Set(document["components"]?["schemas"]?.objectValue?.keys.map { $0 } ?? [])
         let references = Self.references(in: document)
