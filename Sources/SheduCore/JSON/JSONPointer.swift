@@ -7,6 +7,13 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
         guard text.isEmpty || text.hasPrefix("/") else {
             throw SheduError.badRequest("JSON pointer '\(text)' must be empty or start with '/'")
         }
+        // RFC 6901 §3: '~' only begins "~0" or "~1".
+        let utf8 = Array(text.utf8)
+        for (index, byte) in utf8.enumerated() where byte == UInt8(ascii: "~") {
+            guard index + 1 < utf8.count, utf8[index + 1] == UInt8(ascii: "0") || utf8[index + 1] == UInt8(ascii: "1") else {
+                throw SheduError.badRequest("JSON pointer '\(text)' has a '~' that is not ~0 (for '~') or ~1 (for '/')")
+            }
+        }
         description = text
         tokens = text.isEmpty
             ? []

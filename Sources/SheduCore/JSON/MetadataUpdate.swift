@@ -21,6 +21,9 @@ public enum MetadataUpdate: Sendable, Equatable {
         guard case .object(let members) = document else {
             throw SheduError.badRequest("metadata must be a JSON object, not \(document.typeName)")
         }
+        if members.count == 1, let patches = members["patches"], patches.arrayValue == nil {
+            throw SheduError.badRequest("patches must be an array of JSON Patch operations (RFC 6902), not \(patches.typeName)")
+        }
         if let patches = members["patches"], case .array = patches, members.count == 1 {
             do {
                 let steps = try JSONValueDecoder.decode([JSONPatch.Step].self, from: patches)

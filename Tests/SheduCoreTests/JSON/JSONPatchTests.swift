@@ -121,6 +121,19 @@ struct JSONPatchTests {
         let rootReplace = try MetadataUpdate(
             body: Data(#"{"patches":[{"op":"replace","path":"","value":5}]}"#.utf8), isPatch: true)
         #expect(throws: SheduError.self) { try rootReplace.apply(to: current) }
+        // A lone "patches" that is not a list is a malformed JSON Patch, not metadata to store.
+        for isPatch in [true, false] {
+            let error = #expect(throws: SheduError.self) { try MetadataUpdate(body: Data(#"{"patches":"x"}"#.utf8), isPatch: isPatch) }
+            #expect(error?.message == "patches must be an array of JSON Patch operations (RFC 6902), not string")
+        }
+    }
+
+    @Test func pointersEscapeOnlyWithTildeZeroAndOne() throws {
+        #expect(try JSONPointer("/a~1b/c~0d").tokens == ["a/b", "c~d"])
+        #expect(try JSONPointer("/~01").tokens == ["~1"], "~0 is decoded after ~1")
+        for bad in ["/a~2b", "/a~", "/~x"] {
+            #expect(throws: SheduError.self, "\(bad)") { try JSONPointer(bad) }
+        }
     }
 
     @Test func compactTextIsSortedAndRoundTrips() throws {
