@@ -58,6 +58,11 @@ struct QueryCompilerTests {
             if next(4) == 0 { metadata["list"] = .array([.int(Int64(next(3))), "b"]) }
             if next(5) == 0 { metadata["lamassu.io/ra/attached-to"] = ["device_id": .string("d-\(next(5))")] }
             if next(6) == 0 { metadata["nullish"] = .null }
+            // Keys that need escaping in a JSON path (without a draw, not to move the others).
+            if index % 7 == 0 {
+                metadata["back\\slash"] = "bs"
+                metadata["q\"uote"] = .int(Int64(index % 3))
+            }
             return Sample(
                 id: String(format: "s%04d", (index * 7919) % 240), name: next(6) == 0 ? nil : names[next(names.count)],
                 status: ["ACTIVE", "EXPIRED", "REVOKED"][next(3)],
@@ -119,6 +124,8 @@ struct QueryCompilerTests {
         "metadata[jsonpath]$.list[1] == 1", #"metadata[jsonpath]$.list[1] == "b""#, "metadata[jsonpath]$.location == 3", "metadata[jsonpath]$.location == true",
         #"metadata[jsonpath]$.location == "Lab" || $.n > 10 && !($.ok == false)"#,
         #"metadata[jsonpath]!($.location == "Lab" || exists($.nested))"#, "metadata[jsonpath]$.nested.x.y == 1",
+        #"metadata[jsonpath]$['back\\slash'] == "bs""#, #"metadata[jsonpath]exists($['back\\slash'])"#,
+        #"metadata[jsonpath]$['q"uote'] == 1"#,
     ]
 
     @Test(arguments: TestBackend.available)

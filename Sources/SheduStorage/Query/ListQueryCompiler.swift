@@ -381,11 +381,13 @@ struct ListQueryCompiler {
         return parts.isEmpty ? "CAST(ARRAY[] AS TEXT[])" : "ARRAY[\(parts.joined(separator: ", "))]"
     }
 
-    /// SQLite's JSON path syntax: `$."key"[0]`, with every key quoted.
+    /// SQLite's JSON path syntax: `$."key"[0]`, with every key quoted; inside the quotes SQLite
+    /// reads backslash escapes, so a backslash is escaped before a quote is.
     private func sqlitePath(_ path: JSONPathExpression) -> String {
         "$" + path.components.map { component in
             switch component {
-            case .key(let key): ".\"" + key.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            case .key(let key):
+                ".\"" + key.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
             case .index(let index): "[\(index)]"
             }
         }.joined()
