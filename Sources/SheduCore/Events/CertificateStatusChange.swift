@@ -5,9 +5,12 @@
 public enum CertificateStatusChange: Sendable, Hashable {
     /// These certificates changed status.
     case certificates([ChangedCertificate])
-    /// A CA was added, reissued, deleted or changed status (cascades included): any certificate,
-    /// and what is known about any CA, may have changed.
+    /// A CA was reissued, deleted or changed status (cascades included): any certificate, and
+    /// what is known about any CA, may have changed.
     case authorities
+    /// A CA was added (created or imported, taking over the CAs it certified): the CAs changed,
+    /// but no certificate's status and no other CA's CRL did.
+    case authorityAdded
 }
 
 /// A certificate whose status changed, with the CA that issued it (whose CRL lists it).

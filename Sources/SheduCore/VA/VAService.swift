@@ -35,13 +35,14 @@ public final class VAService: Sendable {
         case .certificates(let changed):
             responses.remove(serialNumbers: changed.map(\.serialNumber))
             publications.markChanged(caIDs: Set(changed.map(\.issuerCAID)))
-        case .authorities:
+        case .authorities, .authorityAdded:
             directoryState.withLock { state in
                 state.directory = nil
                 state.generation &+= 1
             }
             responses.removeAll()
-            publications.markAllChanged()
+            // A new CA's CRL is signed when first asked for; the others stay as they are.
+            if change == .authorities { publications.markAllChanged() }
         }
     }
 

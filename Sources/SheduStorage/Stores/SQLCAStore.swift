@@ -237,7 +237,7 @@ public struct SQLCAStore: CAStore {
             }
             try await Outbox.insert(events, on: db, dialect: dialect)
         }
-        statusChanges.publish(.authorities)
+        statusChanges.publish(.authorityAdded)
     }
 
     public func ca(id: String) async throws -> CertificateAuthority? {

@@ -177,6 +177,22 @@ struct VACRLTests {
         }
     }
 
+    /// A new CA leaves the other CAs' CRLs as they are: they were all signed again, with new
+    /// numbers and ETags, on every CA created or imported.
+    @Test func aNewCALeavesTheOtherCRLsAsTheyAre() async throws {
+        try await VAWorld.run { world in
+            let ski = try await world.ski(of: "issuing-ca-01")
+            let before = try await world.downloadCRL(ski)
+            try await world.api.createCA(id: "another-ca", expiration: "1y")
+            let after = try await world.downloadCRL(ski)
+            #expect(after.crl.number == before.crl.number)
+            #expect(after.headers["etag"] == before.headers["etag"])
+            // A revocation still makes a new one at once.
+            try await world.setStatus(try await world.issue("revoked"), "REVOKED", reason: "KeyCompromise")
+            #expect(try #require(try await world.downloadCRL(ski).crl.number) > #require(before.crl.number))
+        }
+    }
+
     /// The background refresh signs a new CRL once refresh_interval has passed, before nextUpdate.
     @Test func theRefreshReplacesACRLBeforeItsNextUpdate() async throws {
         let clock = ManualClock()
