@@ -86,7 +86,13 @@ public struct DeviceService: Sendable {
         -> (device: Device, certificate: CertificateRecord, dms: DMS)
     {
         let current = try await device(id: deviceID)
-        let certificate = try await ca.certificate(serialNumber: serialNumber)
+        let certificate: CertificateRecord
+        do {
+            certificate = try await ca.certificate(serialNumber: serialNumber)
+        } catch let error as SheduError where error.kind == .notFound {
+            // The device exists; the body names what does not (API.md §4: 400).
+            throw SheduError.badRequest(error.message)
+        }
         guard let dms = try await dmsStore.dms(id: current.dmsOwner) else { throw DMSService.notFound(current.dmsOwner) }
         let plan = try binding(
             deviceID: deviceID, certificate: certificate, dms: dms, kind: .provisioning,

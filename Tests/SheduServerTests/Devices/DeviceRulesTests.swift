@@ -28,7 +28,7 @@ struct DeviceRulesTests {
                 (.put, "/api/devmanager/v1/devices/device-1/metadata", #"{"patches":[{"op":"replace","path":"/missing","value":1}]}"#, .badRequest, "missing"),
                 (.put, "/api/devmanager/v1/devices/device-1/metadata", "[1]", .badRequest, "object"),
                 (.put, "/api/devmanager/v1/devices/device-1/idslot", #"{"certificate_serial_number":"\#(otherSerial)"}"#, .badRequest, "someone-else"),
-                (.put, "/api/devmanager/v1/devices/device-1/idslot", #"{"certificate_serial_number":"abcdef"}"#, .notFound, "certificate"),
+                (.put, "/api/devmanager/v1/devices/device-1/idslot", #"{"certificate_serial_number":"abcdef"}"#, .badRequest, "certificate 'abcdef' not found"),
                 (.put, "/api/devmanager/v1/devices/device-1/idslot", "{}", .badRequest, "certificate_serial_number is required"),
                 (.put, "/api/devmanager/v1/devices/nobody/idslot", #"{"certificate_serial_number":"\#(otherSerial)"}"#, .notFound, "device 'nobody' not found"),
                 (.post, "/api/dmsmanager/v1/dms/bind-identity", #"{"device_id":"device-1"}"#, .badRequest, "certificate_serial_number is required"),
