@@ -34,15 +34,18 @@ public struct ListQuery: Sendable, Hashable {
     public var descending: Bool
     public var pageSize: Int
     public var cursor: PageCursor?
+    /// The list (its path) the bookmarks of this query belong to.
+    public var list: String?
 
     public init(filters: [Filter] = [], sort: SortKey, descending: Bool = false, pageSize: Int = defaultPageSize,
-        cursor: PageCursor? = nil)
+        cursor: PageCursor? = nil, list: String? = nil)
     {
         self.filters = filters
         self.sort = sort
         self.descending = descending
         self.pageSize = pageSize
         self.cursor = cursor
+        self.list = list
     }
 
     /// The first page of everything, in the resource's default order.
@@ -53,10 +56,11 @@ public struct ListQuery: Sendable, Hashable {
     /// Parses the query parameters of a list request (API.md §1, Lists).
     ///
     /// A bookmark carries the filters, sort and page size of the request that produced it, so a
-    /// client may send it alone; an explicit `page_size` next to it still applies.
+    /// client may send it alone; an explicit `page_size` next to it still applies. It also names
+    /// `list`, and another list refuses it: its cursor would position a page of the wrong rows.
     public init(
         filters filterTexts: [String], sortBy: String?, sortMode: String?, pageSize pageSizeText: String?,
-        bookmark: String?, fields: FieldSet
+        bookmark: String?, fields: FieldSet, list: String? = nil
     ) throws {
         var filterTexts = filterTexts
         var sortBy = sortBy
@@ -65,6 +69,9 @@ public struct ListQuery: Sendable, Hashable {
         var cursor: PageCursor?
         if let bookmark, !bookmark.isEmpty {
             let decoded = try Bookmark(decoding: bookmark)
+            if let issuedBy = decoded.list, let list, issuedBy != list {
+                throw SheduError.badRequest("bookmark is one of the list \(issuedBy), not of \(list)")
+            }
             filterTexts = decoded.filters
             sortBy = decoded.sortBy
             sortMode = decoded.descending ? "desc" : "asc"
@@ -97,7 +104,7 @@ public struct ListQuery: Sendable, Hashable {
 
         self.init(
             filters: try filterTexts.map { try Filter(parsing: $0, fields: fields) },
-            sort: sort, descending: descending, pageSize: pageSize, cursor: cursor)
+            sort: sort, descending: descending, pageSize: pageSize, cursor: cursor, list: list)
     }
 
     private static func parseSortKey(_ text: String, fields: FieldSet) throws -> SortKey {
@@ -123,7 +130,7 @@ public struct ListQuery: Sendable, Hashable {
     public func bookmark(after cursor: PageCursor) -> String {
         Bookmark(
             filters: filters.map(\.text), sortBy: sort.text, descending: descending, pageSize: pageSize,
-            cursor: cursor
+            cursor: cursor, list: list
         ).encoded()
     }
 }
@@ -150,17 +157,20 @@ struct Bookmark: Codable, Equatable {
     var descending: Bool
     var pageSize: Int
     var cursor: PageCursor
+    /// Absent in bookmarks of earlier versions, which any list accepts.
+    var list: String?
 
     enum CodingKeys: String, CodingKey {
-        case filters = "f", sortBy = "s", descending = "d", pageSize = "n", cursor = "c"
+        case filters = "f", sortBy = "s", descending = "d", pageSize = "n", cursor = "c", list = "l"
     }
 
-    init(filters: [String], sortBy: String, descending: Bool, pageSize: Int, cursor: PageCursor) {
+    init(filters: [String], sortBy: String, descending: Bool, pageSize: Int, cursor: PageCursor, list: String? = nil) {
         self.filters = filters
         self.sortBy = sortBy
         self.descending = descending
         self.pageSize = pageSize
         self.cursor = cursor
+        self.list = list
     }
 
     init(decoding text: String) throws {

@@ -30,7 +30,7 @@ extension Request {
     func listQuery(fields: FieldSet) throws -> ListQuery {
         try ListQuery(
             filters: queryValues("filter"), sortBy: queryValue("sort_by"), sortMode: queryValue("sort_mode"),
-            pageSize: queryValue("page_size"), bookmark: queryValue("bookmark"), fields: fields)
+            pageSize: queryValue("page_size"), bookmark: queryValue("bookmark"), fields: fields, list: uri.path)
     }
 }
 

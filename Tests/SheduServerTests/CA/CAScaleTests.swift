@@ -53,6 +53,14 @@ struct CAScaleTests {
             let sorted = try await api.all("/api/ca/v1/certificates?page_size=400&sort_by=serial_number&filter=is_ca[eq]false")
                 .compactMap { $0["serial_number"]?.stringValue }
             #expect(sorted.count == serials.count && sorted == serials.sorted(), "not in ascending serial order")
+            // A bookmark belongs to the list that gave it: elsewhere its cursor would place a page of other rows.
+            let next = try #require(try await api.get("/api/ca/v1/cas/ca/certificates?page_size=10")["next"]?.stringValue)
+            for elsewhere in ["/api/ca/v1/certificates", "/api/kms/v1/keys", "/api/ca/v1/cas"] {
+                let refused = try await api.client.send(.get, "\(elsewhere)?bookmark=\(next)", token: token)
+                #expect(refused.status == .badRequest, "\(elsewhere): \(refused.text)")
+                #expect(try refused.json()["err"] == .string("bookmark is one of the list /api/ca/v1/cas/ca/certificates, not of \(elsewhere)"))
+            }
+            #expect(try await api.client.send(.get, "/api/ca/v1/cas/ca/certificates?bookmark=\(next)", token: token).status == .ok)
             #expect(try await api.get("/api/ca/v1/stats/ca")["ACTIVE"] == .int(Int64(count)))
         }
         await app.cleanup()
