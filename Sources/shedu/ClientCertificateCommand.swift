@@ -53,11 +53,20 @@ struct ClientCertificate: AsyncParsableCommand {
             var logger = Logger(label: "shedu")
             logger.logLevel = .error
             do {
+                let prefix = out ?? subject.replacingOccurrences(of: "/", with: "_")
+                // Before issuing: a certificate whose key could not be written would be of no use.
+                let folder = URL(fileURLWithPath: "\(prefix).pem").deletingLastPathComponent().path
+                guard access(folder, W_OK) == 0 else {
+                    exitWithError("cannot write to \(folder): \(String(cString: strerror(errno)).lowercased())")
+                }
                 let issued = try await APIClientCredentials.issue(
                     configuration: configuration, subject: subject, role: Role(claimValue: role)!, caID: ca,
                     lifetime: try TimeDuration(parsing: ttl, field: "--ttl"), logger: logger)
-                let prefix = out ?? subject.replacingOccurrences(of: "/", with: "_")
-                try Data(issued.certificatePEM.utf8).write(to: URL(fileURLWithPath: "\(prefix).pem"))
+                do {
+                    try Data(issued.certificatePEM.utf8).write(to: URL(fileURLWithPath: "\(prefix).pem"))
+                } catch {
+                    exitWithError("cannot write \(prefix).pem: \(DataFolder.reason(error))")
+                }
                 let keyFile = "\(prefix)-key.pem"
                 guard
                     FileManager.default.createFile(

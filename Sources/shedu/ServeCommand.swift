@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "On the plain-HTTP listener, take client certificates (EST devices, API clients) from a proxy's header; only when the proxy alone reaches that port. [env: SHEDU_TRUST_FORWARDED_CLIENT_CERT]")
     var trustForwardedClientCert = false
 
-    @Option(help: "A CA (by id) whose certificates authenticate API clients; repeatable. [env: SHEDU_API_CLIENT_CAS, comma-separated]")
+    @Option(help: "A CA (by id) whose certificates authenticate API clients; repeatable. [env: SHEDU_API_CLIENT_CA, comma-separated]")
     var apiClientCa: [String] = []
 
     @Option(help: "DMS answering the label-less EST paths. [env: SHEDU_EST_DEFAULT_DMS]")
@@ -126,7 +126,8 @@ struct Serve: AsyncParsableCommand {
         configuration.estDefaultDMS = resolved(estDefaultDms, "SHEDU_EST_DEFAULT_DMS")
         configuration.apiClientCAs =
             apiClientCa.isEmpty
-            ? (resolved(nil, "SHEDU_API_CLIENT_CAS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            // SHEDU_API_CLIENT_CAS is the name of earlier versions.
+            ? (resolved(nil, "SHEDU_API_CLIENT_CA") ?? resolved(nil, "SHEDU_API_CLIENT_CAS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
             : apiClientCa
         if let text = resolved(monitorInterval, "SHEDU_MONITOR_INTERVAL") {

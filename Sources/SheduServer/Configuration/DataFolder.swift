@@ -142,7 +142,7 @@ public struct DataFolder: Sendable {
         }
     }
 
-    static func reason(_ error: any Error) -> String {
+    public static func reason(_ error: any Error) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
             let message = String(validatingCString: strerror(Int32(underlying.code)))

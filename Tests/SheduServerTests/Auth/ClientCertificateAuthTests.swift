@@ -123,6 +123,10 @@ struct ClientCertificateAuthTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         let key = try SigningKey(pemEncoded: try String(contentsOfFile: "\(prefix)-key.pem", encoding: .utf8))
         #expect(key.publicKey == certificate.publicKey)
+        let nowhere = try await SheduProcess.run(
+            ["client-cert", "create", "--data-dir", data, "--subject", "x", "--role", "viewer", "--out", "/nonexistent-\(UUID())/x"])
+        #expect(nowhere.status != 0)
+        #expect(nowhere.errors.hasPrefix("shedu: cannot write to /nonexistent-") && nowhere.errors.hasSuffix(": no such file or directory\n"), "\(nowhere.errors)")
         let bad = try await SheduProcess.run(["client-cert", "create", "--data-dir", data, "--subject", "x", "--role", "root"])
         #expect(bad.status != 0)
         #expect(bad.errors.contains("--role must be admin, operator or viewer"))
