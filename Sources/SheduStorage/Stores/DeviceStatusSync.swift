@@ -8,7 +8,8 @@ import SheduCore
 /// The status comes from the bound certificate's status and the device's windows: REVOKED or
 /// EXPIRED with the certificate, else the window `now` is in. `next_window_at` is the next
 /// window still ahead, so the monitor finds due devices in one index range. Every change is
-/// appended to the device's history and to the outbox.
+/// appended to the device's history and to the outbox, and, once the device has an identity, to
+/// its slot's history (the slot's status is the device's: Lamassu's STATUS-UPDATED of §6.3).
 enum DeviceStatusSync {
     /// History keys of derived changes sort after the events a change itself records.
     static let historySequence = 500_000
@@ -98,10 +99,17 @@ enum DeviceStatusSync {
             dialect == .sqlite
             ? "json_set(devices.events, \(bind: "$.\"\(key)\""), \(entry))"
             : "devices.events || jsonb_build_object(CAST(\(bind: key) AS TEXT), \(entry))"
+        let slotKey = "$.events.\"\(key)\""
+        let appendedToSlot: RenderedSQL =
+            dialect == .sqlite
+            ? "json_set(devices.identity, \(bind: slotKey), \(entry))"
+            : "jsonb_set(devices.identity, ARRAY['events', CAST(\(bind: key) AS TEXT)], \(entry), true)"
         let nextDiffers: RenderedSQL =
             dialect == .sqlite ? "devices.next_window_at IS NOT \(next)" : "devices.next_window_at IS DISTINCT FROM \(next)"
         let update: RenderedSQL = """
             \(with)UPDATE devices SET events = CASE WHEN devices.status <> \(status) THEN \(appended) ELSE devices.events END,
+                identity = CASE WHEN devices.status <> \(status) AND devices.status <> 'NO_IDENTITY' AND devices.identity IS NOT NULL
+                    THEN \(appendedToSlot) ELSE devices.identity END,
                 status = \(status), next_window_at = \(next), revision = devices.revision + 1
             WHERE \(candidates) AND (devices.status <> \(status) OR \(nextDiffers))
             """

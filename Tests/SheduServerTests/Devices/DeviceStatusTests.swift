@@ -43,6 +43,15 @@ struct DeviceStatusTests {
                 "Status updated from 'NO_IDENTITY' to 'ACTIVE'", "Status updated from 'ACTIVE' to 'REVOKED'",
                 "Status updated from 'REVOKED' to 'ACTIVE'", "Status updated from 'ACTIVE' to 'REVOKED'",
             ])
+            // The slot's own history has the changes since it was made.
+            let slotHistory = try #require(revoked["identity_slot"]?["events"]?.objectValue)
+            let slotUpdates = slotHistory.keys.sorted().compactMap { slotHistory[$0]?["description"]?.stringValue }
+                .filter { $0.hasPrefix("Status updated") }
+            #expect(slotUpdates == [
+                "Status updated from 'ACTIVE' to 'REVOKED'", "Status updated from 'REVOKED' to 'ACTIVE'",
+                "Status updated from 'ACTIVE' to 'REVOKED'",
+            ], "\(slotHistory)")
+            #expect(slotHistory.values.contains { $0["type"] == "STATUS-UPDATED" })
             let outboxed = try await services.database.read { db in
                 try await db.raw("SELECT COUNT(*) AS n FROM events WHERE type = 'device.status.update' AND subject = 'device/d-1'")
                     .first()!.decode(column: "n", as: Int.self)
