@@ -85,10 +85,25 @@ extension CAService {
                 level: parent.map { $0.ca.level + 1 } ?? 0, profileID: request.profileID, parentID: parent?.ca.id,
                 keyID: keyID)
             try await store.insertCA(
-                ca, newKey: newKey, requireActiveParent: parent?.ca.id, reparent: [], events: [try event("ca.create", ca: ca)])
+                ca, newKey: newKey, requireActiveParent: parent?.ca.id, reparent: [],
+                adopt: try await adoptableCertificates(issuedBy: certificate, caID: id, newKey: newKey != nil),
+                events: [try event("ca.create", ca: ca)])
             return ca
         }
         return ca
+    }
+
+    /// Certificates whose issuing CA was deleted and that `certificate` signed: a CA made again
+    /// with the same key (a re-import) takes them back, so its CRL and OCSP answers cover them.
+    /// - Parameter newKey: the key was made for this CA, so nothing can have been signed with it.
+    func adoptableCertificates(issuedBy certificate: Certificate, caID: String, newKey: Bool = false) async throws -> [String] {
+        let keyIdentifier = Hex.encode(certificate.subjectKeyIdentifierBytes ?? certificate.publicKey.keyIdentifier)
+        return try await store.orphanCertificates(authorityKeyID: newKey ? nil : keyIdentifier, caID: caID).compactMap { orphan in
+            guard let issued = try? Certificate(derEncoded: orphan.der), issued.issuer == certificate.subject,
+                certificate.publicKey.isValidSignature(issued.signature, for: issued)
+            else { return nil }
+            return orphan.serialNumber
+        }
     }
 
     /// Imports a CA certificate, with or without its key. Its parent is found among Shedu's CAs
@@ -155,7 +170,9 @@ extension CAService {
             }
         }
         do {
-            try await store.insertCA(ca, newKey: newKey, requireActiveParent: nil, reparent: children, events: [try event("ca.import", ca: ca)])
+            try await store.insertCA(
+                ca, newKey: newKey, requireActiveParent: nil, reparent: children,
+                adopt: try await adoptableCertificates(issuedBy: certificate, caID: id), events: [try event("ca.import", ca: ca)])
         } catch is SerialNumberTaken {
             throw SheduError.conflict("the certificate \(record.serialNumber) is already known to Shedu")
         }

@@ -47,11 +47,16 @@ public struct KnownCertificate: Sendable, Hashable {
 public protocol CAStore: Sendable {
     /// Adds a CA with its certificate, and its new KMS key if it has one. `requireActiveParent`
     /// names a CA that must still be ACTIVE when the transaction commits. `reparent` lists CAs
-    /// that become children of this one, with the levels below recomputed.
+    /// that become children of this one, with the levels below recomputed. `adopt` lists
+    /// certificates it issued whose issuer was deleted (``orphanCertificates(authorityKeyID:caID:)``);
+    /// any other certificate still naming a deleted CA of the same id no longer names it.
     func insertCA(
         _ ca: CertificateAuthority, newKey: StoredKey?, requireActiveParent: String?, reparent: [String],
-        events: [DomainEvent]
+        adopt: [String], events: [DomainEvent]
     ) async throws
+    /// End-entity certificates whose issuing CA no longer exists, that name `caID` as their
+    /// issuer or (when given) `authorityKeyID` as their authority key id: serial number and DER.
+    func orphanCertificates(authorityKeyID: String?, caID: String) async throws -> [(serialNumber: String, der: [UInt8])]
     func ca(id: String) async throws -> CertificateAuthority?
     func listCAs(_ query: ListQuery) async throws -> Page<CertificateAuthority>
     /// CAs whose certificate has this subject key id, or else this subject common name.

@@ -198,12 +198,30 @@ public struct SQLCAStore: CAStore {
 
     public func insertCA(
         _ ca: CertificateAuthority, newKey: StoredKey?, requireActiveParent: String?, reparent: [String],
-        events: [DomainEvent]
+        adopt: [String], events: [DomainEvent]
     ) async throws {
         let dialect = self.dialect
         try await database.write { db in
             if let newKey { try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect) }
             try await insertCertificateRow(ca.certificate, requireActiveCA: requireActiveParent, on: db)
+            // What a deleted CA of the same id issued is not this CA's; what it issued with this
+            // CA's key (checked by signature) is, and its revocations belong on this CA's CRL.
+            try await db.raw(
+                """
+                UPDATE certificates SET issuer_ca_id = '-', issuer_serial = '-', issuer_level = -1
+                WHERE issuer_ca_id = \(bind: ca.id) AND NOT self_signed AND ca_id IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM cas WHERE cas.id = certificates.issuer_ca_id)
+                """
+            ).run()
+            for range in ChunkSizes.ranges(count: adopt.count, limit: 512) {
+                try await db.raw(
+                    """
+                    UPDATE certificates SET issuer_ca_id = \(bind: ca.id), issuer_serial = \(bind: ca.certificate.serialNumber),
+                        issuer_level = \(bind: ca.level)
+                    WHERE serial_number IN (\(binds: Array(adopt[range])))
+                    """
+                ).run()
+            }
             do {
                 try await db.raw(
                     """
@@ -265,6 +283,23 @@ public struct SQLCAStore: CAStore {
                 WHERE t.subject_key_id = \(bind: subjectKeyID ?? "") OR t.subject_cn = \(bind: commonName)
                 """
             ).all().map(Self.decodeCA)
+        }
+    }
+
+    public func orphanCertificates(authorityKeyID: String?, caID: String) async throws -> [(serialNumber: String, der: [UInt8])] {
+        // By issuer, a range of an index; by authority key id, a scan (a CA on a key that existed before).
+        let named: SQLQueryString =
+            authorityKeyID.map { "(authority_key_id = \(bind: $0) OR issuer_ca_id = \(bind: caID))" } ?? "issuer_ca_id = \(bind: caID)"
+        return try await database.read { db in
+            try await db.raw(
+                """
+                SELECT serial_number, der FROM certificates
+                WHERE \(named) AND NOT self_signed
+                    AND ca_id IS NULL AND NOT EXISTS (SELECT 1 FROM cas WHERE cas.id = certificates.issuer_ca_id)
+                """
+            ).all().map { row in
+                (try row.decode(column: "serial_number", as: String.self), Array(try row.decode(column: "der", as: Data.self)))
+            }
         }
     }
 

@@ -365,6 +365,63 @@ struct CALifecycleTests {
         await app.cleanup()
     }
 
+    /// A deleted CA's certificates: a CA imported again with its key takes them back (its CRL
+    /// lists their revocations again, OCSP knows them), and a new CA that only reuses its id does not.
+    @Test(arguments: TestBackend.available)
+    func aCAImportedAgainTakesBackWhatItsKeySigned(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        let work = try makeTemporaryFolder()
+        _ = try openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "root.key"], in: work)
+        for name in ["first.pem", "again.pem"] {
+            _ = try openssl(["req", "-x509", "-key", "root.key", "-out", name, "-subj", "/CN=Outside Root", "-days", "3650",
+                             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
+        }
+        @Sendable func base64(_ file: String) throws -> String {
+            try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString()
+        }
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            func importRoot(_ id: String, _ file: String) async throws -> JSONValue {
+                let imported = try await client.send(
+                    .post, "/api/ca/v1/cas/import", token: token,
+                    json: #"{"id":"\#(id)","ca":"\#(try base64(file))","private_key":"\#(try base64("root.key"))","profile_id":"device-profile"}"#)
+                #expect(imported.status == .created, "\(imported.text)")
+                return try imported.json()
+            }
+            let ski = try #require(try await importRoot("outside", "first.pem")["certificate"]?["subject_key_id"]?.stringValue)
+            let signed = try await api.sign(ca: "outside", csr: try TestPKI.csr(commonName: "d-1", key: try TestPKI.key("ECDSA", 256)))
+            let leaf = try #require(try signed.json()["serial_number"]?.stringValue)
+            _ = try await api.status("/api/ca/v1/certificates/\(leaf)/status", "REVOKED", reason: "KeyCompromise")
+            _ = try await api.status("/api/ca/v1/cas/outside/status", "REVOKED")
+            #expect(try await client.send(.delete, "/api/ca/v1/cas/outside", token: token).status == .noContent)
+
+            // The same key and name, a new certificate, a new id.
+            _ = try await importRoot("outside-again", "again.pem")
+            let taken = try await api.get("/api/ca/v1/certificates/\(leaf)")
+            #expect(taken["issuer_metadata"]?["id"] == "outside-again")
+            #expect(taken["status"] == "REVOKED" && taken["revocation_reason"] == "KeyCompromise")
+            let crl = try await client.send(.get, "/api/va/crl/\(ski)")
+            #expect(crl.status == .ok)
+            let entries = try CertificateRevocationList(derEncoded: Array(crl.body.readableBytesView)).entries
+            #expect(entries.contains { $0.serialNumber.hexString == leaf }, "the revoked leaf is on the CRL again")
+
+            // A new CA that only reuses an id does not take what the old one issued.
+            try await api.createCA(id: "reused", expiration: "1y", profileID: "device-profile")
+            let old = try #require(try await api.sign(ca: "reused", csr: try TestPKI.csr(commonName: "d-2", key: try TestPKI.key("ECDSA", 256))).json()["serial_number"]?.stringValue)
+            _ = try await api.status("/api/ca/v1/cas/reused/status", "REVOKED")
+            #expect(try await client.send(.delete, "/api/ca/v1/cas/reused", token: token).status == .noContent)
+            try await api.createCA(id: "reused", expiration: "1y", profileID: "device-profile")
+            #expect(try await api.get("/api/ca/v1/certificates/\(old)")["issuer_metadata"]?["id"] == "-")
+            let counts = try await api.get("/api/ca/v1/stats/reused")
+            #expect(counts["REVOKED"] == 0 && counts["ACTIVE"] == 0, "\(counts)")
+            #expect(try await api.get("/api/ca/v1/cas/reused/certificates")["list"]?.arrayValue?.isEmpty == true)
+        }
+        try? FileManager.default.removeItem(at: work)
+        await app.cleanup()
+    }
+
     /// A revoked CA that a DMS still names is not deleted: the DMS would answer EST with 404.
     @Test(arguments: TestBackend.available)
     func casNamedByADMSAreNotDeleted(_ backend: TestBackend) async throws {
