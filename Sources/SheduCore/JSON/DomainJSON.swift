@@ -47,10 +47,28 @@ public enum DomainJSON {
 
     /// A request body; a malformed one is a 400 that names the problem and the field.
     public static func decodeRequest<T: Decodable>(_ type: T.Type, utf8 bytes: [UInt8]) throws -> T {
+        try refuseNUL(utf8: bytes)
         do {
             return try JSONValueDecoder.decode(type, utf8: bytes)
         } catch let error as DecodingError {
             throw SheduError.badRequest(error.fieldMessage)
+        }
+    }
+
+    /// A request body may not hold a NUL character (`\u0000`) in any string: PostgreSQL stores
+    /// none, and SQLite answers alike. (A raw NUL byte is not JSON and fails to parse.)
+    public static func refuseNUL(utf8 bytes: [UInt8]) throws {
+        let backslash = UInt8(ascii: "\\")
+        var index = bytes.startIndex
+        while let escape = bytes[index...].firstIndex(of: backslash) {
+            let next = escape + 1
+            guard next < bytes.endIndex else { return }
+            if bytes[next] == UInt8(ascii: "u"), next + 4 < bytes.endIndex,
+                bytes[(next + 1)...(next + 4)].allSatisfy({ $0 == UInt8(ascii: "0") })
+            {
+                throw SheduError.badRequest("a value contains the NUL character (U+0000), which cannot be stored")
+            }
+            index = next + 1  // past the escaped character, so "\\u0000" is text, not a NUL
         }
     }
 

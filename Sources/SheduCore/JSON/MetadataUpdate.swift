@@ -12,9 +12,11 @@ public enum MetadataUpdate: Sendable, Equatable {
     /// Reads the body of a metadata request.
     /// - Parameter isPatch: true for the `PATCH` method, false for `PUT`.
     public init(body: Data, isPatch: Bool) throws {
+        let bytes = Array(body)
+        try DomainJSON.refuseNUL(utf8: bytes)
         let document: JSONValue
         do {
-            document = try JSONValueParser.parse(utf8: Array(body))
+            document = try JSONValueParser.parse(utf8: bytes)
         } catch {
             throw SheduError.badRequest("request body is not valid JSON")
         }

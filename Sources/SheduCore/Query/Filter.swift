@@ -24,6 +24,10 @@ public struct Filter: Sendable, Hashable {
 
     /// Parses `field[op]value` (a `=` right after `]` is also accepted: `status[eq]=ACTIVE`).
     public init(parsing text: String, fields: FieldSet) throws {
+        // As on PostgreSQL, which holds no NUL in text: both stores answer alike.
+        guard !text.unicodeScalars.contains("\u{0}") else {
+            throw SheduError.badRequest("filter '\(text.replacingOccurrences(of: "\u{0}", with: "%00"))' contains the NUL character (U+0000)")
+        }
         guard let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else {
             throw SheduError.badRequest("filter '\(text)' must look like field[operator]value, e.g. status[eq]ACTIVE")
         }

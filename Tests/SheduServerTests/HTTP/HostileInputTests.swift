@@ -139,10 +139,43 @@ struct HostileInputTests {
                 for (list, body) in zip(lists, bodies) {
                     let refused = try await client.send(.post, list, token: token, json: body)
                     #expect(refused.status == .badRequest, "\(list) \(id): \(refused.text)")
-                    #expect(try refused.json()["err"]?.stringValue?.contains("control characters") == true, "\(list): \(refused.text)")
+                    let message = try refused.json()["err"]?.stringValue ?? ""
+                    #expect(message.contains("control characters") || message.contains("the NUL character"), "\(list): \(refused.text)")
                 }
             }
             #expect(try await counts() == before, "nothing was created")
+        }
+        await app.cleanup()
+    }
+
+    /// A NUL character (U+0000) anywhere in a body or a filter is refused alike on both stores:
+    /// PostgreSQL cannot hold one, and SQLite stored it.
+    @Test(arguments: TestBackend.available)
+    func theNULCharacterIsRefusedAlikeOnBothStores(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            try await world.register("plain")
+            let stored = "a value contains the NUL character (U+0000), which cannot be stored"
+            for (method, path, body) in [
+                (HTTPRequest.Method.post, "/api/devmanager/v1/devices", #"{"id":"tagged","dms_id":"manufacturing-dms","tags":["a\u0000"]}"#),
+                (.post, "/api/ca/v1/profiles", #"{"id":"named","name":"x\u0000y","validity":{"type":"Duration","duration":"1y"}}"#),
+                (.patch, "/api/devmanager/v1/devices/plain/metadata", #"{"k":"v\u0000"}"#),
+                (.put, "/api/devmanager/v1/devices/plain/metadata", #"{"k\u0000":1}"#),
+            ] {
+                let refused = try await client.send(method, path, token: token, json: body)
+                #expect(refused.status == .badRequest, "\(path): \(refused.text)")
+                #expect(try refused.json()["err"]?.stringValue == stored, "\(path)")
+            }
+            let filtered = try await client.send(.get, "/api/devmanager/v1/devices?filter=id[contains]a%00", token: token)
+            #expect(filtered.status == .badRequest, "\(filtered.text)")
+            #expect(try filtered.json()["err"]?.stringValue?.contains("contains the NUL character (U+0000)") == true)
+            #expect(try await world.api.get("/api/devmanager/v1/devices/plain")["metadata"] == [:], "nothing was written")
+            // An escaped backslash before u0000 is text, not a NUL.
+            let text = try await client.send(.put, "/api/devmanager/v1/devices/plain/metadata", token: token, json: #"{"k":"\\u0000"}"#)
+            #expect(text.status == .ok, "\(text.text)")
+            #expect(try text.json()["metadata"]?["k"] == "\\u0000")
         }
         await app.cleanup()
     }
