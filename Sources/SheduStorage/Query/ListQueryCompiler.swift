@@ -220,7 +220,7 @@ struct ListQueryCompiler {
         case (.sideTable(let sideTable, let owner, let valueColumn), .string(let text)):
             let match: SQLQueryString =
                 filter.op == .containsIgnoreCase
-                ? "LOWER(s.\(unsafeRaw: valueColumn)) = LOWER(\(bind: text))" : "s.\(unsafeRaw: valueColumn) = \(bind: text)"
+                ? "\(folded("s.\(unsafeRaw: valueColumn)")) = \(foldedValue(text))" : "s.\(unsafeRaw: valueColumn) = \(bind: text)"
             return "EXISTS (SELECT 1 FROM \(unsafeRaw: sideTable) s WHERE s.\(unsafeRaw: owner) = \(unsafeRaw: table.primaryKey) AND \(match))"
         case (.json, .jsonPath(let predicate)):
             return compile(predicate, column: column.expression)
@@ -253,18 +253,29 @@ struct ListQueryCompiler {
         }
     }
 
+    /// Lowercase for the `_ic` operators: ASCII letters only, on both stores. SQLite's LOWER
+    /// folds ASCII alone; PostgreSQL's follows the database's locale, so it is told the C
+    /// collation, and a filter answers the same whatever the store and its locale.
+    private func folded(_ expression: SQLQueryString) -> SQLQueryString {
+        dialect == .sqlite ? "LOWER(\(expression))" : "LOWER(\(expression) COLLATE \"C\")"
+    }
+
+    private func foldedValue(_ value: String) -> SQLQueryString {
+        dialect == .sqlite ? "LOWER(\(bind: value))" : "LOWER(CAST(\(bind: value) AS TEXT) COLLATE \"C\")"
+    }
+
     private func compileString(_ column: SQLQueryString, op: FilterOperator, _ value: String) -> SQLQueryString {
         let position = dialect == .sqlite ? "instr" : "strpos"
         switch op {
         case .equal: return "\(column) = \(bind: value)"
-        case .equalIgnoreCase: return "LOWER(\(column)) = LOWER(\(bind: value))"
+        case .equalIgnoreCase: return "\(folded(column)) = \(foldedValue(value))"
         case .notEqual: return "(\(column) <> \(bind: value) OR \(column) IS NULL)"
-        case .notEqualIgnoreCase: return "(LOWER(\(column)) <> LOWER(\(bind: value)) OR \(column) IS NULL)"
+        case .notEqualIgnoreCase: return "(\(folded(column)) <> \(foldedValue(value)) OR \(column) IS NULL)"
         case .contains: return "\(unsafeRaw: position)(\(column), \(bind: value)) > 0"
-        case .containsIgnoreCase: return "\(unsafeRaw: position)(LOWER(\(column)), LOWER(\(bind: value))) > 0"
+        case .containsIgnoreCase: return "\(unsafeRaw: position)(\(folded(column)), \(foldedValue(value))) > 0"
         case .notContains: return "(\(unsafeRaw: position)(\(column), \(bind: value)) = 0 OR \(column) IS NULL)"
         case .notContainsIgnoreCase:
-            return "(\(unsafeRaw: position)(LOWER(\(column)), LOWER(\(bind: value))) = 0 OR \(column) IS NULL)"
+            return "(\(unsafeRaw: position)(\(folded(column)), \(foldedValue(value))) = 0 OR \(column) IS NULL)"
         default: return compileList(column, op: op, [value])
         }
     }
@@ -273,8 +284,8 @@ struct ListQueryCompiler {
         let ignoreCase = op == .inIgnoreCase || op == .notInIgnoreCase
         let negated = op == .notIn || op == .notInIgnoreCase
         guard !values.isEmpty else { return negated ? "1 = 1" : "1 = 0" }
-        let subject: SQLQueryString = ignoreCase ? "LOWER(\(column))" : column
-        let list: [SQLQueryString] = values.map { ignoreCase ? "LOWER(\(bind: $0))" : "\(bind: $0)" }
+        let subject: SQLQueryString = ignoreCase ? folded(column) : column
+        let list: [SQLQueryString] = values.map { ignoreCase ? foldedValue($0) : "\(bind: $0)" }
         let inList: SQLQueryString = "\(subject) IN (\(list.joined(separator: ", ")))"
         return negated ? "(NOT (\(inList)) OR \(column) IS NULL)" : inList
     }
@@ -284,11 +295,11 @@ struct ListQueryCompiler {
         case (.sqlite, false):
             return "EXISTS (SELECT 1 FROM json_each(\(unsafeRaw: column)) WHERE json_each.value = \(bind: value))"
         case (.sqlite, true):
-            return "EXISTS (SELECT 1 FROM json_each(\(unsafeRaw: column)) WHERE LOWER(json_each.value) = LOWER(\(bind: value)))"
+            return "EXISTS (SELECT 1 FROM json_each(\(unsafeRaw: column)) WHERE \(folded("json_each.value")) = \(foldedValue(value)))"
         case (.postgres, false):
             return "\(unsafeRaw: column) @> jsonb_build_array(CAST(\(bind: value) AS TEXT))"
         case (.postgres, true):
-            return "EXISTS (SELECT 1 FROM jsonb_array_elements_text(\(unsafeRaw: column)) AS element(value) WHERE LOWER(element.value) = LOWER(\(bind: value)))"
+            return "EXISTS (SELECT 1 FROM jsonb_array_elements_text(\(unsafeRaw: column)) AS element(value) WHERE \(folded("element.value")) = \(foldedValue(value)))"
         }
     }
 

@@ -10,6 +10,31 @@ import Testing
 @Suite("Devices, groups and DMS records: rules and bad input")
 struct DeviceRulesTests {
     /// Each mistake is a 4xx that names the problem, and changes nothing.
+    /// `_ic` filters fold ASCII letters, and only those, on both stores: PostgreSQL's lower()
+    /// followed the database's locale (every letter in a UTF-8 one), SQLite's folds ASCII alone.
+    @Test(arguments: TestBackend.available)
+    func caseInsensitiveFiltersAnswerAlikeOnBothStores(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            try await world.register("Çà-Unit-1", tags: ["Zône"])
+            try await world.register("plain-1", tags: ["zone"])
+            func matching(_ filter: String) async throws -> [String] {
+                let encoded = try #require(filter.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")))
+                return try await world.ids("/api/devmanager/v1/devices?filter=\(encoded)").sorted()
+            }
+            #expect(try await matching("id[eq_ic]Çà-UNIT-1") == ["Çà-Unit-1"])
+            #expect(try await matching("id[eq_ic]çà-unit-1").isEmpty, "Ç and ç are not folded")
+            #expect(try await matching("id[ct_ic]à-uNi") == ["Çà-Unit-1"])
+            #expect(try await matching("id[in_ic]Çà-unit-1,PLAIN-1") == ["plain-1", "Çà-Unit-1"])
+            #expect(try await matching("id[ne_ic]ÇÀ-UNIT-1") == ["plain-1", "Çà-Unit-1"])
+            #expect(try await matching("tags[ct_ic]ZôNE") == ["Çà-Unit-1"])
+            #expect(try await matching("tags[ct_ic]ZONE") == ["plain-1"])
+        }
+        await app.cleanup()
+    }
+
     @Test func badInputIsRefusedAndChangesNothing() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)
