@@ -408,11 +408,11 @@ struct CALifecycleTests {
             #expect(entries.contains { $0.serialNumber.hexString == leaf }, "the revoked leaf is on the CRL again")
 
             // A new CA that only reuses an id does not take what the old one issued.
-            try await api.createCA(id: "reused", expiration: "1y", profileID: "device-profile")
+            try await api.createCA(id: "reused", expiration: "5y", profileID: "device-profile")
             let old = try #require(try await api.sign(ca: "reused", csr: try TestPKI.csr(commonName: "d-2", key: try TestPKI.key("ECDSA", 256))).json()["serial_number"]?.stringValue)
             _ = try await api.status("/api/ca/v1/cas/reused/status", "REVOKED")
             #expect(try await client.send(.delete, "/api/ca/v1/cas/reused", token: token).status == .noContent)
-            try await api.createCA(id: "reused", expiration: "1y", profileID: "device-profile")
+            try await api.createCA(id: "reused", expiration: "5y", profileID: "device-profile")
             #expect(try await api.get("/api/ca/v1/certificates/\(old)")["issuer_metadata"]?["id"] == "-")
             let counts = try await api.get("/api/ca/v1/stats/reused")
             #expect(counts["REVOKED"] == 0 && counts["ACTIVE"] == 0, "\(counts)")
