@@ -114,7 +114,7 @@ struct QueryCompilerTests {
         "name[nin_ic]ALPHA,beta", "name[ct_ic]RGER", "name[eq_ic]ärger", "name[ne_ic]äRGER", "status[eq]ACTIVE", "status[ne]REVOKED", "status[in]ACTIVE,EXPIRED",
         "tags[ct]sensor", "tags[ct_ic]SENSOR", "tags[contains]staging", "size[gt]50", "size[le]10.5", "size[eq]20",
         "size[ne]20", "size[lt]3", "size[ge]95", "created[af]2026-03-09T10:00:20Z", "created[bf]2026-03-09T10:00:10Z",
-        "created[eq]2026-03-09T10:00:05Z", "created[af]2026-03-09", "flag[eq]true", "flag[ne]true",
+        "created[eq]2026-03-09T10:00:05Z", "created[af]2026-03-09", "created[eq]2026-03-09", "flag[eq]true", "flag[ne]true",
         "flag[in]true,false", "id[in]s0001,s0002,nope",
         #"metadata[jsonpath]$.location == "factory-floor-3""#, #"metadata[jsonpath]$.location != "factory-floor-3""#,
         "metadata[jsonpath]$.n > 5", "metadata[jsonpath]$.n <= 3", "metadata[jsonpath]$.n == 7",
@@ -212,12 +212,12 @@ enum Oracle {
             default: return sample.size >= value
             }
         case "created":
-            guard case .date(let date) = filter.value else { return false }
+            guard case .date(let date, let span) = filter.value else { return false }
             let instant = date.epochMilliseconds
             switch filter.op {
             case .before: return sample.created < instant
             case .after: return sample.created > instant
-            default: return sample.created >= instant && sample.created < instant + 1000
+            default: return sample.created >= instant && sample.created < instant + span
             }
         case "flag":
             return string(filter, sample.flag ? "true" : "false")

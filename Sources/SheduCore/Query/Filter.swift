@@ -5,7 +5,8 @@ public struct Filter: Sendable, Hashable {
     public enum Value: Sendable, Hashable {
         case string(String)
         case strings([String])
-        case date(Date)
+        /// A time and how long the written value spans: a day for `YYYY-MM-DD`, else a second.
+        case date(Date, spanMilliseconds: Int64 = 1_000)
         case number(Double)
         case jsonPath(JSONPathPredicate)
     }
@@ -70,7 +71,8 @@ public struct Filter: Sendable, Hashable {
                 throw SheduError.badRequest(
                     "filter value '\(raw)' for field '\(field.name)' must be an RFC 3339 time or YYYY-MM-DD")
             }
-            return .date(date)
+            // An equality on a date alone means that whole day.
+            return .date(date, spanMilliseconds: raw.utf8.count == 10 ? 86_400_000 : 1_000)
         case .number:
             guard let number = Double(raw), number.isFinite else {
                 throw SheduError.badRequest("filter value '\(raw)' for field '\(field.name)' must be a number")

@@ -224,14 +224,14 @@ struct ListQueryCompiler {
             return "EXISTS (SELECT 1 FROM \(unsafeRaw: sideTable) s WHERE s.\(unsafeRaw: owner) = \(unsafeRaw: table.primaryKey) AND \(match))"
         case (.json, .jsonPath(let predicate)):
             return compile(predicate, column: column.expression)
-        case (.epochMilliseconds, .date(let date)):
+        case (.epochMilliseconds, .date(let date, let span)):
             let instant = date.epochMilliseconds
             switch filter.op {
             case .before: return "\(sql) < \(bind: instant)"
             case .after: return "\(sql) > \(bind: instant)"
             default:
-                // Equality covers the precision the client wrote: a whole second.
-                return "\(sql) >= \(bind: instant) AND \(sql) < \(bind: instant + 1000)"
+                // Equality covers the precision the client wrote: a whole second, or a whole day.
+                return "\(sql) >= \(bind: instant) AND \(sql) < \(bind: instant + span)"
             }
         case (.number, .number(let number)):
             let symbol =

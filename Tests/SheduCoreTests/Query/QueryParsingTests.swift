@@ -25,7 +25,7 @@ struct QueryParsingTests {
         ("tags[contains]sensor", "tags", .contains, .string("sensor")),
         ("size[ge]3.5", "size", .greaterOrEqual, .number(3.5)),
         ("creation_timestamp[after]2026-03-09", "creation_timestamp", .after,
-         .date(Date(timeIntervalSince1970: 1_773_014_400))),
+         .date(Date(timeIntervalSince1970: 1_773_014_400), spanMilliseconds: 86_400_000)),
         ("creation_timestamp[bf]=2026-03-09T10:00:00Z", "creation_timestamp", .before,
          .date(Date(timeIntervalSince1970: 1_773_050_400))),
         ("subject.common_name[eq]x", "subject.common_name", .equal, .string("x")),
