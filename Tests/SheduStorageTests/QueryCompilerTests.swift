@@ -114,7 +114,7 @@ struct QueryCompilerTests {
         "name[nin_ic]ALPHA,beta", "name[ct_ic]RGER", "name[eq_ic]ärger", "name[ne_ic]äRGER", "status[eq]ACTIVE", "status[ne]REVOKED", "status[in]ACTIVE,EXPIRED",
         "tags[ct]sensor", "tags[ct_ic]SENSOR", "tags[contains]staging", "size[gt]50", "size[le]10.5", "size[eq]20",
         "size[ne]20", "size[lt]3", "size[ge]95", "created[af]2026-03-09T10:00:20Z", "created[bf]2026-03-09T10:00:10Z",
-        "created[eq]2026-03-09T10:00:05Z", "created[af]2026-03-09", "created[eq]2026-03-09", "flag[eq]true", "flag[ne]true",
+        "created[eq]2026-03-09T10:00:05Z", "created[af]2026-03-09", "created[eq]2026-03-09", "created[eq]2026-03-09T10:00:20.5Z", "flag[eq]true", "flag[ne]true",
         "flag[in]true,false", "id[in]s0001,s0002,nope",
         #"metadata[jsonpath]$.location == "factory-floor-3""#, #"metadata[jsonpath]$.location != "factory-floor-3""#,
         "metadata[jsonpath]$.n > 5", "metadata[jsonpath]$.n <= 3", "metadata[jsonpath]$.n == 7",

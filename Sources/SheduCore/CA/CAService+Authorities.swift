@@ -334,6 +334,10 @@ extension CAService {
     static func checkedID(_ id: String?) throws -> String {
         guard let id, !id.isEmpty else { return RandomUUID.lowercased() }
         try ResourceID.check(id, maximumLength: 128, spaces: .refused)
+        // "-" stands for an issuer Shedu does not hold (Lamassu's placeholder): no CA may be it.
+        guard id != CertificateRecord.IssuerMetadata.unknown.id else {
+            throw SheduError.badRequest("id '-' is reserved: it names an unknown issuer")
+        }
         return id
     }
 }

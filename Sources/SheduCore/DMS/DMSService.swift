@@ -18,7 +18,7 @@ public struct DMSService: Sendable {
     public static func notFound(_ id: String) -> SheduError { .notFound("DMS '\(id)' not found") }
 
     public func create(_ request: DMSRequest) async throws -> DMS {
-        guard let id = request.id?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
+        guard let id = request.id, !id.isEmpty else {
             throw SheduError.badRequest("id is required")
         }
         try Self.validateID(id)

@@ -119,6 +119,32 @@ public struct DeviceGroupNode: Sendable {
         self.parentID = parentID
         self.criteriaCount = criteriaCount
     }
+
+    /// Members are listed with a group's own and inherited criteria in one query: refuses a
+    /// hierarchy (`nodes`, as written) in which `id` or a group below it is past what a query
+    /// combines. Stores check it in the write's transaction.
+    public static func checkCombinedCriteria(of id: String, in nodes: [String: DeviceGroupNode]) throws {
+        var children: [String: [String]] = [:]
+        for (child, node) in nodes { if let parent = node.parentID { children[parent, default: []].append(child) } }
+        var pending = [id]
+        var visited: Set<String> = []
+        while let next = pending.popLast() {
+            guard visited.insert(next).inserted else { continue }
+            var combined = 0
+            var current: String? = next
+            var path: Set<String> = []
+            while let groupID = current, path.insert(groupID).inserted, let node = nodes[groupID] {
+                combined += node.criteriaCount
+                current = node.parentID
+            }
+            if combined > Filter.maximumCombined {
+                let whose = next == id ? "'\(id)'" : "its subgroup '\(next)'"
+                throw SheduError.badRequest(
+                    "\(combined) criteria for \(whose) with those inherited from parent groups; at most \(Filter.maximumCombined) may be combined")
+            }
+            pending += children[next] ?? []
+        }
+    }
 }
 
 /// Where device groups are kept.
@@ -130,8 +156,6 @@ public protocol DeviceGroupStore: Sendable {
     func list(_ query: ListQuery) async throws -> Page<DeviceGroup>
     /// The ids of a group's ancestors, nearest first.
     func ancestors(of id: String) async throws -> [String]
-    /// Every group's parent and number of own criteria, by id: the shape of the hierarchy.
-    func hierarchy() async throws -> [String: DeviceGroupNode]
     /// Writes a group's own fields; false when there is none. A duplicate name is a conflict.
     func update(_ group: DeviceGroup, events: [DomainEvent]) async throws -> Bool
     /// Removes a group and the groups below it; false when there was none.

@@ -32,7 +32,6 @@ public struct DeviceGroupService: Sendable {
         if let parentID, try await store.group(id: parentID) == nil {
             throw SheduError.notFound("parent device group '\(parentID)' not found")
         }
-        try await checkCombinedCriteria(of: id, criteriaCount: criteria.count, parentID: parentID)
         let now = clock.now()
         let group = DeviceGroup(
             id: id, name: name, description: request.description ?? "", parentID: parentID, criteria: criteria,
@@ -71,42 +70,12 @@ public struct DeviceGroupService: Sendable {
                 group.parentID = parentID
             }
         }
-        if group.criteria.count != previous.criteria.count || group.parentID != previous.parentID {
-            try await checkCombinedCriteria(of: id, criteriaCount: group.criteria.count, parentID: group.parentID)
-        }
         group.updateDate = clock.now()
         let event = try DomainEvent(
             type: "device-group.update", service: "devmanager", subject: "device-group/\(id)", time: group.updateDate,
             previous: previous, updated: group)
         guard try await store.update(group, events: [event]) else { throw Self.notFound(id) }
         return try await self.group(id: id)
-    }
-
-    /// Members are listed with a group's own and inherited criteria in one query: refuses a
-    /// group, or a change to one, that would leave it or a subgroup past what a query combines.
-    func checkCombinedCriteria(of id: String, criteriaCount: Int, parentID: String?) async throws {
-        var nodes = try await store.hierarchy()
-        nodes[id] = DeviceGroupNode(parentID: parentID, criteriaCount: criteriaCount)
-        var children: [String: [String]] = [:]
-        for (child, node) in nodes { if let parent = node.parentID { children[parent, default: []].append(child) } }
-        var pending = [id]
-        var visited: Set<String> = []
-        while let next = pending.popLast() {
-            guard visited.insert(next).inserted else { continue }
-            var combined = 0
-            var current: String? = next
-            var path: Set<String> = []
-            while let groupID = current, path.insert(groupID).inserted, let node = nodes[groupID] {
-                combined += node.criteriaCount
-                current = node.parentID
-            }
-            if combined > Filter.maximumCombined {
-                let whose = next == id ? "'\(id)'" : "its subgroup '\(next)'"
-                throw SheduError.badRequest(
-                    "\(combined) criteria for \(whose) with those inherited from parent groups; at most \(Filter.maximumCombined) may be combined")
-            }
-            pending += children[next] ?? []
-        }
     }
 
     public func delete(id: String) async throws {

@@ -18,7 +18,7 @@ public struct DeviceService: Sendable {
     static func notFound(_ id: String) -> SheduError { .notFound("device '\(id)' not found") }
 
     public func register(_ request: RegisterDeviceRequest) async throws -> Device {
-        guard let id = request.id?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
+        guard let id = request.id, !id.isEmpty else {
             throw SheduError.badRequest("id is required")
         }
         try ResourceID.check(id, maximumLength: Device.maximumIDLength, spaces: .inside)

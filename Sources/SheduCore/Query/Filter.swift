@@ -24,6 +24,15 @@ public struct Filter: Sendable, Hashable {
     public var text: String
 
     /// Parses `field[op]value` (a `=` right after `]` is also accepted: `status[eq]=ACTIVE`).
+    /// How long a written time spans, for equality: a day for a date alone, else its last written
+    /// digit (a second, or 100, 10 or 1 ms with fractions).
+    static func span(ofTime text: String) -> Int64 {
+        if text.utf8.count == 10 { return 86_400_000 }
+        guard let dot = text.firstIndex(of: ".") else { return 1_000 }
+        let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }.count
+        return digits >= 3 ? 1 : [1_000, 100, 10][digits]
+    }
+
     public init(parsing text: String, fields: FieldSet) throws {
         // As on PostgreSQL, which holds no NUL in text: both stores answer alike.
         guard !text.unicodeScalars.contains("\u{0}") else {
@@ -71,8 +80,7 @@ public struct Filter: Sendable, Hashable {
                 throw SheduError.badRequest(
                     "filter value '\(raw)' for field '\(field.name)' must be an RFC 3339 time or YYYY-MM-DD")
             }
-            // An equality on a date alone means that whole day.
-            return .date(date, spanMilliseconds: raw.utf8.count == 10 ? 86_400_000 : 1_000)
+            return .date(date, spanMilliseconds: Self.span(ofTime: raw))
         case .number:
             guard let number = Double(raw), number.isFinite else {
                 throw SheduError.badRequest("filter value '\(raw)' for field '\(field.name)' must be a number")

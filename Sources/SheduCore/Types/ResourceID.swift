@@ -1,6 +1,7 @@
 /// The rule for the ids callers choose (CAs, profiles, DMSs, devices, groups): each is a path
 /// segment of the API, so it holds no '/', no control character (a NUL cannot even be put back in
-/// a path to read it again), and is neither empty nor padded with spaces.
+/// a path to read it again), no invisible formatting character (a leading byte-order mark is lost
+/// on the way back through a path) and is neither empty nor padded with spaces.
 public enum ResourceID {
     public enum Spaces: Sendable {
         /// Between other characters only.
@@ -8,10 +9,12 @@ public enum ResourceID {
         case refused
     }
 
+    private static let invisible: Set<Unicode.GeneralCategory> = [.control, .format, .lineSeparator, .paragraphSeparator]
+
     public static func isValid(_ id: String, maximumLength: Int, spaces: Spaces) -> Bool {
         guard !id.isEmpty, id.count <= maximumLength else { return false }
         for scalar in id.unicodeScalars {
-            if scalar == "/" || scalar.properties.generalCategory == .control { return false }
+            if scalar == "/" || Self.invisible.contains(scalar.properties.generalCategory) { return false }
             if spaces == .refused, scalar.properties.isWhitespace { return false }
         }
         return id.trimmingCharacters(in: .whitespaces) == id
@@ -20,7 +23,10 @@ public enum ResourceID {
     /// A 400 naming the rule when `id` breaks it.
     public static func check(_ id: String, maximumLength: Int, spaces: Spaces, field: String = "id") throws {
         guard !isValid(id, maximumLength: maximumLength, spaces: spaces) else { return }
-        let refused = spaces == .refused ? "'/', spaces or control characters" : "'/' or control characters, nor begin or end with a space"
+        let refused =
+            spaces == .refused
+            ? "'/', spaces or control characters (invisible ones included)"
+            : "'/' or control characters (invisible ones included), nor begin or end with a space"
         throw SheduError.badRequest("\(field) must be 1 to \(maximumLength) characters and contain no \(refused)")
     }
 }

@@ -100,7 +100,13 @@ public enum LocalTokenIssuer {
         now: Date = Date()
     ) async throws -> String {
         let keys = JWTKeyCollection()
-        await keys.add(ecdsa: try ES256PrivateKey(pem: signingKeyPEM))
+        let key: ES256PrivateKey
+        do {
+            key = try ES256PrivateKey(pem: signingKeyPEM)
+        } catch {
+            throw SheduError.unavailable("the data folder's token signing key (auth/signing-key.pem) is not a P-256 private key in PEM")
+        }
+        await keys.add(ecdsa: key)
         var claims: [String: JSONValue] = [
             "sub": .string(subject), "iss": .string(TokenAuthenticator.localIssuer),
             "iat": .int(Int64(now.timeIntervalSince1970)),

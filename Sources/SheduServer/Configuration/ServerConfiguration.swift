@@ -92,7 +92,10 @@ public struct ServerConfiguration: Sendable {
     /// Whether a `--public-url` can prefix the CRL and OCSP addresses written into certificates.
     public static func isPublicBaseURL(_ text: String) -> Bool {
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-            let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil, url.user == nil
+            let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil, url.user == nil,
+            (url.port.map { (1...65535).contains($0) } ?? true),
+            // As written into certificates: printable ASCII, no space, percent-escapes that decode.
+            text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }), url.percentEncodedPath.removingPercentEncoding != nil
         else { return false }
         return true
     }

@@ -27,10 +27,17 @@ extension Request {
     }
 
     /// Parses the list parameters of API.md §1 against a resource's fields.
+    /// The list a bookmark belongs to: the path as decoded, without a trailing '/', so that every
+    /// spelling of one list shares its bookmarks.
+    private var listName: String {
+        let path = uri.path.removingPercentEncoding ?? uri.path
+        return path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
     func listQuery(fields: FieldSet) throws -> ListQuery {
         try ListQuery(
             filters: queryValues("filter"), sortBy: queryValue("sort_by"), sortMode: queryValue("sort_mode"),
-            pageSize: queryValue("page_size"), bookmark: queryValue("bookmark"), fields: fields, list: uri.path)
+            pageSize: queryValue("page_size"), bookmark: queryValue("bookmark"), fields: fields, list: listName)
     }
 }
 

@@ -28,18 +28,33 @@ public enum DatabaseLocation: Sendable, Equatable {
     }
 
     static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return redactedUserInfo(url) }
-        guard components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? redactedUserInfo(url)
+        var text = url
+        if var components = URLComponents(string: url), components.password != nil, let string = { () -> String? in
+            components.password = "***"
+            return components.string
+        }() {
+            text = string
+        } else {
+            // A URL that does not parse as its writer meant (a password with '/' or '#' reads as
+            // a port and a path): what lies between the scheme and the last '@' is hidden.
+            text = redactedUserInfo(text)
+        }
+        return redactedPasswordParameter(text)
     }
 
-    /// A URL that does not parse still shows no password: what lies between the scheme and the
-    /// last `@` (user and password) is hidden.
     private static func redactedUserInfo(_ url: String) -> String {
         guard let scheme = url.range(of: "://"),
             let at = url.range(of: "@", options: .backwards, range: scheme.upperBound..<url.endIndex)
         else { return url }
         return url[..<scheme.upperBound] + "***" + url[at.lowerBound...]
+    }
+
+    /// `password=...` in the query (libpq's form) is hidden too.
+    private static func redactedPasswordParameter(_ url: String) -> String {
+        guard let query = url.firstIndex(of: "?") else { return url }
+        let parameters = url[url.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false).map { parameter in
+            parameter.lowercased().hasPrefix("password=") ? "password=***" : String(parameter)
+        }
+        return url[...query] + parameters.joined(separator: "&")
     }
 }

@@ -225,7 +225,8 @@ struct ListQueryCompiler {
         case (.json, .jsonPath(let predicate)):
             return compile(predicate, column: column.expression)
         case (.epochMilliseconds, .date(let date, let span)):
-            let instant = date.epochMilliseconds
+            // To the nearest millisecond: a written .771 may be 770.9998 ms as a Double.
+            let instant = Int64((date.timeIntervalSince1970 * 1000).rounded())
             switch filter.op {
             case .before: return "\(sql) < \(bind: instant)"
             case .after: return "\(sql) > \(bind: instant)"

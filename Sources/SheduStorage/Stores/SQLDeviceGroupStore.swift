@@ -65,6 +65,8 @@ public struct SQLDeviceGroupStore: DeviceGroupStore {
             } catch where SheduDatabase.isUniqueViolation(error) {
                 throw SheduError.conflict("a device group with id '\(group.id)' or name '\(group.name)' already exists")
             }
+            // In the transaction: two writes at once cannot each stay under the limit alone.
+            try DeviceGroupNode.checkCombinedCriteria(of: group.id, in: try await Self.hierarchy(on: db, dialect: dialect))
             try await Outbox.insert(events, on: db, dialect: dialect)
         }
     }
@@ -103,19 +105,25 @@ public struct SQLDeviceGroupStore: DeviceGroupStore {
         }
     }
 
-    public func hierarchy() async throws -> [String: DeviceGroupNode] {
-        let dialect = self.dialect
-        return try await database.read { db in
-            var nodes: [String: DeviceGroupNode] = [:]
-            for row in try await db.raw(
-                "SELECT id, parent_id, \(unsafeRaw: dialect.jsonText("criteria")) AS criteria FROM device_groups"
-            ).all() {
-                let criteria = try DomainJSON.decode([GroupCriterion].self, from: row.decode(column: "criteria", as: String.self))
-                nodes[try row.decode(column: "id", as: String.self)] = DeviceGroupNode(
-                    parentID: try row.decode(column: "parent_id", as: String?.self), criteriaCount: criteria.count)
-            }
-            return nodes
+    /// Key of the PostgreSQL lock that makes device-group writes take turns ("DGRP").
+    static let hierarchyLockKey = 0x4447_5250
+
+    /// Every group's parent and number of own criteria, as this transaction sees them. On
+    /// PostgreSQL the group writes take turns first, so that each sees the other's (SQLite has
+    /// one writer).
+    private static func hierarchy(on db: any SQLDatabase, dialect: SQLDialectKind) async throws -> [String: DeviceGroupNode] {
+        if dialect == .postgres {
+            try await db.raw("SELECT pg_advisory_xact_lock(\(literal: hierarchyLockKey))").run()
         }
+        var nodes: [String: DeviceGroupNode] = [:]
+        for row in try await db.raw(
+            "SELECT id, parent_id, \(unsafeRaw: dialect.jsonText("criteria")) AS criteria FROM device_groups"
+        ).all() {
+            let criteria = try DomainJSON.decode([GroupCriterion].self, from: row.decode(column: "criteria", as: String.self))
+            nodes[try row.decode(column: "id", as: String.self)] = DeviceGroupNode(
+                parentID: try row.decode(column: "parent_id", as: String?.self), criteriaCount: criteria.count)
+        }
+        return nodes
     }
 
     public func update(_ group: DeviceGroup, events: [DomainEvent]) async throws -> Bool {
@@ -135,6 +143,7 @@ public struct SQLDeviceGroupStore: DeviceGroupStore {
                 throw SheduError.conflict("a device group named '\(group.name)' already exists")
             }
             guard !updated.isEmpty else { return false }
+            try DeviceGroupNode.checkCombinedCriteria(of: group.id, in: try await Self.hierarchy(on: db, dialect: dialect))
             try await Outbox.insert(events, on: db, dialect: dialect)
             return true
         }

@@ -128,6 +128,8 @@ struct CALifecycleTests {
             #expect(outliving["err"]?.stringValue?.contains("after its issuing CA") == true)
             let noParent = try await api.createCA(id: "orphan", parent: "ghost", expect: .notFound)
             #expect(noParent["err"] == "CA 'ghost' not found")
+            let reserved = try await api.createCA(id: "-", expect: .badRequest)
+            #expect(reserved["err"] == "id '-' is reserved: it names an unknown issuer")
             let badKey = try await api.createCA(id: "weak", type: "RSA", bits: 1024, expect: .badRequest)
             #expect(badKey["err"]?.stringValue?.contains("RSA keys come in sizes") == true)
             let badProfile = try await api.createCA(id: "p", profileID: "missing", expect: .notFound)

@@ -61,6 +61,8 @@ struct CAScaleTests {
                 #expect(try refused.json()["err"] == .string("bookmark is one of the list /api/ca/v1/cas/ca/certificates, not of \(elsewhere)"))
             }
             #expect(try await api.client.send(.get, "/api/ca/v1/cas/ca/certificates?bookmark=\(next)", token: token).status == .ok)
+            #expect(try await api.client.send(.get, "/api/ca/v1/cas/%63a/certificates?bookmark=\(next)", token: token).status == .ok,
+                    "another spelling of the same list")
             #expect(try await api.get("/api/ca/v1/stats/ca")["ACTIVE"] == .int(Int64(count)))
         }
         await app.cleanup()

@@ -128,7 +128,9 @@ struct HostileInputTests {
                 return counts
             }
             let before = try await counts()
-            for id in [#"x\u0000y"#, #"bell\u0007"#, #"line\nbreak"#, #"del\u007f"#] {
+            // A leading byte-order mark was stored and then lost on the way back through a path;
+            // a padded device id was trimmed without a word.
+            for id in [#"x\u0000y"#, #"bell\u0007"#, #"line\nbreak"#, #"del\u007f"#, #"\ufeffbom"#, #"zero\u200bwidth"#, " padded "] {
                 let bodies = [
                     #"{"id":"\#(id)","subject":{"common_name":"c"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"1y"}}"#,
                     #"{"id":"\#(id)","validity":{"type":"Duration","duration":"1y"}}"#,

@@ -18,6 +18,14 @@ struct CommandLineTests {
         #expect(tooEarly.output.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: data), "nothing was created")
 
+        // A key file that is not a key: a message that names it.
+        let broken = folder.appendingPathComponent("broken")
+        try FileManager.default.createDirectory(at: broken.appendingPathComponent("auth"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: broken.appendingPathComponent("auth/signing-key.pem").path, contents: Data())
+        let unreadable = try await SheduProcess.run(["token", "create", "--data-dir", broken.path, "--subject", "ops", "--role", "operator"])
+        #expect(unreadable.status != 0)
+        #expect(unreadable.errors.contains("auth/signing-key.pem) is not a P-256 private key in PEM"), "\(unreadable.errors)")
+
         try DataFolder(path: data).prepare(serverNames: ["localhost"])  // as the server's first start does
         let result = try await SheduProcess.run(["token", "create", "--data-dir", data, "--subject", "ops", "--role", "operator"])
         #expect(result.status == 0, "\(result.errors)")
@@ -51,6 +59,8 @@ struct CommandLineTests {
         (["serve", "--public-url", "ftp://pki.example.com"], "not 'ftp://pki.example.com'"),
         (["serve", "--public-url", "https://"], "--public-url must be"),
         (["serve", "--public-url", "https://pki.example.com/?x=1"], "--public-url must be"),
+        (["serve", "--public-url", "http://pki.example.com/pa th"], "--public-url must be"),
+        (["serve", "--public-url", "http://pki.example.com:99999"], "--public-url must be"),
     ])
     func badFlagsAreClearErrors(_ arguments: [String], _ message: String) async throws {
         let result = try await SheduProcess.run(arguments + ["--data-dir", "/tmp/shedu-never-created-\(UUID())"])
@@ -97,6 +107,15 @@ struct CommandLineTests {
             #expect(empty.status != 0)
             #expect(empty.errors.contains("--data-dir must not be empty"), "\(empty.errors)")
             #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("master.key").path))
+        }
+
+        // Passwords that parse as something else (a port and a path), or sit in the query.
+        for url in ["postgres://u:123/hunter2@127.0.0.1:1/db", "postgres://127.0.0.1:1/shedu?sslmode=disable&password=hunter2"] {
+            let hidden = try await SheduProcess.run([
+                "serve", "--data-dir", folder.appendingPathComponent("d").path, "--port", "\(try freePort())", "--database-url", url,
+            ])
+            #expect(hidden.status != 0)
+            #expect(!hidden.errors.contains("hunter2"), "\(hidden.errors)")
         }
 
         // A data folder that cannot be one.
