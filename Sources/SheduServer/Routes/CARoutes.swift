@@ -166,9 +166,16 @@ struct CARoutes {
                 }
                 return date
             }
-            let scope = CertificateScope.expiring(after: try instant("expires_after"), before: try instant("expires_before"))
-            return ListEnvelope(
-                try await ca.listCertificates(request.listQuery(fields: CertificateRecord.expiringFields), scope: scope))
+            // The window becomes filters on valid_to, so the bookmark carries it to the next pages.
+            var query = try request.listQuery(fields: CertificateRecord.expiringFields)
+            let window = [("after", try instant("expires_after")), ("before", try instant("expires_before"))]
+            if query.cursor == nil {
+                for case let (operation, date?) in window {
+                    query.filters.append(
+                        try Filter(parsing: "valid_to[\(operation)]\(RFC3339.format(date))", fields: CertificateRecord.expiringFields))
+                }
+            }
+            return ListEnvelope(try await ca.listCertificates(query, scope: .expiring(after: nil, before: nil)))
         }
         api.on(.get, "\(base)/certificates/{sn}", summary: "Get a certificate", tag: "Certificates", response: "Certificate") { _, context in
             JSONResponse(.ok, try await ca.certificate(serialNumber: try context.pathParameter("sn")))
