@@ -190,6 +190,12 @@ public struct DeviceService: Sendable {
             device.events.append(DeviceEvent(.decommissioned), at: now)
             device.events.append(
                 DeviceEvent(.statusUpdated, "Status updated from '\(previous.status.rawValue)' to 'DECOMMISSIONED'"), at: now)
+            // The slot shows REVOKED once the device is decommissioned (``Device``'s JSON).
+            if var slot = device.identity, previous.status != .revoked {
+                slot.events.append(
+                    DeviceEvent(.statusUpdated, "Status updated from '\(previous.status.rawValue)' to 'REVOKED'"), at: now)
+                device.identity = slot
+            }
             var changes: [CertificateChange] = []
             if let serial = device.activeSerialNumber { changes.append(CertificateChange(serialNumber: serial, change: revoke)) }
             return DeviceChange(

@@ -151,6 +151,10 @@ struct DeviceSeedWalkthroughTests {
             let after = try await world.device("device-001")
             #expect(after["status"] == "DECOMMISSIONED")
             #expect(after["identity_slot"]?["status"] == "REVOKED")
+            let slotHistory = try #require(after["identity_slot"]?["events"]?.objectValue)
+            #expect(slotHistory.values.contains {
+                $0["type"] == "STATUS-UPDATED" && $0["description"]?.stringValue?.hasSuffix("to 'REVOKED'") == true
+            }, "the slot records its revocation: \(slotHistory)")
             let retired = try await world.api.get("/api/ca/v1/certificates/\(renewed)")
             #expect(retired["status"] == "REVOKED")
             #expect(retired["revocation_reason"] == "CessationOfOperation")
