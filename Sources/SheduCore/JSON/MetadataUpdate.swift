@@ -26,6 +26,14 @@ public enum MetadataUpdate: Sendable, Equatable {
         if members.count == 1, let patches = members["patches"], patches.arrayValue == nil {
             throw SheduError.badRequest("patches must be an array of JSON Patch operations (RFC 6902), not \(patches.typeName)")
         }
+        // A patch list beside other members is a patch body gone wrong: stored as plain metadata,
+        // it would replace everything with the literal list.
+        if members.count > 1, let operations = members["patches"]?.arrayValue, !operations.isEmpty,
+            operations.allSatisfy({ $0["op"] != nil })
+        {
+            let others = members.keys.filter { $0 != "patches" }.sorted().joined(separator: ", ")
+            throw SheduError.badRequest("a JSON Patch body holds \"patches\" alone; it also has: \(others)")
+        }
         if let patches = members["patches"], case .array = patches, members.count == 1 {
             do {
                 let steps = try JSONValueDecoder.decode([JSONPatch.Step].self, from: patches)

@@ -125,7 +125,14 @@ struct JSONPatchTests {
         for isPatch in [true, false] {
             let error = #expect(throws: SheduError.self) { try MetadataUpdate(body: Data(#"{"patches":"x"}"#.utf8), isPatch: isPatch) }
             #expect(error?.message == "patches must be an array of JSON Patch operations (RFC 6902), not string")
+            let mixed = #expect(throws: SheduError.self) {
+                try MetadataUpdate(body: Data(#"{"patches":[{"op":"remove","path":"/a"}],"b":1}"#.utf8), isPatch: isPatch)
+            }
+            #expect(mixed?.message == #"a JSON Patch body holds "patches" alone; it also has: b"#)
         }
+        // A "patches" member that is not a list of operations stays metadata like any other.
+        let plain = try MetadataUpdate(body: Data(#"{"patches":[1,2],"b":1}"#.utf8), isPatch: false)
+        #expect(try plain.apply(to: current) == ["patches": [1, 2], "b": 1])
     }
 
     @Test func pointersEscapeOnlyWithTildeZeroAndOne() throws {
