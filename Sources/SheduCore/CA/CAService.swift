@@ -102,8 +102,11 @@ public final class CAService: Sendable {
         if let inline { return inline }
         if let id, !id.isEmpty { return try await profiles.profile(id: id) }
         if let caDefault, !caDefault.isEmpty { return try await profiles.profile(id: caDefault) }
-        throw SheduError.badRequest(
-            "no issuance profile: pass profile_id or profile, or give CA '\(caID)' a default profile")
+        throw Self.noProfile(caID: caID)
+    }
+
+    static func noProfile(caID: String) -> SheduError {
+        .badRequest("no issuance profile: pass profile_id or profile, or give CA '\(caID)' a default profile")
     }
 
     /// Builds and signs a certificate, mapping the PKI's refusals to 400.

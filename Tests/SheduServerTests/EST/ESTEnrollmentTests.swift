@@ -104,6 +104,8 @@ struct ESTEnrollmentTests {
                 ("enrollment_settings", "enable_replaceable_enrollment", false), ("server_keygen_settings", "enabled", false),
             ])
             try await world.createCA("other-factory-ca", profile: "bootstrap")
+            // Enrolling at root-ca, which has no default profile, with no profile of its own.
+            try await world.createDMS("profileless-dms", [("enrollment_settings", "enrollment_ca", "root-ca")])
             var device = try TestDevice("sensor-9")
             try await world.bootstrap(&device)
             var foreign = try TestDevice("sensor-9")
@@ -134,6 +136,9 @@ struct ESTEnrollmentTests {
                 (bootstrapped, "/.well-known/est/simpleenroll", csr, "application/pkcs10", 404, "--est-default-dms"),
                 (bootstrapped, "/.well-known/est/strict-dms/simpleenroll", csr, "application/pkcs10", 403, "PRE_REGISTRATION"),
                 (bootstrapped, "/.well-known/est/strict-dms/serverkeygen", csr, "application/pkcs10", 403, "server-side key generation"),
+                // Nothing the device can change: the DMS's settings are named.
+                (bootstrapped, "/.well-known/est/profileless-dms/simpleenroll", csr, "application/pkcs10", 409,
+                 "DMS 'profileless-dms' cannot issue: it names no issuance profile (settings.issuance_profile_id)"),
                 // Renewals authenticate before the device is looked at: neither a client without a
                 // certificate nor one with only a factory certificate learns whether it exists.
                 (anonymous, "/.well-known/est/factory-dms/simplereenroll", csr, "application/pkcs10", 401, "requires a client certificate"),

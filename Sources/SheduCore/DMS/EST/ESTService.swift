@@ -59,13 +59,27 @@ public struct ESTService: Sendable {
         return certificates
     }
 
+    /// A DMS with no issuance profile, on a CA without a default one, cannot issue: a device can
+    /// change nothing about that (it cannot "pass profile_id"), so the answer names the DMS's
+    /// settings as the conflict to resolve.
+    static func namingTheDMS<T>(_ dmsID: String, caID: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as SheduError where error == CAService.noProfile(caID: caID) {
+            throw SheduError.conflict(
+                "DMS '\(dmsID)' cannot issue: it names no issuance profile (settings.issuance_profile_id) and its enrollment CA '\(caID)' has no default one")
+        }
+    }
+
     /// `/csrattrs`: what the enrollment profile wants in a CSR; nil when it accepts anything.
     public func csrAttributes(dmsID: String) async throws -> [UInt8]? {
         let settings = try await dms.dms(id: dmsID).settings
         let caID = settings.enrollment.enrollmentCA
-        let profile = try await ca.issuanceProfile(
-            caID: caID, inline: settings.issuanceProfile,
-            profileID: settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID)
+        let profile = try await Self.namingTheDMS(dmsID, caID: caID) {
+            try await ca.issuanceProfile(
+                caID: caID, inline: settings.issuanceProfile,
+                profileID: settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID)
+        }
         let keyPolicy = profile.policy(now: clock.now()).keyPolicy
         guard keyPolicy.enabled else { return nil }
         let caCertificate = try await ca.ca(id: caID).certificate.certificate()
@@ -222,8 +236,10 @@ public struct ESTService: Sendable {
             renewal ? (settings.reenrollment.revokeOnReenrollment ? .superseded : nil) : .superseded
         let profileID = settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID
         return try await ca.withFreshSerial { _ in
-            let prepared = try await ca.prepareCertificate(
-                caID: settings.enrollment.enrollmentCA, for: subject, profile: settings.issuanceProfile, profileID: profileID)
+            let prepared = try await Self.namingTheDMS(dms.id, caID: settings.enrollment.enrollmentCA) {
+                try await ca.prepareCertificate(
+                    caID: settings.enrollment.enrollmentCA, for: subject, profile: settings.issuanceProfile, profileID: profileID)
+            }
             var certificate = prepared
             certificate.events.append(
                 DomainEvent(
