@@ -16,6 +16,27 @@ struct PKIBasicsTests {
         #expect(CertificateInfo.ipText([1, 2, 3]) == "010203", "neither IPv4 nor IPv6: hex")
     }
 
+    /// A PKCS#10 request with a key Shedu does not sign for says so, instead of "not a PKCS#10
+    /// certificate request"; what is not a request at all still says that.
+    @Test func csrsWithKeysSheduDoesNotSignForSaySo() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        for (name, arguments, kind) in [
+            ("rsa1024", ["-newkey", "rsa:1024"], "(RSA)"),
+            ("p224", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-224"], "(algorithm 1.2.840.10045.2.1, curve 1.3.132.0.33)"),
+        ] {
+            let made = try runCommand(
+                opensslPath, ["req", "-new", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=\(name)", "-outform", "DER", "-out", "\(name).der"] + arguments,
+                in: folder)
+            #expect(made.status == 0, "\(made)")
+            let der = try folder.read("\(name).der")
+            let error = #expect(throws: PKIError.self) { try CertificateSigningRequest(apiText: Data(der).base64EncodedString()) }
+            #expect(error?.description.contains("csr: its public key \(kind) is not one Shedu signs for") == true, "\(String(describing: error))")
+        }
+        let notARequest = #expect(throws: PKIError.self) { try CertificateSigningRequest(apiText: Data("hello".utf8).base64EncodedString()) }
+        #expect(notARequest?.description.contains("csr is not a PKCS#10 certificate request") == true)
+    }
+
     @Test func hexRoundTrips() {
         #expect(Hex.encode([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
         #expect(Hex.decode("000FA0ff") == [0x00, 0x0f, 0xa0, 0xff])

@@ -265,7 +265,9 @@ public struct ESTService: Sendable {
         do {
             return try CertificateSigningRequest(derEncoded: der)
         } catch {
-            throw SheduError.badRequest("the request body is not a PKCS#10 certificate request (base64 of its DER)")
+            throw SheduError.badRequest(
+                CertificateSigningRequest.unsupportedKey(der).map { "the CSR is PKCS#10, but \($0)" }
+                    ?? "the request body is not a PKCS#10 certificate request (base64 of its DER)")
         }
     }
 
