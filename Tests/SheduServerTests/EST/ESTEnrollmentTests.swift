@@ -166,13 +166,13 @@ struct ESTEnrollmentTests {
             let slot = try await world.get("/api/devmanager/v1/devices/sensor-9")["identity_slot"]
             #expect(slot?["versions"]?.objectValue?.count == 1, "the refused enrollment left no slot version")
 
-            // An operational certificate of the enrollment CA authenticates a renewal; then the
-            // device named by the CSR must have an identity, in this DMS.
+            // An operational certificate of the enrollment CA authenticates a renewal of its own
+            // device only (another name learns nothing of that device), in this DMS.
             var enrolled = device
             enrolled.certificatePEM = PEMText.pem(derCertificate: try #require(try ESTReply.certificates(first).first).derBytes)
             let operational = try enrolled.client(server, caCertificatePath: caPath)
             let renewals: [(String, String, String)] = [
-                ("/.well-known/est/strict-dms/simplereenroll", try device.csrBody(commonName: "sensor-unknown"), "device 'sensor-unknown' has no identity to renew"),
+                ("/.well-known/est/strict-dms/simplereenroll", try device.csrBody(commonName: "sensor-unknown"), "the client certificate is device 'sensor-9''s; it renews that device only, not 'sensor-unknown'"),
                 ("/.well-known/est/factory-dms/simplereenroll", try device.csrBody(), "registered to DMS 'strict-dms'"),
             ]
             for (path, body, message) in renewals {
@@ -210,6 +210,12 @@ struct ESTEnrollmentTests {
             device.certificatePEM = PEMText.pem(derCertificate: issued.derBytes)
             let client = try device.client(server, caCertificatePath: caPath)
 
+            // Another device's name: refused alike whether that device exists or not.
+            for other in ["meter-2", "no-such-meter"] {
+                let elsewhere = try await client.est("/.well-known/est/factory-dms/simplereenroll", csr: try device.csrBody(commonName: other))
+                #expect(elsewhere.status == 403, "\(elsewhere.text)")
+                #expect((try? elsewhere.json())?["err"]?.stringValue == "the client certificate is device 'meter-1''s; it renews that device only, not '\(other)' (the CSR's common name)")
+            }
             let early = try await client.est("/.well-known/est/factory-dms/simplereenroll", csr: try device.csrBody())
             #expect(early.status == 403, "\(early.text)")
             #expect((try? early.json())?["err"]?.stringValue?.contains("opens at") == true)

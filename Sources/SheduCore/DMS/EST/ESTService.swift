@@ -151,6 +151,12 @@ public struct ESTService: Sendable {
         let chain = try await authenticate(
             authentication, anchors: anchors, dms: dms, csr: der, deviceID: deviceID, request: request,
             allowExpired: settings.reenrollment.enableExpiredRenewal)
+        // A device renews its own identity (Lamassu's authentication step): before any lookup, so
+        // one device's certificate tells nothing about whether others exist or where.
+        if let leaf = chain?.first, case let holder = Subject(leaf.subject).commonName, holder != deviceID {
+            throw SheduError.forbidden(
+                "the client certificate is device '\(holder)''s; it renews that device only, not '\(deviceID)' (the CSR's common name)")
+        }
         guard let device = try await devices.store.device(id: deviceID), let currentSerial = device.activeSerialNumber else {
             throw SheduError.forbidden("device '\(deviceID)' has no identity to renew: enroll it first (simpleenroll)")
         }
