@@ -1,4 +1,5 @@
 import Foundation
+import SheduPKI
 
 /// DMS records (API.md §5): create, read, update and delete, with settings that must name CAs
 /// and profiles that exist.
@@ -142,7 +143,19 @@ public struct DMSService: Sendable {
             }
         }
         if settings.serverKeyGeneration.enabled {
-            _ = try settings.serverKeyGeneration.key.spec()
+            let spec = try settings.serverKeyGeneration.key.spec()
+            // The key the server makes must pass the profile that signs it, or every
+            // /serverkeygen fails with a refusal the device cannot act on.
+            let profile = try? await ca.issuanceProfile(
+                caID: settings.enrollment.enrollmentCA, inline: settings.issuanceProfile,
+                profileID: settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID)
+            if let profile {
+                do {
+                    try profile.policy(now: clock.now()).keyPolicy.check(spec)
+                } catch let error as PKIError {
+                    throw SheduError.badRequest("settings.server_keygen_settings.key: \(error.description)")
+                }
+            }
         }
     }
 

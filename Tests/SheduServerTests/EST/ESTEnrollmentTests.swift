@@ -106,6 +106,13 @@ struct ESTEnrollmentTests {
             try await world.createCA("other-factory-ca", profile: "bootstrap")
             // Enrolling at root-ca, which has no default profile, with no profile of its own.
             try await world.createDMS("profileless-dms", [("enrollment_settings", "enrollment_ca", "root-ca")])
+            // A server-made key its own profile would refuse: refused when the DMS is written.
+            try await world.post("/api/ca/v1/profiles", #"{"id":"p384-only","validity":{"type":"Duration","duration":"30d"},"crypto_enforcement":{"enabled":true,"allow_ecdsa_keys":true,"allowed_ecdsa_key_sizes":[384]}}"#)
+            let contradicting = try await world.post(
+                "/api/dmsmanager/v1/dms",
+                #"{"id":"p384-dms","settings":{"issuance_profile_id":"p384-only","enrollment_settings":{"enrollment_ca":"issuing-ca-01","registration_mode":"JITP","est_rfc7030_settings":{"auth_mode":"NO_AUTH"}},"server_keygen_settings":{"enabled":true,"key":{"type":"ECDSA","bits":256}}}}"#,
+                expect: 400)
+            #expect(contradicting["err"] == "settings.server_keygen_settings.key: the issuance profile accepts ECDSA keys of 384 bits, not 256")
             var device = try TestDevice("sensor-9")
             try await world.bootstrap(&device)
             var foreign = try TestDevice("sensor-9")
