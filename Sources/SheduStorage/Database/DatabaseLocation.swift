@@ -28,18 +28,17 @@ public enum DatabaseLocation: Sendable, Equatable {
     }
 
     static func redacted(_ url: String) -> String {
-        var text = url
-        if var components = URLComponents(string: url), components.password != nil, let string = { () -> String? in
+        redactedPasswordParameter(redactedPassword(url))
+    }
+
+    /// The user part's password as `***`. A URL that does not parse as its writer meant (a
+    /// password with '/' or '#' reads as a port and a path) hides all between scheme and last '@'.
+    private static func redactedPassword(_ url: String) -> String {
+        if var components = URLComponents(string: url), components.password != nil {
             components.password = "***"
-            return components.string
-        }() {
-            text = string
-        } else {
-            // A URL that does not parse as its writer meant (a password with '/' or '#' reads as
-            // a port and a path): what lies between the scheme and the last '@' is hidden.
-            text = redactedUserInfo(text)
+            if let text = components.string { return text }
         }
-        return redactedPasswordParameter(text)
+        return redactedUserInfo(url)
     }
 
     private static func redactedUserInfo(_ url: String) -> String {
