@@ -156,11 +156,18 @@ public final class KMSService: Sendable {
     }
 
     public func rename(_ identifier: String, to name: String) async throws -> KMSKey {
-        try await update(identifier, type: "kms.name.update") { $0.name = name }
+        // As POST /keys requires one.
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SheduError.badRequest("name must not be empty") }
+        return try await update(identifier, type: "kms.name.update") { $0.name = name }
     }
 
     public func setTags(_ identifier: String, _ tags: [String]) async throws -> KMSKey {
         try await update(identifier, type: "kms.tags.update") { $0.tags = tags }
+    }
+
+    /// 64 hex digits: the form of a key id (SHA-256 of the key's DER SubjectPublicKeyInfo).
+    static func looksLikeKeyID(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }
     }
 
     /// Applies a JSON Patch to the alias list; aliases must be unique non-empty strings.
@@ -174,6 +181,10 @@ public final class KMSService: Sendable {
             }
             guard Set(aliases).count == aliases.count else {
                 throw SheduError.badRequest("aliases must not repeat")
+            }
+            // A lookup tries key ids and PKCS#11 URIs before aliases: such an alias would never be reached.
+            if let shadowed = aliases.first(where: { Self.looksLikeKeyID($0) || $0.lowercased().hasPrefix("pkcs11:") }) {
+                throw SheduError.badRequest("alias '\(shadowed)' is a key id or a pkcs11: URI, which a lookup reads as such")
             }
             key.aliases = aliases
         }

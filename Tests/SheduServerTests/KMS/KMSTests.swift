@@ -227,6 +227,17 @@ struct KMSTests {
             #expect(taken.status == .conflict)
             #expect(try taken.json()["err"] == "alias 'gateway' is already used by another key")
             #expect(try await client.send(.get, "/api/kms/v1/keys/\(second)", token: viewer).json()["aliases"] == [])
+            // Aliases a lookup could never reach (it tries ids and PKCS#11 URIs first), and an empty name.
+            for shadow in [first, "pkcs11:id=\(first)"] {
+                let refused = try await client.send(
+                    .put, "/api/kms/v1/keys/\(second)/alias", token: operatorToken, json: #"{"patches":[{"op":"add","path":"/-","value":"\#(shadow)"}]}"#)
+                #expect(refused.status == .badRequest, "\(refused.text)")
+                #expect(try refused.json()["err"] == .string("alias '\(shadow)' is a key id or a pkcs11: URI, which a lookup reads as such"))
+            }
+            let unnamed = try await client.send(.put, "/api/kms/v1/keys/\(second)/name", token: operatorToken, json: #"{"name":" "}"#)
+            #expect(unnamed.status == .badRequest)
+            #expect(try unnamed.json()["err"] == "name must not be empty")
+            #expect(try await client.send(.get, "/api/kms/v1/keys/\(second)", token: viewer).json()["name"] == "b", "nothing changed")
 
             let metadata = try await client.send(.patch, "/api/kms/v1/keys/gateway/metadata", token: operatorToken, json: #"{"site":"plant-1"}"#)
             #expect(try metadata.json()["metadata"] == ["site": "plant-1"])
