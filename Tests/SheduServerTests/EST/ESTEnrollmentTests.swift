@@ -24,6 +24,14 @@ struct ESTEnrollmentTests {
             #expect(try ESTReply.certificates(cacerts).map(ESTReply.commonName).sorted() == ["issuing-ca-01", "root-ca"])
             let pem = try await server.request(.GET, "/.well-known/est/factory-dms/cacerts", headers: [("Accept", "application/x-pem-file")])
             #expect(pem.text.components(separatedBy: "-----BEGIN CERTIFICATE-----").count == 3)
+            // A revoked CA is no trust anchor to hand out, managed or not.
+            try await world.createCA("retired-ca")
+            try await world.createDMS("distributing-dms", [("ca_distribution_settings", "managed_cas", ["retired-ca"])])
+            let withRetired = try await server.request(.GET, "/.well-known/est/distributing-dms/cacerts")
+            #expect(try ESTReply.certificates(withRetired).map(ESTReply.commonName).sorted() == ["issuing-ca-01", "retired-ca", "root-ca"])
+            try await world.post("/api/ca/v1/cas/retired-ca/status", #"{"status":"REVOKED"}"#, expect: 200)
+            let withoutRetired = try await server.request(.GET, "/.well-known/est/distributing-dms/cacerts")
+            #expect(try ESTReply.certificates(withoutRetired).map(ESTReply.commonName).sorted() == ["issuing-ca-01", "root-ca"])
 
             // Enroll with the bootstrap certificate.
             var device = try TestDevice("sensor-1")

@@ -38,18 +38,18 @@ public struct ESTService: Sendable {
     // MARK: Distribution
 
     /// `/cacerts`: the enrollment CA's chain up to its root, the DMS's managed CAs, and Shedu's
-    /// TLS CA, as `ca_distribution_settings` says.
+    /// TLS CA, as `ca_distribution_settings` says. A revoked or expired CA is no trust anchor to
+    /// hand a device, and is left out.
     public func caCertificates(dmsID: String) async throws -> [Certificate] {
         let settings = try await dms.dms(id: dmsID).settings
-        var certificates: [Certificate] = []
+        var authorities: [CertificateAuthority] = []
         if settings.caDistribution.includeEnrollmentCA {
-            for authority in try await ca.chain(of: settings.enrollment.enrollmentCA) {
-                certificates.append(try authority.certificate.certificate())
-            }
+            authorities += try await ca.chain(of: settings.enrollment.enrollmentCA)
         }
         for id in settings.caDistribution.managedCAs {
-            certificates.append(try await ca.ca(id: id).certificate.certificate())
+            authorities.append(try await ca.ca(id: id))
         }
+        var certificates = try authorities.filter { ![.revoked, .expired].contains($0.certificate.status) }.map { try $0.certificate.certificate() }
         if settings.caDistribution.includeSystemCA { certificates += systemCertificates }
         var seen = Set<[UInt8]>()
         certificates = certificates.filter { seen.insert($0.derBytes).inserted }
