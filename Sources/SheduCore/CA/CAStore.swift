@@ -5,8 +5,9 @@ public enum CertificateScope: Sendable, Hashable {
     case all
     /// Certificates a CA issued (not its own).
     case issuedBy(caID: String)
-    /// Live certificates (not REVOKED or EXPIRED) whose `valid_to` is in the window.
-    case expiring(after: Date?, before: Date?)
+    /// Live certificates (not REVOKED or EXPIRED), for the expiration window; the window itself
+    /// comes as `valid_to` filters, so that bookmarks carry it.
+    case expiring
 }
 
 /// Certificate counts by status.

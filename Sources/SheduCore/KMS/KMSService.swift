@@ -167,7 +167,7 @@ public final class KMSService: Sendable {
 
     /// 64 hex digits: the form of a key id (SHA-256 of the key's DER SubjectPublicKeyInfo).
     static func looksLikeKeyID(_ text: String) -> Bool {
-        text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }
+        text.utf8.count == 64 && Hex.decode(text) != nil
     }
 
     /// Applies a JSON Patch to the alias list; aliases must be unique non-empty strings.

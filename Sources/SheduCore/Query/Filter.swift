@@ -23,7 +23,6 @@ public struct Filter: Sendable, Hashable {
     /// The filter as the client wrote it, kept for bookmarks.
     public var text: String
 
-    /// Parses `field[op]value` (a `=` right after `]` is also accepted: `status[eq]=ACTIVE`).
     /// How long a written time spans, for equality: a day for a date alone, else its last written
     /// digit (a second, or 100, 10 or 1 ms with fractions).
     static func span(ofTime text: String) -> Int64 {
@@ -33,6 +32,7 @@ public struct Filter: Sendable, Hashable {
         return digits >= 3 ? 1 : [1_000, 100, 10][digits]
     }
 
+    /// Parses `field[op]value` (a `=` right after `]` is also accepted: `status[eq]=ACTIVE`).
     public init(parsing text: String, fields: FieldSet) throws {
         // As on PostgreSQL, which holds no NUL in text: both stores answer alike.
         guard !text.unicodeScalars.contains("\u{0}") else {

@@ -26,7 +26,6 @@ extension Request {
         return spaced.removingPercentEncoding ?? spaced
     }
 
-    /// Parses the list parameters of API.md §1 against a resource's fields.
     /// The list a bookmark belongs to: the path as decoded, without a trailing '/', so that every
     /// spelling of one list shares its bookmarks.
     private var listName: String {
@@ -34,6 +33,7 @@ extension Request {
         return path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
+    /// Parses the list parameters of API.md §1 against a resource's fields.
     func listQuery(fields: FieldSet) throws -> ListQuery {
         try ListQuery(
             filters: queryValues("filter"), sortBy: queryValue("sort_by"), sortMode: queryValue("sort_mode"),

@@ -175,7 +175,7 @@ struct CARoutes {
                         try Filter(parsing: "valid_to[\(operation)]\(RFC3339.format(date))", fields: CertificateRecord.expiringFields))
                 }
             }
-            return ListEnvelope(try await ca.listCertificates(query, scope: .expiring(after: nil, before: nil)))
+            return ListEnvelope(try await ca.listCertificates(query, scope: .expiring))
         }
         api.on(.get, "\(base)/certificates/{sn}", summary: "Get a certificate", tag: "Certificates", response: "Certificate") { _, context in
             JSONResponse(.ok, try await ca.certificate(serialNumber: try context.pathParameter("sn")))

@@ -665,11 +665,8 @@ public struct SQLCAStore: CAStore {
             condition = nil
         case .issuedBy(let caID):
             condition = "t.issuer_ca_id = \(bind: caID) AND NOT t.self_signed"
-        case .expiring(let after, let before):
-            var parts: [SQLQueryString] = ["t.status IN ('ACTIVE', 'INACTIVE')"]
-            if let after { parts.append("t.valid_to > \(bind: after.epochMilliseconds)") }
-            if let before { parts.append("t.valid_to < \(bind: before.epochMilliseconds)") }
-            condition = parts.joined(separator: " AND ")
+        case .expiring:
+            condition = "t.status IN ('ACTIVE', 'INACTIVE')"
         }
         return try await database.read { db in
             try await certificates.page(query, on: db, columns: select, scope: condition, decode: Self.decodeCertificate)

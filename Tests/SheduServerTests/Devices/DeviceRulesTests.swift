@@ -9,7 +9,6 @@ import Testing
 
 @Suite("Devices, groups and DMS records: rules and bad input")
 struct DeviceRulesTests {
-    /// Each mistake is a 4xx that names the problem, and changes nothing.
     /// `_ic` filters fold ASCII letters, and only those, on both stores: PostgreSQL's lower()
     /// followed the database's locale (every letter in a UTF-8 one), SQLite's folds ASCII alone.
     @Test(arguments: TestBackend.available)
@@ -35,6 +34,7 @@ struct DeviceRulesTests {
         await app.cleanup()
     }
 
+    /// Each mistake is a 4xx that names the problem, and changes nothing.
     @Test func badInputIsRefusedAndChangesNothing() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)

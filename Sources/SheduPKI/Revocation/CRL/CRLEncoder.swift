@@ -129,7 +129,6 @@ public struct CRLEncoder: Sendable {
         return table
     }()
 
-
     private static func der(of value: some DERSerializable) throws -> [UInt8] {
         var serializer = DER.Serializer()
         try serializer.serialize(value)
