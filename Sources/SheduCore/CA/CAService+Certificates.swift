@@ -218,13 +218,13 @@ extension CAService {
         }
     }
 
-    public func stats() async throws -> CAStats {
-        try await store.stats()
+    public func stats(caFilters: [Filter] = [], certificateFilters: [Filter] = []) async throws -> CAStats {
+        try await store.stats(caFilters: caFilters, certificateFilters: certificateFilters)
     }
 
-    public func statuses(issuedBy caID: String) async throws -> StatusCounts {
+    public func statuses(issuedBy caID: String, filters: [Filter] = []) async throws -> StatusCounts {
         _ = try await ca(id: caID)
-        return try await store.certificateStatuses(issuedBy: caID)
+        return try await store.certificateStatuses(issuedBy: caID, filters: filters)
     }
 
     /// Marks everything whose validity ended EXPIRED; returns how many changed.

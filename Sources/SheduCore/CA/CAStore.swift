@@ -92,8 +92,9 @@ public protocol CAStore: Sendable {
     ) async throws -> CertificateRecord?
     /// Removes a certificate; refused while its issuing CA exists. False when there was none.
     func deleteCertificate(serialNumber: String, events: [DomainEvent]) async throws -> Bool
-    func stats() async throws -> CAStats
-    func certificateStatuses(issuedBy caID: String) async throws -> StatusCounts
+    /// Counts of the CAs and certificates that pass their filters (AND-ed; none: all).
+    func stats(caFilters: [Filter], certificateFilters: [Filter]) async throws -> CAStats
+    func certificateStatuses(issuedBy caID: String, filters: [Filter]) async throws -> StatusCounts
     /// Marks live certificates and CAs whose validity ended before `now` EXPIRED, at most `limit`
     /// per call, with their events; returns how many changed.
     func expireCertificates(before now: Date, limit: Int) async throws -> Int

@@ -28,8 +28,8 @@ struct DocumentedRoute: Sendable {
     var successStatus: HTTPResponse.Status
     /// Whether the route takes the list parameters (`filter`, `sort_by`, ...) and answers a list.
     var isList: Bool
-    /// Whether the route takes `filter` without being a list (the stats routes).
-    var isFiltered: Bool = false
+    /// The filter parameters a route takes without being a list (the stats routes).
+    var filterParameters: [String] = []
     var contentTypes: (request: String, response: String)
 }
 
@@ -47,14 +47,14 @@ final class APIRouter: @unchecked Sendable {
     func on<Output: ResponseGenerator>(
         _ method: HTTPRequest.Method, _ path: String, access: Access? = nil, summary: String, tag: String,
         request: String? = nil, response: String? = nil, status: HTTPResponse.Status = .ok, list: Bool = false,
-        filtered: Bool = false, contentTypes: (request: String, response: String) = ("application/json", "application/json"),
+        filters: [String] = [], contentTypes: (request: String, response: String) = ("application/json", "application/json"),
         handler: @escaping @Sendable (Request, SheduRequestContext) async throws -> Output
     ) {
         let access = access ?? .role(Access.defaultRole(for: method))
         routes.append(
             DocumentedRoute(
                 method: method, path: path, summary: summary, tag: tag, access: access, requestSchema: request,
-                responseSchema: response, successStatus: status, isList: list, isFiltered: filtered,
+                responseSchema: response, successStatus: status, isList: list, filterParameters: filters,
                 contentTypes: contentTypes))
         router.on(RouterPath(path), method: method) { request, context -> Response in
             if case .role(let required) = access {

@@ -42,9 +42,9 @@ extension Request {
 }
 
 extension Request {
-    /// The `filter` parameters alone, for counts and statistics.
-    func filters(fields: FieldSet) throws -> [Filter] {
-        try queryValues("filter").map { try Filter(parsing: $0, fields: fields) }
+    /// The filter parameters alone (`filter`, or as `parameter` names them), for counts and statistics.
+    func filters(fields: FieldSet, parameter: String = "filter") throws -> [Filter] {
+        try queryValues(parameter).map { try Filter(parsing: $0, fields: fields) }
     }
 }
 

@@ -51,9 +51,9 @@ struct OpenAPIDocument {
                 Self.queryParameter("sort_mode", "string", "asc or desc"),
             ]
         }
-        if route.isList || route.isFiltered {
+        for name in route.isList ? ["filter"] : route.filterParameters {
             parameters.append([
-                "name": "filter", "in": "query", "required": false, "explode": true,
+                "name": .string(name), "in": "query", "required": false, "explode": true,
                 "description": "field[operator]value; repeatable, AND-ed",
                 "schema": ["type": "array", "items": ["type": "string"]],
             ])

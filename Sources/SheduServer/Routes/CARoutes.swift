@@ -37,17 +37,25 @@ struct CARoutes {
         registerAuthorities(on: api, base: base)
         registerIssuance(on: api, base: base)
         registerCertificates(on: api, base: base)
-        api.on(.get, "\(base)/stats", summary: "CA and certificate counts", tag: "CA", response: "CAStats") { _, _ in
-            let stats = try await ca.stats()
+        api.on(
+            .get, "\(base)/stats", summary: "CA and certificate counts", tag: "CA", response: "CAStats",
+            filters: ["ca_filter", "cert_filter"]
+        ) { request, _ in
+            let stats = try await ca.stats(
+                caFilters: try request.filters(fields: CertificateAuthority.fields, parameter: "ca_filter"),
+                certificateFilters: try request.filters(fields: CertificateRecord.fields, parameter: "cert_filter"))
             return JSONResponse(
                 .ok,
                 Stats(
                     cas: .init(total: stats.caCount, engineDistribution: stats.caEngines, statusDistribution: Self.statusNames(stats.caStatuses)),
                     certificates: .init(total: stats.certificateCount, statusDistribution: Self.statusNames(stats.certificateStatuses))))
         }
-        api.on(.get, "\(base)/stats/{id}", summary: "Counts of a CA's certificates by status", tag: "CA", response: "StatusCounts") {
-            _, context in
-            JSONResponse(.ok, Self.statusNames(try await ca.statuses(issuedBy: try context.pathParameter("id"))))
+        api.on(
+            .get, "\(base)/stats/{id}", summary: "Counts of a CA's certificates by status", tag: "CA", response: "StatusCounts",
+            filters: ["cert_filter"]
+        ) { request, context in
+            let filters = try request.filters(fields: CertificateRecord.fields, parameter: "cert_filter")
+            return JSONResponse(.ok, Self.statusNames(try await ca.statuses(issuedBy: try context.pathParameter("id"), filters: filters)))
         }
     }
 

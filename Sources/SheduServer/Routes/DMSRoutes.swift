@@ -45,7 +45,7 @@ struct DMSRoutes {
             try await dms.delete(id: try context.pathParameter("id"))
             return Response(status: .noContent)
         }
-        api.on(.get, "\(base)/stats", summary: "DMS count", tag: "DMS", response: "DMSStats", filtered: true) { request, _ in
+        api.on(.get, "\(base)/stats", summary: "DMS count", tag: "DMS", response: "DMSStats", filters: ["filter"]) { request, _ in
             JSONResponse(.ok, Stats(total: try await dms.count(filters: try request.filters(fields: DMS.fields))))
         }
         api.on(.post, "\(base)/dms/bind-identity", summary: "Bind a certificate as a device's identity", tag: "DMS", request: "BindIdentity", response: "BindIdentityResult") {

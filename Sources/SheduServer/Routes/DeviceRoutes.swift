@@ -63,7 +63,7 @@ struct DeviceRoutes {
             try await devices.delete(id: try context.pathParameter("id"))
             return Response(status: .noContent)
         }
-        api.on(.get, "\(base)/stats", summary: "Device counts by status", tag: "Devices", response: "DeviceStats", filtered: true) { request, _ in
+        api.on(.get, "\(base)/stats", summary: "Device counts by status", tag: "Devices", response: "DeviceStats", filters: ["filter"]) { request, _ in
             JSONResponse(.ok, Stats(try await devices.statusCounts(filters: try request.filters(fields: Device.fields))))
         }
         registerGroups(on: api, base: base)
@@ -94,7 +94,7 @@ struct DeviceRoutes {
             request, context in
             ListEnvelope(try await groups.members(id: try context.pathParameter("id"), request.listQuery(fields: Device.fields)))
         }
-        api.on(.get, "\(base)/device-groups/{id}/stats", summary: "Status counts of a group's devices", tag: "Device groups", response: "DeviceStats", filtered: true) {
+        api.on(.get, "\(base)/device-groups/{id}/stats", summary: "Status counts of a group's devices", tag: "Device groups", response: "DeviceStats", filters: ["filter"]) {
             request, context in
             let counts = try await groups.statusCounts(id: try context.pathParameter("id"), filters: try request.filters(fields: Device.fields))
             return JSONResponse(.ok, Stats(counts))

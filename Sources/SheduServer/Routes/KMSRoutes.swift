@@ -17,7 +17,7 @@ struct KMSRoutes {
         api.on(.get, "\(base)/engines", summary: "Key engines", tag: "KMS", response: "KeyEngines") { _, _ in
             JSONResponse(.ok, kms.engineInfos)
         }
-        api.on(.get, "\(base)/stats", summary: "Key counts", tag: "KMS", response: "KMSStats", filtered: true) { request, _ in
+        api.on(.get, "\(base)/stats", summary: "Key counts", tag: "KMS", response: "KMSStats", filters: ["filter"]) { request, _ in
             JSONResponse(.ok, try await kms.stats(filters: try request.filters(fields: KMSKey.fields)))
         }
         api.on(.get, "\(base)/keys", summary: "List keys", tag: "KMS", response: "Key", list: true) { request, _ in

@@ -740,19 +740,20 @@ public struct SQLCAStore: CAStore {
 
     // MARK: Statistics and expiry
 
-    public func stats() async throws -> CAStats {
-        try await database.read { db in
+    public func stats(caFilters: [Filter], certificateFilters: [Filter]) async throws -> CAStats {
+        let caCondition = try authorities.filterCondition(caFilters)
+        let certificateCondition = try certificates.filterCondition(certificateFilters)
+        let dialect = self.dialect
+        return try await database.read { db in
             var stats = CAStats(caCount: 0, caEngines: [:], caStatuses: [:], certificateCount: 0, certificateStatuses: [:])
             for status in CertificateStatus.allCases {
                 stats.caStatuses[status] = 0
                 stats.certificateStatuses[status] = 0
             }
-            for row in try await db.raw(
-                """
-                SELECT t.status, t.engine_id, COUNT(*) AS n FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
-                GROUP BY t.status, t.engine_id
-                """
-            ).all() {
+            var byEngine: SQLQueryString = "SELECT t.status, t.engine_id, COUNT(*) AS n FROM cas c JOIN certificates t ON t.serial_number = c.serial_number"
+            if let caCondition { byEngine += " WHERE \(caCondition)" }
+            byEngine += " GROUP BY t.status, t.engine_id"
+            for row in try await db.raw(byEngine).all() {
                 let count = try row.decode(column: "n", as: Int.self)
                 stats.caCount += count
                 let engine = try row.decode(column: "engine_id", as: String.self)
@@ -762,9 +763,11 @@ public struct SQLCAStore: CAStore {
                 }
             }
             let byStatus: SQLQueryString =
-                dialect == .sqlite
-                ? "SELECT status, SUM(n) AS n FROM certificate_status_counts GROUP BY status"
-                : "SELECT status, COUNT(*) AS n FROM certificates GROUP BY status"
+                switch (dialect, certificateCondition) {
+                case (.sqlite, nil): "SELECT status, SUM(n) AS n FROM certificate_status_counts GROUP BY status"
+                case (_, let condition?): "SELECT t.status AS status, COUNT(*) AS n FROM certificates t WHERE \(condition) GROUP BY t.status"
+                case (_, nil): "SELECT status, COUNT(*) AS n FROM certificates GROUP BY status"
+                }
             for row in try await db.raw(byStatus).all() {
                 let count = try row.decode(column: "n", as: Int.self)
                 stats.certificateCount += count
@@ -776,14 +779,24 @@ public struct SQLCAStore: CAStore {
         }
     }
 
-    public func certificateStatuses(issuedBy caID: String) async throws -> StatusCounts {
-        try await database.read { db in
+    public func certificateStatuses(issuedBy caID: String, filters: [Filter]) async throws -> StatusCounts {
+        let condition = try certificates.filterCondition(filters)
+        let dialect = self.dialect
+        return try await database.read { db in
             var counts: StatusCounts = [:]
             for status in CertificateStatus.allCases { counts[status] = 0 }
             let issued: SQLQueryString =
-                dialect == .sqlite
-                ? "SELECT status, n FROM certificate_status_counts WHERE issuer_ca_id = \(bind: caID) AND NOT self_signed"
-                : "SELECT status, COUNT(*) AS n FROM certificates WHERE issuer_ca_id = \(bind: caID) AND NOT self_signed GROUP BY status"
+                switch (dialect, condition) {
+                case (.sqlite, nil):
+                    "SELECT status, n FROM certificate_status_counts WHERE issuer_ca_id = \(bind: caID) AND NOT self_signed"
+                case (_, let condition?):
+                    """
+                    SELECT t.status AS status, COUNT(*) AS n FROM certificates t
+                    WHERE t.issuer_ca_id = \(bind: caID) AND NOT t.self_signed AND (\(condition)) GROUP BY t.status
+                    """
+                case (_, nil):
+                    "SELECT status, COUNT(*) AS n FROM certificates WHERE issuer_ca_id = \(bind: caID) AND NOT self_signed GROUP BY status"
+                }
             for row in try await db.raw(issued).all() {
                 if let status = CertificateStatus(rawValue: try row.decode(column: "status", as: String.self)) {
                     counts[status] = try row.decode(column: "n", as: Int.self)

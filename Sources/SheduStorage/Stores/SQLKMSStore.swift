@@ -155,7 +155,7 @@ public struct SQLKMSStore: KMSStore {
     }
 
     public func stats(filters: [Filter]) async throws -> KMSStats {
-        let condition = try compiler.compile(ListQuery(filters: filters, sort: .field("key_id"))).filters
+        let condition = try compiler.filterCondition(filters)
         return try await database.read { db in
             var sql: SQLQueryString = "SELECT engine_id, algorithm, COUNT(*) AS n FROM kms_keys"
             if let condition { sql += " WHERE \(condition)" }

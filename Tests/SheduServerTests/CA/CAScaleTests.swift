@@ -121,6 +121,15 @@ struct CAScaleTests {
             #expect(all == [.active: 3, .revoked: 8, .expired: 5])
             #expect(nonZero(try await services.ca.stats().certificateStatuses) == all)
             #expect(nonZero(try await services.ca.statuses(issuedBy: "root")) == (try await counted("WHERE issuer_ca_id = 'root' AND NOT self_signed")))
+            // Filtered counts are counted from the rows, on both stores.
+            let leaves = try Filter(parsing: "is_ca[eq]false", fields: CertificateRecord.fields)
+            let firstLeaves = try Filter(parsing: "subject.common_name[in]d0,d1,d2,d3", fields: CertificateRecord.fields)
+            #expect(nonZero(try await services.ca.stats(certificateFilters: [leaves]).certificateStatuses) == (try await counted("WHERE NOT is_ca")))
+            #expect(nonZero(try await services.ca.statuses(issuedBy: "root", filters: [firstLeaves])) == [.revoked: 2, .expired: 1, .active: 1])
+            let revokedCAs = try Filter(parsing: "status[eq]REVOKED", fields: CertificateAuthority.fields)
+            let caStats = try await services.ca.stats(caFilters: [revokedCAs])
+            #expect(caStats.caCount == 0, "the revoked sub CA was deleted")
+            #expect(try await services.ca.stats(caFilters: [try Filter(parsing: "id[eq]root", fields: CertificateAuthority.fields)]).caCount == 1)
         }
     }
 

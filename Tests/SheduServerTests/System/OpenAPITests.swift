@@ -40,6 +40,8 @@ struct OpenAPITests {
             let names = paths[path]?["get"]?["parameters"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
             #expect(names.contains("filter"), "\(path): \(names)")
         }
+        let caStatsParameters = paths["/api/ca/v1/stats"]?["get"]?["parameters"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(caStatsParameters == ["ca_filter", "cert_filter"])
         let device = paths["/api/devmanager/v1/devices/{id}"]
         #expect(device?["get"]?["responses"]?["404"] != nil)
         #expect(device?["delete"]?["responses"]?["409"] != nil, "a device with a live identity")
