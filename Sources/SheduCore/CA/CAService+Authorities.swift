@@ -314,6 +314,8 @@ extension CAService {
     public func signWithCA(id: String, _ request: CASignatureRequest) async throws -> Data {
         let ca = try await ca(id: id)
         guard let keyID = ca.keyID else { throw SheduError.conflict("CA '\(id)' has no private key in Shedu") }
+        // What a revoked, held or expired CA signs could pass for its word: as for certificates.
+        guard ca.status == .active else { throw SheduError.conflict("CA '\(id)' is \(ca.status.rawValue) and cannot sign") }
         return try await kms.sign(keyID, request.kmsRequest)
     }
 

@@ -448,18 +448,38 @@ public struct SQLCAStore: CAStore {
             now: time, followCertificate: true, on: db, dialect: dialect)
     }
 
+    /// Refuses to make `subject` ACTIVE under an issuing CA that is revoked or on hold, checked in
+    /// the caller's transaction so a hold placed meanwhile is seen.
+    private static func requireIssuerNotRevoked(_ issuerID: String, of subject: String, on db: any SQLDatabase) async throws {
+        guard let row = try await db.raw(
+            """
+            SELECT t.status, t.revocation_reason FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+            WHERE c.id = \(bind: issuerID)
+            """
+        ).first(), try row.decode(column: "status", as: String.self) == CertificateStatus.revoked.rawValue
+        else { return }
+        let reason = try row.decode(column: "revocation_reason", as: String.self)
+        throw SheduError.conflict(
+            "\(subject) cannot be made ACTIVE while its issuing CA '\(issuerID)' is REVOKED (\(reason)); release that CA first")
+    }
+
     public func changeCAStatus(id: String, transition: StatusChange.Transition, at time: Date, events: [DomainEvent]) async throws {
         let dialect = self.dialect
         let now = time.epochMilliseconds
         try await database.write { db in
             guard let row = try await db.raw(
                 """
-                SELECT c.serial_number, t.valid_to FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                SELECT c.serial_number, c.parent_id, t.valid_to FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
                 WHERE c.id = \(bind: id)
                 """
             ).first() else { throw SheduError.notFound("CA '\(id)' not found") }
             let serial = try row.decode(column: "serial_number", as: String.self)
             let validTo = try row.decode(column: "valid_to", as: Int64.self)
+            switch (transition, try row.decode(column: "parent_id", as: String?.self)) {
+            case (.release, let parent?), (.setStatus(.active), let parent?):
+                try await Self.requireIssuerNotRevoked(parent, of: "CA '\(id)'", on: db)
+            default: break
+            }
 
             // What happens below the CA, as (condition on the rows, new status, new reason, held by).
             let cascade: (condition: SQLQueryString, status: String, reason: String, heldBy: String?)?
@@ -478,7 +498,9 @@ public struct SQLCAStore: CAStore {
                     """
                 ).run()
                 if reason == .certificateHold {
-                    cascade = ("status IN ('ACTIVE', 'INACTIVE') AND \(Self.below(ownSerial: serial))", "REVOKED", "CertificateHold", id)
+                    // INACTIVE ones are left as they are: the release, which sets ACTIVE, would
+                    // turn on what was switched off.
+                    cascade = ("status = 'ACTIVE' AND \(Self.below(ownSerial: serial))", "REVOKED", "CertificateHold", id)
                 } else {
                     cascade = (Self.revocableBelow(ownSerial: serial), "REVOKED", "CessationOfOperation", nil)
                 }
@@ -698,6 +720,9 @@ public struct SQLCAStore: CAStore {
         let previousStatus = record.status
         let events = try change(&record)
         guard !events.isEmpty else { return (record, false) }
+        if record.status == .active, previousStatus != .active {
+            try await Self.requireIssuerNotRevoked(record.issuer.id, of: "certificate \(serialNumber)", on: db)
+        }
         try await db.raw(
             """
             UPDATE certificates SET status = \(bind: record.status.rawValue),

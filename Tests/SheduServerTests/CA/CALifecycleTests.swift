@@ -33,6 +33,9 @@ struct CALifecycleTests {
             // One leaf of sub-a-1 was revoked before, for key compromise: it keeps its reason.
             let compromised = leaves["sub-a-1-0"]!
             #expect(try await api.status("/api/ca/v1/certificates/\(compromised)/status", "REVOKED", reason: "KeyCompromise").status == .ok)
+            // One leaf of sub-a was switched off: a hold and its release leave it off.
+            let switchedOff = leaves["sub-a-2"]!
+            #expect(try await api.status("/api/ca/v1/certificates/\(switchedOff)/status", "INACTIVE").status == .ok)
 
             // Hold sub-a: sub-a, sub-a-1 and their certificates are held; sub-b is untouched.
             let held = try await api.status("/api/ca/v1/cas/sub-a/status", "REVOKED", reason: "CertificateHold")
@@ -46,6 +49,18 @@ struct CALifecycleTests {
             let refused = try await api.sign(ca: "sub-a-1", csr: try TestPKI.csr(commonName: "x", key: try TestPKI.key("ECDSA", 256)))
             #expect(refused.status == .conflict)
             #expect(try refused.json()["err"] == "CA 'sub-a-1' is REVOKED and cannot sign")
+            let signedData = try await client.send(
+                .post, "/api/ca/v1/cas/sub-a-1/signature/sign", token: token,
+                json: #"{"message":"aGVsbG8=","message_type":"RAW","signature_algorithm":"ECDSA_SHA_256"}"#)
+            #expect(signedData.status == .conflict, "nor sign data: \(signedData.text)")
+            // Nothing below a held CA is made ACTIVE on its own: that would issue, and pass checks, under the hold.
+            let early = try await api.status("/api/ca/v1/cas/sub-a-1/status", "ACTIVE")
+            #expect(early.status == .conflict)
+            #expect(try early.json()["err"] == "CA 'sub-a-1' cannot be made ACTIVE while its issuing CA 'sub-a' is REVOKED (CertificateHold); release that CA first")
+            let earlyLeaf = try await api.status("/api/ca/v1/certificates/\(leaves["sub-a-1"]!)/status", "ACTIVE")
+            #expect(earlyLeaf.status == .conflict, "\(earlyLeaf.text)")
+            #expect(try await api.get("/api/ca/v1/certificates/\(switchedOff)")["status"] == "INACTIVE")
+            #expect(try await api.status("/api/ca/v1/certificates/\(switchedOff)/status", "ACTIVE").status == .conflict)
 
             // Release: everything the hold held is ACTIVE again; the compromised leaf stays revoked.
             #expect(try await api.status("/api/ca/v1/cas/sub-a/status", "ACTIVE").status == .ok)
@@ -54,6 +69,11 @@ struct CALifecycleTests {
             #expect(released["status"] == "ACTIVE")
             #expect(released["revocation_timestamp"] == "0001-01-01T00:00:00Z")
             #expect(try await api.get("/api/ca/v1/certificates/\(compromised)")["status"] == "REVOKED")
+            #expect(try await api.get("/api/ca/v1/certificates/\(switchedOff)")["status"] == "INACTIVE")
+            let signedOnceReleased = try await client.send(
+                .post, "/api/ca/v1/cas/sub-a-1/signature/sign", token: token,
+                json: #"{"message":"aGVsbG8=","message_type":"RAW","signature_algorithm":"ECDSA_SHA_256"}"#)
+            #expect(signedOnceReleased.status == .ok, "\(signedOnceReleased.text)")
 
             // Revoke the root: everything below is revoked, CessationOfOperation, in one go.
             let revoked = try await api.status("/api/ca/v1/cas/root/status", "REVOKED", reason: "KeyCompromise")
