@@ -34,7 +34,10 @@ extension CAService {
         let keyID: String
         let engineID: String
         if let existing = request.keyMetadata?.keyID, !existing.isEmpty {
-            if request.keyMetadata?.type != nil { throw SheduError.badRequest("key_metadata: give type and bits, or key_id, not both") }
+            // Empty values are what a client that writes every field sends for "none".
+            if !(request.keyMetadata?.type ?? "").isEmpty || (request.keyMetadata?.bits ?? 0) != 0 {
+                throw SheduError.badRequest("key_metadata: give type and bits, or key_id, not both")
+            }
             let key = try await kms.key(existing)
             try await refuseSharedKey(key.id)
             signingKey = try await kms.signingKey(keyID: key.id)

@@ -198,6 +198,17 @@ struct KMSTests {
             let badMessage = try await client.send(
                 .post, "/api/kms/v1/keys/\(id)/sign", token: token, json: #"{"algorithm":"ECDSA_SHA_256","message":"%%%"}"#)
             #expect(try badMessage.json()["err"] == "message must be base64")
+
+            // A CA on that key; empty type and bits are what clients that write every field send.
+            let onKey = try await client.send(
+                .post, "/api/ca/v1/cas", token: token,
+                json: #"{"id":"on-key","subject":{"common_name":"On key"},"key_metadata":{"key_id":"\#(id)","type":"","bits":0},"ca_expiration":{"type":"Duration","duration":"1y"}}"#)
+            #expect(onKey.status == .created, "\(onKey.text)")
+            #expect(try onKey.json()["certificate"]?["subject_key_id"]?.stringValue == id)
+            let both = try await client.send(
+                .post, "/api/ca/v1/cas", token: token,
+                json: #"{"id":"both","subject":{"common_name":"Both"},"key_metadata":{"key_id":"\#(id)","type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"1y"}}"#)
+            #expect(try both.json()["err"] == "key_metadata: give type and bits, or key_id, not both")
         }
         await app.cleanup()
     }
