@@ -70,9 +70,11 @@ public enum CertificateBuilder {
 
         let extensions = try Certificate.Extensions {
             Critical(policy.signAsCA ? BasicConstraints.isCertificateAuthority(maxPathLength: nil) : .notCertificateAuthority)
-            Critical(keyUsage)
+            if let keyUsage { Critical(keyUsage) }
             if !extendedKeyUsage.isEmpty {
-                try ExtendedKeyUsage(extendedKeyUsage.map { ExtendedKeyUsage.Usage(oid: $0.oid) })
+                let usages = try ExtendedKeyUsage(extendedKeyUsage.map { ExtendedKeyUsage.Usage(oid: $0.oid) })
+                // A time-stamping authority's usage must be critical (RFC 3161 §2.3).
+                if extendedKeyUsage.contains(.timeStamping) { Critical(usages) } else { usages }
             }
             SubjectKeyIdentifier(keyIdentifier: ArraySlice(subjectKeyIdentifier))
             AuthorityKeyIdentifier(keyIdentifier: ArraySlice(authorityKeyIdentifier))
@@ -101,10 +103,41 @@ public enum CertificateBuilder {
     /// `honor_subject` keeps the requested name; otherwise the profile's subject, with the
     /// requested common name when the profile names none.
     static func subjectName(_ subject: Subject, policy: IssuancePolicy) throws -> DistinguishedName {
-        if policy.honorSubject { return subject.name }
+        if policy.honorSubject { return try withRequiredStringTypes(subject.name) }
         var fields = policy.subject
         if fields.commonName.isEmpty { fields.commonName = SheduPKI.Subject(subject.name).commonName }
         return try fields.distinguishedName()
+    }
+
+    /// Attributes whose string type RFC 5280 fixes (Appendix A.1), and which a requester may
+    /// have written as UTF8String: a country as UTF8String does not decode for strict parsers.
+    static let printableAttributes: [ASN1ObjectIdentifier: String] = [
+        .RDNAttributeType.countryName: "country", [2, 5, 4, 5]: "serial number", [2, 5, 4, 46]: "dnQualifier",
+    ]
+
+    /// The requested name with those attributes in their required string type (PrintableString,
+    /// IA5String for an e-mail address); a value that type cannot hold is refused, naming it.
+    static func withRequiredStringTypes(_ name: DistinguishedName) throws -> DistinguishedName {
+        try DistinguishedName(name.map { relativeName in
+            try RelativeDistinguishedName(relativeName.map { attribute in
+                let text = SheduPKI.Subject.text(of: attribute.value)
+                if let field = printableAttributes[attribute.type] {
+                    do {
+                        return try .init(type: attribute.type, printableString: text)
+                    } catch {
+                        throw PKIError.invalidInput("the subject's \(field) '\(text)' is not a PrintableString (RFC 5280 Appendix A.1)")
+                    }
+                }
+                if attribute.type == .RDNAttributeType.emailAddress {
+                    do {
+                        return try .init(type: attribute.type, ia5String: text)
+                    } catch {
+                        throw PKIError.invalidInput("the subject's email address '\(text)' is not an IA5String (RFC 5280 Appendix A.1)")
+                    }
+                }
+                return attribute
+            })
+        })
     }
 
     /// RFC 5280's bounds on the name attributes it lists (Appendix A.1), in characters.
@@ -173,24 +206,24 @@ public enum CertificateBuilder {
     }
 
     /// `honor_key_usage` keeps the requested usages (the profile's when none are requested); a CA
-    /// certificate always may sign certificates and CRLs; encipherment bits, which RFC 5480 and
-    /// RFC 8410 forbid for EC and Ed25519 keys, are dropped for them.
-    static func keyUsage(_ subject: Subject, policy: IssuancePolicy, spec: KeySpec) throws -> KeyUsage {
+    /// certificate always may sign certificates and CRLs, and only a CA may sign certificates
+    /// (RFC 5280 §4.2.1.9). Usages the key cannot have are dropped: encipherment for EC and
+    /// Ed25519 keys (RFC 5480, RFC 8410), key agreement for RSA and Ed25519 keys, and
+    /// encipherOnly / decipherOnly without key agreement, where they mean nothing. Nil when no
+    /// usage is left: an end-entity certificate may go without the extension.
+    static func keyUsage(_ subject: Subject, policy: IssuancePolicy, spec: KeySpec) throws -> KeyUsage? {
         var names = policy.keyUsage
         if policy.honorKeyUsage, let requested = try subject.requestedExtensions?.keyUsage {
             names = KeyUsageName.names(requested)
         }
-        if policy.signAsCA { names += [.certSign, .crlSign] }
-        if spec.algorithm != .rsa {
-            names.removeAll { [.keyEncipherment, .dataEncipherment].contains($0) }
-            if spec.algorithm == .ed25519 {
-                names.removeAll { [.keyAgreement, .encipherOnly, .decipherOnly].contains($0) }
-            }
+        if policy.signAsCA { names += [.certSign, .crlSign] } else { names.removeAll { $0 == .certSign } }
+        if spec.algorithm != .rsa { names.removeAll { [.keyEncipherment, .dataEncipherment].contains($0) } }
+        if spec.algorithm != .ecdsa { names.removeAll { $0 == .keyAgreement } }
+        if !names.contains(.keyAgreement) { names.removeAll { [.encipherOnly, .decipherOnly].contains($0) } }
+        if names.contains(.encipherOnly), names.contains(.decipherOnly) {
+            throw PKIError.invalidInput("key usages EncipherOnly and DecipherOnly exclude each other (RFC 5280 §4.2.1.3)")
         }
-        guard !names.isEmpty else {
-            throw PKIError.invalidInput("the certificate would have no key usage")
-        }
-        return KeyUsageName.keyUsage(names)
+        return names.isEmpty ? nil : KeyUsageName.keyUsage(names)
     }
 
     static func extendedKeyUsages(_ subject: Subject, policy: IssuancePolicy) throws -> [ExtendedKeyUsageName] {

@@ -220,6 +220,69 @@ struct CAIssuanceTests {
         await app.cleanup()
     }
 
+    @Test func requestedUsagesAndNamesAreMadeRFC5280Clean() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.operator)
+        let work = try makeTemporaryFolder()
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createCA(id: "ca", expiration: "5y")
+            let honoring = #"{"validity":{"type":"Duration","duration":"30d"},"honor_key_usage":true,"honor_extended_key_usages":true}"#
+            func issue(_ csr: String, _ profile: String = honoring) async throws -> (json: JSONValue, pem: String) {
+                let response = try await client.send(.post, "/api/ca/v1/cas/ca/sign", token: token, json: #"{"csr":"\#(csr)","profile":\#(profile)}"#)
+                #expect(response.status == .created, "\(profile): \(response.text)")
+                let json = try response.json()
+                let pem = try TestPKI.pem(fromAPI: json["certificate"]?.stringValue ?? "")
+                if let errors = try TestPKI.pkilintErrors("lint_pkix_cert", pem: pem) { #expect(errors.isEmpty, "pkilint: \(errors)") }
+                return (json, pem)
+            }
+            func extensions(_ pem: String) throws -> String {
+                try pem.write(to: work.appendingPathComponent("leaf.pem"), atomically: true, encoding: .utf8)
+                return try openssl(["x509", "-in", "leaf.pem", "-noout", "-ext", "keyUsage,extendedKeyUsage"], in: work)
+            }
+
+            // A device asking to sign certificates gets no keyCertSign: it is not a CA.
+            let ec = try TestPKI.key("ECDSA", 256)
+            let signer = try await issue(try TestPKI.csr(
+                commonName: "signer", key: ec, keyUsage: KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true)))
+            #expect(signer.json["extensions"]?["key_usage"] == ["DigitalSignature", "CRLSign"])
+            // An RSA key cannot agree keys; encipherOnly means nothing without key agreement.
+            let rsa = try await issue(try TestPKI.csr(
+                commonName: "rsa", key: try TestPKI.key("RSA", 2048),
+                keyUsage: KeyUsage(digitalSignature: true, keyAgreement: true, encipherOnly: true)))
+            #expect(rsa.json["extensions"]?["key_usage"] == ["DigitalSignature"])
+            // Nothing left: no key usage extension, as RFC 5280 allows an end entity.
+            let bare = try await issue(try TestPKI.csr(commonName: "bare", key: ec), #"{"validity":{"type":"Duration","duration":"30d"},"key_usage":[]}"#)
+            #expect(bare.json["extensions"]?["key_usage"] == [])
+            #expect(!(try extensions(bare.pem)).contains("X509v3 Key Usage"))
+            // A time-stamping usage is critical (RFC 3161 §2.3).
+            let stamper = try await issue(try TestPKI.csr(commonName: "tsa", key: ec, extendedKeyUsage: [.timeStamping]))
+            #expect(try extensions(stamper.pem).contains("X509v3 Extended Key Usage: critical"))
+            // A country written as UTF8String is written as PrintableString.
+            let utf8Country = try DistinguishedName([
+                RelativeDistinguishedName(.init(type: .RDNAttributeType.countryName, utf8String: "DE")),
+                RelativeDistinguishedName(.init(type: .RDNAttributeType.commonName, utf8String: "meter-9")),
+            ])
+            let german = try await issue(try TestPKI.csr(commonName: "", key: ec, name: utf8Country))
+            #expect(german.json["subject"]?["country"] == "DE")
+            _ = try extensions(german.pem)
+            let dump = try runTool("sh", ["-c", "openssl x509 -in leaf.pem -noout -subject -nameopt show_type"], in: work)
+            #expect(dump.output.contains("C=PRINTABLESTRING:DE") || dump.output.contains("C = PRINTABLESTRING:DE"), "\(dump.output)")
+            let badCountry = try DistinguishedName([RelativeDistinguishedName(.init(type: .RDNAttributeType.countryName, utf8String: "D@")),
+                                                    RelativeDistinguishedName(.init(type: .RDNAttributeType.commonName, utf8String: "x"))])
+            let refused = try await client.send(
+                .post, "/api/ca/v1/cas/ca/sign", token: token, json: #"{"csr":"\#(try TestPKI.csr(commonName: "", key: ec, name: badCountry))","profile":\#(honoring)}"#)
+            #expect(refused.status == .badRequest)
+            #expect(try refused.json()["err"] == "the subject's country 'D@' is not a PrintableString (RFC 5280 Appendix A.1)")
+            let both = try await client.send(
+                .post, "/api/ca/v1/cas/ca/sign", token: token,
+                json: #"{"csr":"\#(try TestPKI.csr(commonName: "x", key: ec))","profile":{"validity":{"type":"Duration","duration":"1d"},"key_usage":["KeyAgreement","EncipherOnly","DecipherOnly"]}}"#)
+            #expect(try both.json()["err"] == "key usages EncipherOnly and DecipherOnly exclude each other (RFC 5280 §4.2.1.3)")
+        }
+        try? FileManager.default.removeItem(at: work)
+        await app.cleanup()
+    }
+
     @Test func badSigningRequestsAre4xxAndWriteNothing() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.operator)

@@ -15,9 +15,9 @@ enum TestPKI {
     /// A CSR signed by `key`, as base64 of its DER (the seeds' form).
     static func csr(
         commonName: String, organization: String? = nil, key: SigningKey, dnsNames: [String] = [],
-        keyUsage: KeyUsage? = nil, extendedKeyUsage: [ExtendedKeyUsage.Usage] = []
+        keyUsage: KeyUsage? = nil, extendedKeyUsage: [ExtendedKeyUsage.Usage] = [], name requestedName: DistinguishedName? = nil
     ) throws -> String {
-        let name = try DistinguishedName {
+        let name = try requestedName ?? DistinguishedName {
             if let organization { OrganizationName(organization) }
             CommonName(commonName)
         }
