@@ -266,7 +266,12 @@ extension CAService {
             profile = .defaultCA(validity: .duration(TimeDuration(milliseconds: Int64(lifetime * 1000))))
             profile.keyUsage = ca.certificate.info.keyUsage
         }
+        guard profile.signAsCA || request.profile == nil && (request.profileID ?? "").isEmpty else {
+            throw SheduError.badRequest("the CA issuance profile must have sign_as_ca true")
+        }
         profile.signAsCA = true
+        // The subject is the CA's identity: what it issued names it as issuer, and its CRL too.
+        profile.honorSubject = true
         var parent: IssuerContext?
         if let parentID = ca.parentID {
             parent = try await activeIssuer(parentID)
@@ -284,7 +289,10 @@ extension CAService {
                 serialNumber: serial, now: now)
             var record = try CertificateRecord(
                 certificate: certificate, type: ca.certificate.type, engineID: ca.certificate.engineID, keyID: ca.keyID,
-                caID: id, issuer: ca.certificate.issuer, creationDate: now)
+                caID: id,
+                issuer: parent.map { .init(serialNumber: $0.ca.certificate.serialNumber, id: $0.ca.id, level: $0.ca.level) }
+                    ?? ca.certificate.issuer,
+                creationDate: now)
             if parent == nil { record.issuer.serialNumber = record.serialNumber }
             record.metadata = [
                 "lamassu.io/ca/reissued-from": .string(ca.certificate.serialNumber),

@@ -252,6 +252,14 @@ public struct SQLCAStore: CAStore {
                     WHERE id IN (SELECT id FROM tree)
                     """
                 ).run()
+                // What the re-parented CAs and those below them issued shows their new level.
+                try await db.raw(
+                    """
+                    \(Self.tree(ca.id))
+                    UPDATE certificates SET issuer_level = (SELECT level FROM cas WHERE cas.id = certificates.issuer_ca_id)
+                    WHERE issuer_ca_id IN (SELECT id FROM tree) AND issuer_ca_id <> \(bind: ca.id) AND NOT self_signed
+                    """
+                ).run()
             }
             try await Outbox.insert(events, on: db, dialect: dialect)
         }
@@ -353,6 +361,20 @@ public struct SQLCAStore: CAStore {
                 throw SheduError.notFound("CA '\(id)' not found")
             }
             let previousSerial = try current.decode(column: "serial_number", as: String.self)
+            // A subordinate that would outlive the new certificate keeps issuing past its parent's end.
+            if let outliving = try await db.raw(
+                """
+                SELECT c.id, t.valid_to FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                WHERE c.parent_id = \(bind: id) AND t.status IN ('ACTIVE', 'INACTIVE')
+                    AND t.valid_to > \(bind: certificate.info.notAfter.epochMilliseconds)
+                ORDER BY t.valid_to DESC LIMIT 1
+                """
+            ).first() {
+                let child = try outliving.decode(column: "id", as: String.self)
+                let childEnd = try outliving.decode(column: "valid_to", as: Int64.self)
+                throw SheduError.badRequest(
+                    "the new certificate would end at \(RFC3339.format(certificate.info.notAfter)), before CA '\(child)' below it (valid until \(RFC3339.format(epochMilliseconds: childEnd))); a subordinate may not outlive its parent")
+            }
             try await insertCertificateRow(certificate, requireActiveCA: requireActiveParent, on: db)
             try await db.raw("UPDATE cas SET serial_number = \(bind: certificate.serialNumber) WHERE id = \(bind: id)").run()
             // The replaced certificate says what replaced it, as Lamassu marks it.

@@ -212,6 +212,8 @@ struct CALifecycleTests {
             #expect(intermediate.status == .created, "\(intermediate.text)")
             #expect(try intermediate.json()["certificate"]?["type"] == "IMPORTED_WITH_KEY")
             #expect(try intermediate.json()["certificate"]?["issuer_metadata"] == ["serial_number": "-", "id": "-", "level": -1])
+            let earlyLeaf = try await api.sign(ca: "int", csr: try TestPKI.csr(commonName: "early", key: try TestPKI.key("ECDSA", 256))).json()
+            #expect(earlyLeaf["issuer_metadata"]?["level"] == 0)
             // Then the root, without its key: the intermediate becomes its child.
             let root = try await client.send(.post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"outside-root","ca":"\#(try base64("root.pem"))"}"#)
             #expect(root.status == .created, "\(root.text)")
@@ -219,6 +221,8 @@ struct CALifecycleTests {
             let reparented = try await api.get("/api/ca/v1/cas/int")
             #expect(reparented["level"] == 1)
             #expect(reparented["certificate"]?["issuer_metadata"]?["id"] == "outside-root")
+            let earlySerial = try #require(earlyLeaf["serial_number"]?.stringValue)
+            #expect(try await api.get("/api/ca/v1/certificates/\(earlySerial)")["issuer_metadata"]?["level"] == 1, "its issuer's new level")
             // The imported intermediate signs, and openssl verifies up to the outside root.
             let leaf = try await api.sign(ca: "int", csr: try TestPKI.csr(commonName: "dev", key: try TestPKI.key("ECDSA", 256))).json()
             try TestPKI.pem(fromAPI: leaf["certificate"]!.stringValue!).write(to: work.appendingPathComponent("leaf.pem"), atomically: true, encoding: .utf8)
@@ -246,6 +250,38 @@ struct CALifecycleTests {
             let oldSerial = try #require(before["serial_number"]?.stringValue)
             #expect(try await api.get("/api/ca/v1/certificates/\(oldSerial)")["metadata"]?["lamassu.io/ca/reissued-as"] == after["serial_number"])
             #expect(after["certificate"]?["metadata"]?["lamassu.io/ca/reissued-from"] == before["serial_number"])
+
+            // What a reissue keeps: the subject (what the CA issued names it), and no subordinate outlives it.
+            try await api.createCA(id: "mine-sub", parent: "mine", expiration: "2y")
+            let subLeaf = try await api.sign(ca: "mine-sub", csr: try TestPKI.csr(commonName: "dev-2", key: try TestPKI.key("ECDSA", 256))).json()
+            let renamed = try await client.send(
+                .post, "/api/ca/v1/cas/mine-sub/reissue", token: token,
+                json: #"{"profile":{"validity":{"type":"Duration","duration":"1y"},"sign_as_ca":true,"honor_subject":false,"subject":{"organization":"Other","country":"DE"}}}"#)
+            #expect(renamed.status == .ok, "\(renamed.text)")
+            #expect(try renamed.json()["certificate"]?["subject"]?["organization"] == "Shedu Tests", "the subject is kept")
+            #expect(try renamed.json()["certificate"]?["issuer_metadata"]?["serial_number"] == after["serial_number"], "issued by mine's current certificate")
+            func save(_ base64PEM: JSONValue?, to file: String) throws {
+                try TestPKI.pem(fromAPI: try #require(base64PEM?.stringValue)).write(
+                    to: work.appendingPathComponent(file), atomically: true, encoding: .utf8)
+            }
+            try save(try renamed.json()["certificate"]?["certificate"], to: "mine-sub.pem")
+            try save(try reissued.json()["certificate"]?["certificate"], to: "mine.pem")
+            try save(subLeaf["certificate"], to: "sub-leaf.pem")
+            let stillValid = try runTool("openssl", ["verify", "-CAfile", "mine.pem", "-untrusted", "mine-sub.pem", "sub-leaf.pem"], in: work)
+            #expect(stillValid.output.contains("sub-leaf.pem: OK"), "\(stillValid.output)\(stillValid.errors)")
+            let leafProfile = try await client.send(
+                .post, "/api/ca/v1/cas/mine-sub/reissue", token: token, json: #"{"profile":{"validity":{"type":"Duration","duration":"1y"}}}"#)
+            #expect(leafProfile.status == .badRequest)
+            #expect(try leafProfile.json()["err"] == "the CA issuance profile must have sign_as_ca true")
+            let short = try await client.send(
+                .post, "/api/ca/v1/cas/mine/reissue", token: token, json: #"{"profile":{"validity":{"type":"Duration","duration":"30d"},"sign_as_ca":true}}"#)
+            #expect(short.status == .badRequest)
+            #expect(try short.json()["err"]?.stringValue?.contains("before CA 'mine-sub' below it") == true, "\(short.text)")
+            #expect(try await api.get("/api/ca/v1/cas/mine")["serial_number"] == after["serial_number"], "nothing changed")
+            // After its parent's reissue, a child's reissue names the parent's new certificate.
+            let mineAgain = try await client.send(.post, "/api/ca/v1/cas/mine/reissue", token: token, json: "{}").json()
+            let subAgain = try await client.send(.post, "/api/ca/v1/cas/mine-sub/reissue", token: token, json: "{}").json()
+            #expect(subAgain["certificate"]?["issuer_metadata"]?["serial_number"] == mineAgain["serial_number"])
         }
         try? FileManager.default.removeItem(at: work)
         await app.cleanup()
