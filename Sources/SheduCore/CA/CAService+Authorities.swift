@@ -72,6 +72,7 @@ extension CAService {
         var parent: IssuerContext?
         if let parentID = request.parentID, !parentID.isEmpty {
             parent = try await activeIssuer(parentID)
+            try await requireRoomForSubordinate(of: parentID)
         }
         let ca = try await withFreshSerial { serial in
             let certificate = try build(

@@ -9,6 +9,7 @@ extension CAService {
         let context = try await activeIssuer(caID)
         let profile = try await resolveProfile(
             inline: request.profile, id: request.profileID, caDefault: context.ca.profileID, caID: caID)
+        if profile.signAsCA { try await requireRoomForSubordinate(of: caID) }
         let now = clock.now()
         let policy = profile.policy(now: now)
         let issuer = issuerMetadata(context.ca)
@@ -46,6 +47,7 @@ extension CAService {
     ) async throws -> NewCertificate {
         let context = try await activeIssuer(caID)
         let profile = try await resolveProfile(inline: inline, id: profileID, caDefault: context.ca.profileID, caID: caID)
+        if profile.signAsCA { try await requireRoomForSubordinate(of: caID) }
         let now = clock.now()
         let certificate = try build(subject, policy: profile.policy(now: now), issuer: context.issuer, now: now)
         let record = try CertificateRecord(
@@ -78,6 +80,7 @@ extension CAService {
             profile.honorKeyUsage = false
             profile.honorExtendedKeyUsages = false
         }
+        if profile.signAsCA { try await requireRoomForSubordinate(of: request.caID) }
         guard let algorithm = KeyAlgorithm(name: request.keySpec.type) else {
             throw SheduError.badRequest("key_spec.type '\(request.keySpec.type)' is not one of \(KeyAlgorithm.allNames)")
         }

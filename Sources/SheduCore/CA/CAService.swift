@@ -97,6 +97,18 @@ public final class CAService: Sendable {
         return context
     }
 
+    /// Refuses a CA certificate that `caID` would issue past a pathLenConstraint on its chain
+    /// (RFC 5280 §4.2.1.9): no path through the new CA could be valid.
+    func requireRoomForSubordinate(of caID: String) async throws {
+        for (distance, ca) in try await chain(of: caID).enumerated() {
+            guard case .isCertificateAuthority(let maxPathLength?) = try? ca.certificate.certificate().extensions.basicConstraints,
+                maxPathLength <= distance
+            else { continue }
+            throw SheduError.badRequest(
+                "a CA certificate issued by '\(caID)' would exceed the pathLenConstraint (\(maxPathLength)) of CA '\(ca.id)'")
+        }
+    }
+
     /// Profile precedence of API.md §2: inline, then `profile_id`, then the CA's default.
     func resolveProfile(inline: IssuanceProfile?, id: String?, caDefault: String?, caID: String) async throws -> IssuanceProfile {
         if let inline { return inline }

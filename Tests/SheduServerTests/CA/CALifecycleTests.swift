@@ -185,6 +185,47 @@ struct CALifecycleTests {
         await app.cleanup()
     }
 
+    @Test func noCAIsMadePastAPathLengthConstraint() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let work = try makeTemporaryFolder()
+        // An outside root over an intermediate that may certify no further CA (pathlen:0).
+        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
+                         "-out", "root.pem", "-subj", "/CN=Pathlen Root", "-days", "3650",
+                         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
+        _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "int.key",
+                         "-out", "int.csr", "-subj", "/CN=Last Intermediate"], in: work)
+        try "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+            .write(to: work.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
+        _ = try openssl(["x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+                         "-out", "int.pem", "-days", "1825", "-extfile", "ext.cnf"], in: work)
+        @Sendable func base64(_ file: String) throws -> String { try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString() }
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            #expect(try await client.send(.post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"root","ca":"\#(try base64("root.pem"))"}"#).status == .created)
+            let imported = try await client.send(
+                .post, "/api/ca/v1/cas/import", token: token,
+                json: #"{"id":"last","ca":"\#(try base64("int.pem"))","private_key":"\#(try base64("int.key"))","profile_id":"device-profile"}"#)
+            #expect(imported.status == .created, "\(imported.text)")
+            let message = "a CA certificate issued by 'last' would exceed the pathLenConstraint (0) of CA 'last'"
+            let child = try await api.createCA(id: "too-deep", parent: "last", expiration: "1y", expect: .badRequest)
+            #expect(child["err"] == .string(message))
+            let csr = try TestPKI.csr(commonName: "sub", key: try TestPKI.key("ECDSA", 256))
+            let signedCA = try await client.send(
+                .post, "/api/ca/v1/cas/last/sign", token: token,
+                json: #"{"csr":"\#(csr)","profile":{"validity":{"type":"Duration","duration":"1d"},"sign_as_ca":true}}"#)
+            #expect(signedCA.status == .badRequest)
+            #expect(try signedCA.json()["err"] == .string(message))
+            // Devices it may certify.
+            let leaf = try await api.sign(ca: "last", csr: csr)
+            #expect(leaf.status == .created, "\(leaf.text)")
+            #expect(try await client.send(.get, "/api/ca/v1/cas/too-deep", token: token).status == .notFound)
+        }
+        try? FileManager.default.removeItem(at: work)
+        await app.cleanup()
+    }
+
     @Test func importFindsParentsAndChildrenAndReissueKeepsTheKey() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)
