@@ -178,10 +178,11 @@ extension CAService {
                 ca, newKey: newKey, requireActiveParent: nil, reparent: children,
                 adopt: try await adoptableCertificates(issuedBy: certificate, caID: id), events: [try event("ca.import", ca: ca)])
         } catch is SerialNumberTaken {
-            throw SheduError.conflict("the certificate \(record.serialNumber) is already known to Shedu")
+            throw SheduError.conflict("the certificate \(record.serialNumber) is already the certificate of a CA in Shedu")
         }
         invalidate()
-        return ca
+        // As stored: a certificate Shedu held already keeps its status.
+        return try await self.ca(id: id)
     }
 
     /// One key, one CA: two CAs with the same key would share a key identifier, so one CRL address

@@ -203,7 +203,10 @@ public struct SQLCAStore: CAStore {
         let dialect = self.dialect
         try await database.write { db in
             if let newKey { try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect) }
-            try await insertCertificateRow(ca.certificate, requireActiveCA: requireActiveParent, on: db)
+            // Tried first: on PostgreSQL a failed INSERT would end the transaction.
+            if try await !Self.takeOver(ca.certificate, on: db) {
+                try await insertCertificateRow(ca.certificate, requireActiveCA: requireActiveParent, on: db)
+            }
             // What a deleted CA of the same id issued is not this CA's; what it issued with this
             // CA's key (checked by signature) is, and its revocations belong on this CA's CRL.
             try await db.raw(
@@ -395,6 +398,22 @@ public struct SQLCAStore: CAStore {
             try await Outbox.insert(events, on: db, dialect: dialect)
         }
         statusChanges.publish(.authorities)
+    }
+
+    /// Makes a stored certificate with the same DER, which no CA holds (one signed with
+    /// sign_as_ca, imported as a certificate, or a deleted CA's), the certificate of the CA being
+    /// imported. Its status and history stay. False when there is none.
+    private static func takeOver(_ certificate: CertificateRecord, on db: any SQLDatabase) async throws -> Bool {
+        try await !db.raw(
+            """
+            UPDATE certificates SET type = \(bind: certificate.type.rawValue), engine_id = \(bind: certificate.engineID),
+                key_id = \(bind: certificate.keyID), ca_id = \(bind: certificate.caID), issuer_ca_id = \(bind: certificate.issuer.id),
+                issuer_serial = \(bind: certificate.issuer.serialNumber), issuer_level = \(bind: certificate.issuer.level)
+            WHERE serial_number = \(bind: certificate.serialNumber) AND der = \(bind: Data(certificate.der))
+                AND NOT EXISTS (SELECT 1 FROM cas WHERE cas.serial_number = certificates.serial_number)
+            RETURNING serial_number
+            """
+        ).all().isEmpty
     }
 
     /// The CA, every CA below it, as a recursive query's name `tree`.

@@ -185,6 +185,50 @@ struct CALifecycleTests {
         await app.cleanup()
     }
 
+    /// The offline sub-CA: its key stays elsewhere while Shedu signs its CSR; imported with its key
+    /// later, the certificate Shedu already holds becomes the CA's.
+    @Test(arguments: TestBackend.available)
+    func aCACertificateSignedHereIsImportedAsACA(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        let work = try makeTemporaryFolder()
+        _ = try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "sub.key"], in: work)
+        _ = try openssl(["req", "-new", "-key", "sub.key", "-subj", "/CN=Offline Sub", "-outform", "DER", "-out", "sub.csr"], in: work)
+        let csr = try Data(contentsOf: work.appendingPathComponent("sub.csr")).base64EncodedString()
+        let key = try Data(contentsOf: work.appendingPathComponent("sub.key")).base64EncodedString()
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            try await api.createCA(id: "root", expiration: "5y")
+            let signed = try await client.send(
+                .post, "/api/ca/v1/cas/root/sign", token: token,
+                json: #"{"csr":"\#(csr)","profile":{"validity":{"type":"Duration","duration":"1y"},"sign_as_ca":true}}"#)
+            #expect(signed.status == .created, "\(signed.text)")
+            let certificate = try #require(try signed.json()["certificate"]?.stringValue)
+            let serial = try #require(try signed.json()["serial_number"]?.stringValue)
+            let imported = try await client.send(
+                .post, "/api/ca/v1/cas/import", token: token,
+                json: #"{"id":"offline","ca":"\#(certificate)","private_key":"\#(key)","profile_id":"device-profile"}"#)
+            #expect(imported.status == .created, "\(imported.text)")
+            let ca = try imported.json()
+            #expect(ca["serial_number"] == .string(serial))
+            #expect(ca["certificate"]?["type"] == "IMPORTED_WITH_KEY")
+            #expect(ca["certificate"]?["status"] == "ACTIVE")
+            #expect(ca["level"] == 1)
+            #expect(ca["certificate"]?["issuer_metadata"]?["id"] == "root")
+            // It signs, and it is one certificate, not two.
+            let leaf = try await api.sign(ca: "offline", csr: try TestPKI.csr(commonName: "dev", key: try TestPKI.key("ECDSA", 256)))
+            #expect(leaf.status == .created, "\(leaf.text)")
+            #expect(try await api.get("/api/ca/v1/stats/root")["ACTIVE"] == 1)
+            #expect(try await api.get("/api/ca/v1/certificates/\(serial)")["metadata"] != nil)
+            let twice = try await client.send(.post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"offline-2","ca":"\#(certificate)"}"#)
+            #expect(twice.status == .conflict)
+            #expect(try twice.json()["err"]?.stringValue?.contains("is already the key of CA 'offline'") == true, "\(twice.text)")
+        }
+        try? FileManager.default.removeItem(at: work)
+        await app.cleanup()
+    }
+
     @Test func noCAIsMadePastAPathLengthConstraint() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)
