@@ -99,6 +99,37 @@ struct DatabaseTests {
         await scratch.drop()
     }
 
+    /// The writer runs a group's other jobs again when one fails; a batch job among them must
+    /// write and answer the same items, not lose them (their callers waited forever).
+    @Test(.timeLimit(.minutes(1)), arguments: TestBackend.available)
+    func batchedItemsAreAnsweredWhenTheirGroupIsRunAgain(_ backend: TestBackend) async throws {
+        let scratch = try await ScratchDatabase.make(backend)
+        let database = try await scratch.open()
+        try await database.write { db in
+            try await db.raw("CREATE TABLE items (id INTEGER PRIMARY KEY)").run()
+        }
+        let batcher = WriteBatcher<Int>(database: database) { items, db in
+            for item in items { try await db.raw("INSERT INTO items (id) VALUES (\(bind: item))").run() }
+            return items.map { _ in .success(()) }
+        }
+        for round in 0..<20 {
+            // The writer is busy, so the batch's job and then a failing job queue up as one group.
+            let busy = Task { try await database.write { db in try await db.raw("SELECT 1").run(); try await Task.sleep(for: .milliseconds(20)) } }
+            try await Task.sleep(for: .milliseconds(5))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for item in 0..<8 { group.addTask { try await batcher.submit(round * 100 + item) } }
+                try await Task.sleep(for: .milliseconds(3))
+                group.addTask { _ = try? await database.write { _ in throw SheduError.conflict("refused on purpose") } }
+                try await group.waitForAll()
+            }
+            try await busy.value
+        }
+        let stored = try await database.read { db in try await db.raw("SELECT COUNT(*) AS n FROM items").first()?.decode(column: "n", as: Int.self) }
+        #expect(stored == 160)
+        await database.close()
+        await scratch.drop()
+    }
+
     @Test(arguments: TestBackend.available)
     func aWriteReadsItsOwnChangesAndCommitsAtomically(_ backend: TestBackend) async throws {
         let scratch = try await ScratchDatabase.make(backend)

@@ -1,4 +1,5 @@
 import SQLKit
+import SheduCore
 import Synchronization
 
 /// Writes items submitted concurrently together: one write job per batch, in which `write` stores
@@ -46,19 +47,38 @@ final class WriteBatcher<Item: Sendable>: Sendable {
 
     private func scheduleBatch() {
         Task {
-            let taken = Mutex<[Pending]>([])
+            let taken = TakenBatch()
             do {
                 let outcomes = try await database.write { db -> [Result<Void, any Error>] in
-                    // Taken when the writer runs the job, so everything queued until then joins;
-                    // later arrivals go to the next job, queued behind this one.
-                    let batch = self.take()
-                    taken.withLock { $0 = batch }
+                    // Taken when the writer first runs the job, so everything queued until then
+                    // joins; later arrivals go to the next job, queued behind this one. The writer
+                    // runs a job again when another job of its group failed: the same items then.
+                    let batch = taken.items { self.take() }
                     guard !batch.isEmpty else { return [] }
                     return try await self.write(batch.map(\.item), db)
                 }
-                for (pending, outcome) in zip(taken.withLock { $0 }, outcomes) { pending.continuation.resume(with: outcome) }
+                for (index, pending) in taken.items({ self.take() }).enumerated() {
+                    pending.continuation.resume(
+                        with: index < outcomes.count ? outcomes[index] : .failure(SheduError.internal("a batched write gave no outcome")))
+                }
             } catch {
-                for pending in taken.withLock({ $0 }) { pending.continuation.resume(throwing: error) }
+                // Also when the job never ran (its transaction did not begin): items already
+                // queued would otherwise wait forever, as the batch was scheduled.
+                for pending in taken.items({ self.take() }) { pending.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// The items a batch job took, taken once however often the writer runs the job.
+    private final class TakenBatch: Sendable {
+        private let taken = Mutex<[Pending]?>(nil)
+
+        func items(_ take: () -> [Pending]) -> [Pending] {
+            taken.withLock { taken in
+                if let taken { return taken }
+                let items = take()
+                taken = items
+                return items
             }
         }
     }
