@@ -202,7 +202,12 @@ public struct SQLCAStore: CAStore {
     ) async throws {
         let dialect = self.dialect
         try await database.write { db in
-            if let newKey { try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect) }
+            if let newKey {
+                try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect)
+                try await Self.requireExisting(profile: ca.profileID, key: nil, on: db)
+            } else {
+                try await Self.requireExisting(profile: ca.profileID, key: ca.keyID, on: db)
+            }
             // Tried first: on PostgreSQL a failed INSERT would end the transaction.
             if try await !Self.takeOver(ca.certificate, on: db) {
                 try await insertCertificateRow(ca.certificate, requireActiveCA: requireActiveParent, on: db)
@@ -343,7 +348,9 @@ public struct SQLCAStore: CAStore {
                 "SELECT \(select) FROM cas c JOIN certificates t ON t.serial_number = c.serial_number WHERE c.id = \(bind: id)"
             ).first() else { return nil }
             var ca = try Self.decodeCA(row)
+            let previousProfile = ca.profileID
             let events = try change(&ca)
+            if ca.profileID != previousProfile { try await Self.requireExisting(profile: ca.profileID, key: nil, on: db) }
             try await db.raw(
                 """
                 UPDATE cas SET metadata = \(dialect.jsonBind(DomainJSON.text(ca.metadata))), profile_id = \(bind: ca.profileID)
@@ -398,6 +405,19 @@ public struct SQLCAStore: CAStore {
             try await Outbox.insert(events, on: db, dialect: dialect)
         }
         statusChanges.publish(.authorities)
+    }
+
+    /// Checks, in the writing transaction, that the profile and key a CA names still exist: a
+    /// concurrent DELETE checked that no CA used them before this CA was written.
+    private static func requireExisting(profile: String?, key: String?, on db: any SQLDatabase) async throws {
+        if let profile, !profile.isEmpty,
+            try await db.raw("SELECT 1 AS found FROM issuance_profiles WHERE id = \(bind: profile)").first() == nil
+        {
+            throw SheduError.notFound("issuance profile '\(profile)' not found")
+        }
+        if let key, try await db.raw("SELECT 1 AS found FROM kms_keys WHERE id = \(bind: key)").first() == nil {
+            throw SheduError.notFound("key '\(key)' not found")
+        }
     }
 
     /// Makes a stored certificate with the same DER, which no CA holds (one signed with

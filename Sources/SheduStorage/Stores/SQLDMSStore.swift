@@ -40,13 +40,17 @@ public struct SQLDMSStore: DMSStore {
 
     private static let settingsDocuments = DecodedDocuments<DMSSettings>()
 
-    /// Checked again in the write's transaction: a CA deleted since the service's validation is
-    /// not named by a DMS written after it.
-    private static func requireNamedCAs(_ settings: DMSSettings, on db: any SQLDatabase) async throws {
+    /// Checked again in the write's transaction: a CA or issuance profile deleted since the
+    /// service's validation is not named by a DMS written after it.
+    private static func requireReferences(_ settings: DMSSettings, on db: any SQLDatabase) async throws {
         for (field, id) in settings.referencedCAs {
             if try await db.raw("SELECT 1 AS found FROM cas WHERE id = \(bind: id)").first() == nil {
                 throw SheduError.badRequest("settings.\(field): CA '\(id)' does not exist")
             }
+        }
+        let profile = settings.issuanceProfileID
+        if !profile.isEmpty, try await db.raw("SELECT 1 AS found FROM issuance_profiles WHERE id = \(bind: profile)").first() == nil {
+            throw SheduError.badRequest("settings.issuance_profile_id: issuance profile '\(profile)' does not exist")
         }
     }
 
@@ -67,7 +71,7 @@ public struct SQLDMSStore: DMSStore {
     public func insert(_ dms: DMS, events: [DomainEvent]) async throws {
         let dialect = self.dialect
         try await database.write { db in
-            try await Self.requireNamedCAs(dms.settings, on: db)
+            try await Self.requireReferences(dms.settings, on: db)
             do {
                 try await db.raw(
                     """
@@ -107,7 +111,7 @@ public struct SQLDMSStore: DMSStore {
             var dms = try Self.decode(row)
             let previous = dms
             let events = try change(&dms)
-            try await Self.requireNamedCAs(dms.settings, on: db)
+            try await Self.requireReferences(dms.settings, on: db)
             try await db.raw(
                 """
                 UPDATE dms SET name = \(bind: dms.name), metadata = \(dialect.jsonBind(DomainJSON.text(dms.metadata))),

@@ -229,6 +229,43 @@ struct CALifecycleTests {
         await app.cleanup()
     }
 
+    /// A key or profile deleted while a CA starts using it: one of the two calls wins, never both
+    /// (a CA whose key was gone answered 404 to every signature, and its CRL and OCSP failed).
+    @Test(arguments: TestBackend.available)
+    func aKeyOrProfileIsNotDeletedUnderACAThatIsTakingItUp(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createCA(id: "root", expiration: "5y")
+            for round in 0..<12 {
+                let keyID = try #require(try await client.send(
+                    .post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"ECDSA","size":256,"name":"k\#(round)"}"#).json()["key_id"]?.stringValue)
+                try await api.createProfile(#"{"id":"p\#(round)","validity":{"type":"Duration","duration":"1d"}}"#)
+                async let deletedKey = client.send(.delete, "/api/kms/v1/keys/\(keyID)", token: token)
+                async let created = client.send(
+                    .post, "/api/ca/v1/cas", token: token,
+                    json: #"{"id":"ca\#(round)","subject":{"common_name":"ca\#(round)"},"key_metadata":{"key_id":"\#(keyID)"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#)
+                let (keyDeletion, creation) = try await (deletedKey, created)
+                #expect((keyDeletion.status == .noContent) != (creation.status == .created), "round \(round): \(keyDeletion.status) \(creation.status) \(creation.text)")
+                guard creation.status == .created else { continue }
+                async let deletedProfile = client.send(.delete, "/api/ca/v1/profiles/p\(round)", token: token)
+                async let assigned = client.send(.post, "/api/ca/v1/cas/ca\(round)/profile", token: token, json: #"{"profile_id":"p\#(round)"}"#)
+                let (profileDeletion, assignment) = try await (deletedProfile, assigned)
+                #expect((profileDeletion.status == .noContent) != (assignment.status == .ok), "round \(round): \(profileDeletion.status) \(assignment.status)")
+                // The same for a DMS that names a profile.
+                try await api.createProfile(#"{"id":"d\#(round)","validity":{"type":"Duration","duration":"1d"}}"#)
+                async let deletedDMSProfile = client.send(.delete, "/api/ca/v1/profiles/d\(round)", token: token)
+                async let dms = client.send(
+                    .post, "/api/dmsmanager/v1/dms", token: token,
+                    json: #"{"id":"dms\#(round)","settings":{"issuance_profile_id":"d\#(round)","enrollment_settings":{"enrollment_ca":"root","est_rfc7030_settings":{"auth_mode":"NO_AUTH"}}}}"#)
+                let (dmsProfileDeletion, dmsCreation) = try await (deletedDMSProfile, dms)
+                #expect((dmsProfileDeletion.status == .noContent) != (dmsCreation.status == .created), "round \(round): \(dmsProfileDeletion.status) \(dmsCreation.status) \(dmsCreation.text)")
+            }
+        }
+        await app.cleanup()
+    }
+
     @Test func noCAIsMadePastAPathLengthConstraint() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)
