@@ -48,17 +48,21 @@ extension VAService {
     @discardableResult
     public func refreshCRLs() async throws -> Int {
         var refreshed = 0
-        var failure: (any Error)?
-        for authority in try await directory().crlPublishers where publications.fresh(caID: authority.id, now: clock.now()) == nil {
+        var failures: [String] = []
+        let publishers = try await directory().crlPublishers
+        for authority in publishers where publications.fresh(caID: authority.id, now: clock.now()) == nil {
             do {
                 _ = try await publishedCRL(for: authority)
                 refreshed += 1
             } catch {
                 // One CA's failure does not keep the others' CRLs from being refreshed.
-                failure = failure ?? error
+                failures.append("CA '\(authority.id)': \(error)")
             }
         }
-        if let failure { throw failure }
+        if !failures.isEmpty {
+            throw SheduError.internal(
+                "\(failures.count) of \(publishers.count) CRLs not refreshed (the others were): \(failures.joined(separator: "; "))")
+        }
         return refreshed
     }
 
