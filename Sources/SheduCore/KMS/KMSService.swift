@@ -143,6 +143,10 @@ public final class KMSService: Sendable {
             id = keyID
         }
         if let found = try await store.key(id: id) { return found }
+        // Key ids are lowercase hex; a key id in capitals (as some tools print hex) names it too.
+        if id.utf8.count == 64, id != id.lowercased(), Hex.decode(id) != nil, let found = try await store.key(id: id.lowercased()) {
+            return found
+        }
         if let found = try await store.key(alias: identifier) { return found }
         throw SheduError.notFound("key '\(identifier)' not found")
     }

@@ -1,7 +1,8 @@
 /// The rule for the ids callers choose (CAs, profiles, DMSs, devices, groups): each is a path
 /// segment of the API, so it holds no '/', no control character (a NUL cannot even be put back in
 /// a path to read it again), no invisible formatting character (a leading byte-order mark is lost
-/// on the way back through a path) and is neither empty nor padded with spaces.
+/// on the way back through a path), is not `.` or `..` (clients resolve those segments away) and
+/// is neither empty nor padded with spaces.
 public enum ResourceID {
     public enum Spaces: Sendable {
         /// Between other characters only.
@@ -12,7 +13,7 @@ public enum ResourceID {
     private static let invisible: Set<Unicode.GeneralCategory> = [.control, .format, .lineSeparator, .paragraphSeparator]
 
     public static func isValid(_ id: String, maximumLength: Int, spaces: Spaces) -> Bool {
-        guard !id.isEmpty, id.count <= maximumLength else { return false }
+        guard !id.isEmpty, id.count <= maximumLength, id != ".", id != ".." else { return false }
         for scalar in id.unicodeScalars {
             if scalar == "/" || Self.invisible.contains(scalar.properties.generalCategory) { return false }
             if spaces == .refused, scalar.properties.isWhitespace { return false }
@@ -27,6 +28,6 @@ public enum ResourceID {
             spaces == .refused
             ? "'/', spaces or control characters (invisible ones included)"
             : "'/' or control characters (invisible ones included), nor begin or end with a space"
-        throw SheduError.badRequest("\(field) must be 1 to \(maximumLength) characters and contain no \(refused)")
+        throw SheduError.badRequest("\(field) must be 1 to \(maximumLength) characters, not '.' or '..', and contain no \(refused)")
     }
 }

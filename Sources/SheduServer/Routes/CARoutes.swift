@@ -113,7 +113,8 @@ struct CARoutes {
             let signature = try await ca.signWithCA(id: try context.pathParameter("id"), body)
             return JSONResponse(.ok, SignedData(signedData: signature.base64EncodedString()))
         }
-        api.on(.post, "\(base)/cas/{id}/signature/verify", summary: "Verify a signature with a CA's key", tag: "CA", request: "CAVerifyRequest", response: "VerifyResult") {
+        // A check that changes nothing: a viewer may make it.
+        api.on(.post, "\(base)/cas/{id}/signature/verify", access: .role(.viewer), summary: "Verify a signature with a CA's key", tag: "CA", request: "CAVerifyRequest", response: "VerifyResult") {
             request, context in
             let body = try await request.decodeJSON(as: CASignatureRequest.self, context: context)
             return JSONResponse(.ok, ValidBody(valid: try await ca.verifyWithCA(id: try context.pathParameter("id"), body)))

@@ -77,8 +77,9 @@ struct KMSRoutes {
             let signature = try await kms.sign(try context.pathParameter("id"), body)
             return JSONResponse(.ok, SignatureBody(signature: signature.base64EncodedString()))
         }
+        // A check that changes nothing: a viewer may make it.
         api.on(
-            .post, "\(base)/keys/{id}/verify", summary: "Verify a signature", tag: "KMS", request: "VerifyRequest",
+            .post, "\(base)/keys/{id}/verify", access: .role(.viewer), summary: "Verify a signature", tag: "KMS", request: "VerifyRequest",
             response: "VerifyResult"
         ) { request, context in
             let body = try await request.decodeJSON(as: KMSService.SignRequest.self, context: context)
