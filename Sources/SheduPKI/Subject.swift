@@ -86,6 +86,14 @@ public struct Subject: Sendable, Hashable, Codable {
         return "#" + Hex.encode(serializer.serializedBytes)
     }
 
+    /// The X.509 name, checked against RFC 5280's bounds as an issued certificate's would be: a
+    /// profile's subject is checked when written, not at every signature after.
+    public func checkedDistinguishedName() throws -> DistinguishedName {
+        let name = try distinguishedName()
+        try CertificateBuilder.checkNames(in: name, alternativeNames: nil)
+        return name
+    }
+
     /// The X.509 name, most significant first (C, ST, L, O, OU, CN); empty fields are left out.
     public func distinguishedName() throws -> DistinguishedName {
         if !country.isEmpty, country.utf8.count != 2 {

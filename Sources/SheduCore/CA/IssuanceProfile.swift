@@ -83,6 +83,19 @@ public struct IssuanceProfile: Sendable, Hashable {
                 ?? defaults.allowedECDSAKeySizes
             allowEd25519Keys =
                 try container.decodeIfPresent(Bool.self, forKey: .allowEd25519Keys) ?? defaults.allowEd25519Keys
+            let path = decoder.codingPath.map(\.stringValue).filter { !$0.isEmpty }.joined(separator: ".")
+            for (field, sizes, allowed, supported) in [
+                ("rsa", allowedRSAKeySizes, allowRSAKeys, KeyAlgorithm.rsa.supportedSizes),
+                ("ecdsa", allowedECDSAKeySizes, allowECDSAKeys, KeyAlgorithm.ecdsa.supportedSizes),
+            ] {
+                let member = "\(path).allowed_\(field)_key_sizes"
+                if let size = sizes.first(where: { !supported.contains($0) }) {
+                    throw SheduError.badRequest("\(member): \(size) is not one of \(supported.map(String.init).joined(separator: ", "))")
+                }
+                if allowed, sizes.isEmpty {
+                    throw SheduError.badRequest("\(member) is empty; set \(path).allow_\(field)_keys false to refuse those keys")
+                }
+            }
         }
     }
 }
@@ -121,6 +134,11 @@ extension IssuanceProfile: Codable {
         honorSubject = try container.decodeIfPresent(Bool.self, forKey: .honorSubject) ?? honorSubject
         honorExtensions = try container.decodeIfPresent(Bool.self, forKey: .honorExtensions) ?? honorExtensions
         subject = try container.decodeIfPresent(Subject.self, forKey: .subject) ?? subject
+        do {
+            _ = try subject.checkedDistinguishedName()
+        } catch let error as PKIError {
+            throw SheduError.badRequest("\(prefix)subject: \(error.description)")
+        }
         cryptoEnforcement =
             try container.decodeIfPresent(CryptoEnforcement.self, forKey: .cryptoEnforcement) ?? cryptoEnforcement
         keyUsage = try Self.decodeNames(KeyUsageName.self, container, .keyUsage, prefix: prefix)

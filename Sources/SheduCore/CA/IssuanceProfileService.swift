@@ -60,12 +60,6 @@ public struct IssuanceProfileService: Sendable {
 
     static func validate(_ profile: IssuanceProfile) throws {
         try ResourceID.check(profile.id, maximumLength: 128, spaces: .inside)
-        for size in profile.cryptoEnforcement.allowedRSAKeySizes where ![2048, 3072, 4096].contains(size) {
-            throw SheduError.badRequest("crypto_enforcement.allowed_rsa_key_sizes: \(size) is not 2048, 3072 or 4096")
-        }
-        for size in profile.cryptoEnforcement.allowedECDSAKeySizes where ![256, 384, 521].contains(size) {
-            throw SheduError.badRequest("crypto_enforcement.allowed_ecdsa_key_sizes: \(size) is not 256, 384 or 521")
-        }
     }
 }
 

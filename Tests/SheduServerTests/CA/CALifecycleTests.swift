@@ -202,7 +202,7 @@ struct CALifecycleTests {
             try await api.createCA(id: "root", expiration: "5y")
             let signed = try await client.send(
                 .post, "/api/ca/v1/cas/root/sign", token: token,
-                json: #"{"csr":"\#(csr)","profile":{"validity":{"type":"Duration","duration":"1y"},"sign_as_ca":true}}"#)
+                json: #"{"csr":"\#(csr)","profile":{"validity":{"type":"Duration","duration":"2y"},"sign_as_ca":true}}"#)
             #expect(signed.status == .created, "\(signed.text)")
             let certificate = try #require(try signed.json()["certificate"]?.stringValue)
             let serial = try #require(try signed.json()["serial_number"]?.stringValue)

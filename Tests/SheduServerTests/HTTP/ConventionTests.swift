@@ -66,7 +66,14 @@ struct ConventionTests {
                 (#"{"validity":{"type":"Duration","duration":"1y"},"sign_as_ca":"yes"}"#, "sign_as_ca must be a boolean"),
                 (#"{"validity":{"type":"Duration","duration":"1y"},"key_usage":["Flying"]}"#, "key_usage 'Flying' is not one of"),
                 (#"{"validity":{"type":"Duration","duration":"1y"},"crypto_enforcement":{"allowed_rsa_key_sizes":[1024]}}"#,
-                 "allowed_rsa_key_sizes: 1024"),
+                 "crypto_enforcement.allowed_rsa_key_sizes: 1024 is not one of 2048, 3072, 4096"),
+                (#"{"validity":{"type":"Duration","duration":"1y"},"crypto_enforcement":{"allowed_ecdsa_key_sizes":[]}}"#,
+                 "crypto_enforcement.allowed_ecdsa_key_sizes is empty; set crypto_enforcement.allow_ecdsa_keys false to refuse those keys"),
+                // The profile's subject is checked when written, not at every signature after.
+                (#"{"validity":{"type":"Duration","duration":"1y"},"subject":{"country":"Spain"}}"#,
+                 "subject: subject.country must be a two-letter country code"),
+                (#"{"validity":{"type":"Duration","duration":"1y"},"subject":{"common_name":"\#(String(repeating: "c", count: 70))"}}"#,
+                 "subject: the subject's common name is 70 characters long; RFC 5280 allows 1 to 64"),
                 ("[]", "must be an object"),
             ]
             for (body, message) in cases {
@@ -77,6 +84,14 @@ struct ConventionTests {
             }
             let list = try await client.send(.get, "/api/ca/v1/profiles", token: token)
             #expect(try list.json() == ["list": []], "nothing was written")
+            // An inline profile follows the same rules.
+            _ = try await CAClient(client: client, token: token).createCA(id: "ca", expiration: "1y")
+            let csr = try TestPKI.csr(commonName: "d", key: try TestPKI.key("ECDSA", 256))
+            let inline = try await client.send(
+                .post, "/api/ca/v1/cas/ca/sign", token: token,
+                json: #"{"csr":"\#(csr)","profile":{"validity":{"type":"Duration","duration":"1d"},"crypto_enforcement":{"enabled":true,"allowed_rsa_key_sizes":[2056]}}}"#)
+            #expect(inline.status == .badRequest)
+            #expect(try inline.json()["err"] == "profile.crypto_enforcement.allowed_rsa_key_sizes: 2056 is not one of 2048, 3072, 4096")
         }
         await app.cleanup()
     }
