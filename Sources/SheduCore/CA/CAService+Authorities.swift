@@ -15,6 +15,7 @@ extension CAService {
         // The CA certificate's own profile: inline, by id, or the default made from ca_expiration.
         let caProfile: IssuanceProfile
         if let inline = request.caIssuanceProfile {
+            try inline.checkRules(field: "ca_issuance_profile")
             caProfile = inline
         } else if let profileID = request.caIssuanceProfileID, !profileID.isEmpty {
             caProfile = try await profiles.profile(id: profileID)
@@ -259,6 +260,7 @@ extension CAService {
         let old = try ca.certificate.certificate()
         var profile: IssuanceProfile
         if let inline = request.profile {
+            try inline.checkRules(field: "profile")
             profile = inline
         } else if let profileID = request.profileID, !profileID.isEmpty {
             profile = try await profiles.profile(id: profileID)

@@ -8,7 +8,7 @@ extension CAService {
     public func sign(caID: String, _ request: SignCertificateRequest) async throws -> CertificateRecord {
         let context = try await activeIssuer(caID)
         let profile = try await resolveProfile(
-            inline: request.profile, id: request.profileID, caDefault: context.ca.profileID, caID: caID)
+            inline: request.profile, id: request.profileID, caDefault: context.ca.profileID, caID: caID, inlineField: "profile")
         if profile.signAsCA { try await requireRoomForSubordinate(of: caID) }
         let now = clock.now()
         let policy = profile.policy(now: now)
@@ -46,7 +46,8 @@ extension CAService {
         caID: String, for subject: CertificateBuilder.Subject, profile inline: IssuanceProfile?, profileID: String?
     ) async throws -> NewCertificate {
         let context = try await activeIssuer(caID)
-        let profile = try await resolveProfile(inline: inline, id: profileID, caDefault: context.ca.profileID, caID: caID)
+        let profile = try await resolveProfile(
+            inline: inline, id: profileID, caDefault: context.ca.profileID, caID: caID, inlineField: nil)
         if profile.signAsCA { try await requireRoomForSubordinate(of: caID) }
         let now = clock.now()
         let certificate = try build(subject, policy: profile.policy(now: now), issuer: context.issuer, now: now)
@@ -57,7 +58,8 @@ extension CAService {
 
     /// The issuance profile a CA applies with these choices (inline, then `profileID`, then its default).
     public func issuanceProfile(caID: String, inline: IssuanceProfile?, profileID: String?) async throws -> IssuanceProfile {
-        try await resolveProfile(inline: inline, id: profileID, caDefault: try await ca(id: caID).profileID, caID: caID)
+        try await resolveProfile(
+            inline: inline, id: profileID, caDefault: try await ca(id: caID).profileID, caID: caID, inlineField: nil)
     }
 
     /// A CA and every CA above it, up to its root.
@@ -74,7 +76,7 @@ extension CAService {
         let context = try await activeIssuer(request.caID)
         var profile = try await resolveProfile(
             inline: request.issuanceProfile, id: request.issuanceProfileID, caDefault: context.ca.profileID,
-            caID: request.caID)
+            caID: request.caID, inlineField: "issuance_profile")
         if request.issuanceProfile != nil {
             // There is no request to honor usages from.
             profile.honorKeyUsage = false

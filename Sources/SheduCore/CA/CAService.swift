@@ -110,8 +110,15 @@ public final class CAService: Sendable {
     }
 
     /// Profile precedence of API.md §2: inline, then `profile_id`, then the CA's default.
-    func resolveProfile(inline: IssuanceProfile?, id: String?, caDefault: String?, caID: String) async throws -> IssuanceProfile {
-        if let inline { return inline }
+    /// - Parameter inlineField: names an inline profile that came with this request, to check it;
+    ///   nil for one stored with a DMS, checked when the DMS was written.
+    func resolveProfile(
+        inline: IssuanceProfile?, id: String?, caDefault: String?, caID: String, inlineField: String?
+    ) async throws -> IssuanceProfile {
+        if let inline {
+            if let inlineField { try inline.checkRules(field: inlineField) }
+            return inline
+        }
         if let id, !id.isEmpty { return try await profiles.profile(id: id) }
         if let caDefault, !caDefault.isEmpty { return try await profiles.profile(id: caDefault) }
         throw Self.noProfile(caID: caID)

@@ -83,18 +83,33 @@ public struct IssuanceProfile: Sendable, Hashable {
                 ?? defaults.allowedECDSAKeySizes
             allowEd25519Keys =
                 try container.decodeIfPresent(Bool.self, forKey: .allowEd25519Keys) ?? defaults.allowEd25519Keys
-            let path = decoder.codingPath.map(\.stringValue).filter { !$0.isEmpty }.joined(separator: ".")
-            for (field, sizes, allowed, supported) in [
-                ("rsa", allowedRSAKeySizes, allowRSAKeys, KeyAlgorithm.rsa.supportedSizes),
-                ("ecdsa", allowedECDSAKeySizes, allowECDSAKeys, KeyAlgorithm.ecdsa.supportedSizes),
-            ] {
-                let member = "\(path).allowed_\(field)_key_sizes"
-                if let size = sizes.first(where: { !supported.contains($0) }) {
-                    throw SheduError.badRequest("\(member): \(size) is not one of \(supported.map(String.init).joined(separator: ", "))")
-                }
-                if allowed, sizes.isEmpty {
-                    throw SheduError.badRequest("\(member) is empty; set \(path).allow_\(field)_keys false to refuse those keys")
-                }
+        }
+    }
+}
+
+extension IssuanceProfile {
+    /// The rules a profile given through the API must follow, checked where it comes in (`field`
+    /// names it, as "profile" or "" for a stored one) and not when stored ones are read back: a
+    /// subject that fits RFC 5280's bounds, and key sizes Shedu certifies.
+    public func checkRules(field: String) throws {
+        let prefix = field.isEmpty ? "" : field + "."
+        do {
+            _ = try subject.checkedDistinguishedName()
+        } catch let error as PKIError {
+            throw SheduError.badRequest("\(prefix)subject: \(error.description)")
+        }
+        let enforcement = cryptoEnforcement
+        for (name, sizes, allowed, supported) in [
+            ("rsa", enforcement.allowedRSAKeySizes, enforcement.allowRSAKeys, KeyAlgorithm.rsa.supportedSizes),
+            ("ecdsa", enforcement.allowedECDSAKeySizes, enforcement.allowECDSAKeys, KeyAlgorithm.ecdsa.supportedSizes),
+        ] {
+            let member = "\(prefix)crypto_enforcement.allowed_\(name)_key_sizes"
+            if let size = sizes.first(where: { !supported.contains($0) }) {
+                throw SheduError.badRequest("\(member): \(size) is not one of \(supported.map(String.init).joined(separator: ", "))")
+            }
+            if allowed, sizes.isEmpty {
+                throw SheduError.badRequest(
+                    "\(member) is empty; set \(prefix)crypto_enforcement.allow_\(name)_keys false to refuse those keys")
             }
         }
     }
@@ -134,11 +149,6 @@ extension IssuanceProfile: Codable {
         honorSubject = try container.decodeIfPresent(Bool.self, forKey: .honorSubject) ?? honorSubject
         honorExtensions = try container.decodeIfPresent(Bool.self, forKey: .honorExtensions) ?? honorExtensions
         subject = try container.decodeIfPresent(Subject.self, forKey: .subject) ?? subject
-        do {
-            _ = try subject.checkedDistinguishedName()
-        } catch let error as PKIError {
-            throw SheduError.badRequest("\(prefix)subject: \(error.description)")
-        }
         cryptoEnforcement =
             try container.decodeIfPresent(CryptoEnforcement.self, forKey: .cryptoEnforcement) ?? cryptoEnforcement
         keyUsage = try Self.decodeNames(KeyUsageName.self, container, .keyUsage, prefix: prefix)

@@ -98,6 +98,7 @@ public struct DMSService: Sendable {
                 throw SheduError.badRequest("settings.\(field): CA '\(id)' does not exist")
             }
         }
+        try settings.issuanceProfile?.checkRules(field: "settings.issuance_profile")
         if !settings.issuanceProfileID.isEmpty {
             do {
                 _ = try await profiles.profile(id: settings.issuanceProfileID)
