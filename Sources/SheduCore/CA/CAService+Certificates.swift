@@ -30,6 +30,7 @@ extension CAService {
         let csr: CertificateSigningRequest
         do {
             csr = try CertificateSigningRequest(apiText: text)
+            _ = try csr.requestedExtensions()
         } catch let error as PKIError {
             throw SheduError.badRequest(error.description)
         }

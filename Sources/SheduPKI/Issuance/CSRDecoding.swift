@@ -39,8 +39,14 @@ extension CertificateSigningRequest {
         publicKey.isValidSignature(signature, for: self)
     }
 
-    /// The extensions the requester asked for, if any.
-    public var requestedExtensions: Certificate.Extensions? {
-        try? attributes.extensionRequest?.extensions
+    /// The extensions the requester asked for, if any; an extension request that does not decode
+    /// (an extension listed twice, say) is refused rather than ignored, which dropped its names.
+    public func requestedExtensions() throws -> Certificate.Extensions? {
+        do {
+            return try attributes.extensionRequest?.extensions
+        } catch {
+            throw PKIError.invalidInput(
+                "the CSR's extension request does not decode; each extension may appear once (RFC 5280 §4.2)")
+        }
     }
 }

@@ -21,8 +21,8 @@ public enum CertificateBuilder {
             self.requestedExtensions = requestedExtensions
         }
 
-        public init(csr: CertificateSigningRequest) {
-            self.init(name: csr.subject, publicKey: csr.publicKey, requestedExtensions: csr.requestedExtensions)
+        public init(csr: CertificateSigningRequest) throws {
+            self.init(name: csr.subject, publicKey: csr.publicKey, requestedExtensions: try csr.requestedExtensions())
         }
     }
 

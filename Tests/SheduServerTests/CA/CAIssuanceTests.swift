@@ -278,6 +278,12 @@ struct CAIssuanceTests {
                 .post, "/api/ca/v1/cas/ca/sign", token: token,
                 json: #"{"csr":"\#(try TestPKI.csr(commonName: "x", key: ec))","profile":{"validity":{"type":"Duration","duration":"1d"},"key_usage":["KeyAgreement","EncipherOnly","DecipherOnly"]}}"#)
             #expect(try both.json()["err"] == "key usages EncipherOnly and DecipherOnly exclude each other (RFC 5280 §4.2.1.3)")
+            // An extension asked for twice is refused, not dropped with the names it carried.
+            let twice = try await client.send(
+                .post, "/api/ca/v1/cas/ca/sign", token: token,
+                json: #"{"csr":"\#(try TestPKI.csrWithTwoAlternativeNames(commonName: "twice", key: ec))","profile":\#(honoring)}"#)
+            #expect(twice.status == .badRequest, "\(twice.text)")
+            #expect(try twice.json()["err"] == "the CSR's extension request does not decode; each extension may appear once (RFC 5280 §4.2)")
         }
         try? FileManager.default.removeItem(at: work)
         await app.cleanup()

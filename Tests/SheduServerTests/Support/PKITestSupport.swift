@@ -41,6 +41,25 @@ enum TestPKI {
         return Data(serializer.serializedBytes).base64EncodedString()
     }
 
+    /// A CSR (base64 DER) whose extension request lists the subject alternative names twice,
+    /// which RFC 5280 §4.2 forbids; swift-certificates' builders refuse to make one.
+    static func csrWithTwoAlternativeNames(commonName: String, key: SigningKey) throws -> String {
+        var extensionsDER = DER.Serializer()
+        try extensionsDER.appendConstructedNode(identifier: .sequence) { coder in
+            for name in ["a.example", "b.example"] {
+                try coder.serialize(try Certificate.Extension(SubjectAlternativeNames([.dnsName(name)]), critical: false))
+            }
+        }
+        var attributes = CertificateSigningRequest.Attributes()
+        attributes.insert(.init(oid: .CSRAttributes.extensionRequest, values: [try ASN1Any(derEncoded: extensionsDER.serializedBytes)]))
+        let request = try CertificateSigningRequest(
+            version: .v1, subject: try DistinguishedName { CommonName(commonName) }, privateKey: key.certificateKey,
+            attributes: attributes, signatureAlgorithm: key.spec.certificateSignatureAlgorithm)
+        var serializer = DER.Serializer()
+        try serializer.serialize(request)
+        return Data(serializer.serializedBytes).base64EncodedString()
+    }
+
     /// The DER of a certificate from the API's base64-of-PEM form.
     static func certificate(fromAPI base64PEM: String) throws -> Certificate {
         let pem = String(decoding: try #require(Data(base64Encoded: base64PEM)), as: UTF8.self)

@@ -129,7 +129,7 @@ public struct ESTService: Sendable {
         } catch let error as PKIError {
             throw SheduError.badRequest(error.description)
         }
-        let subject = CertificateBuilder.Subject(name: csr.subject, publicKey: key.publicKey, requestedExtensions: csr.requestedExtensions)
+        let subject = CertificateBuilder.Subject(name: csr.subject, publicKey: key.publicKey, requestedExtensions: try csr.requestedExtensions())
         let record = try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewal: false)
         return (key, record)
     }
@@ -268,13 +268,20 @@ public struct ESTService: Sendable {
     // MARK: Requests
 
     static func parseCSR(_ der: [UInt8]) throws -> CertificateSigningRequest {
+        let csr: CertificateSigningRequest
         do {
-            return try CertificateSigningRequest(derEncoded: der)
+            csr = try CertificateSigningRequest(derEncoded: der)
         } catch {
             throw SheduError.badRequest(
                 CertificateSigningRequest.unsupportedKey(der).map { "the CSR is PKCS#10, but \($0)" }
                     ?? "the request body is not a PKCS#10 certificate request (base64 of its DER)")
         }
+        do {
+            _ = try csr.requestedExtensions()
+        } catch let error as PKIError {
+            throw SheduError.badRequest(error.description)
+        }
+        return csr
     }
 
     static func deviceID(of csr: CertificateSigningRequest) throws -> String {
