@@ -47,10 +47,16 @@ public enum PEMText {
     }
 
     private static func fromPEM(_ text: String, expecting discriminators: [String], field: String) throws -> [UInt8] {
-        let document: PEMDocument
-        do {
-            document = try PEMDocument(pemString: text)
-        } catch {
+        let blocks = text.components(separatedBy: "-----BEGIN ").count - 1
+        guard blocks <= 1 else {
+            throw PKIError.invalidInput("\(field) holds \(blocks) PEM blocks; give one")
+        }
+        let document: (discriminator: String, derBytes: [UInt8])
+        if let strict = try? PEMDocument(pemString: text) {
+            document = (strict.discriminator, strict.derBytes)
+        } else if let relaxed = relaxedPEM(text) {
+            document = relaxed
+        } else {
             throw PKIError.invalidInput("\(field) is not valid PEM")
         }
         guard discriminators.contains(document.discriminator) else {
@@ -58,6 +64,19 @@ public enum PEMText {
                 "\(field) is a PEM '\(document.discriminator)', expected \(discriminators.joined(separator: " or "))")
         }
         return document.derBytes
+    }
+
+    /// PEM with base64 lines of another length than 64 (76, as MIME tools write, or one long
+    /// line): RFC 7468 §3 asks parsers to accept them, swift-asn1 takes 64 only. Headers
+    /// (`Proc-Type: 4,ENCRYPTED`) are not accepted.
+    private static func relaxedPEM(_ text: String) -> (discriminator: String, derBytes: [UInt8])? {
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let begin = lines.first, begin.hasPrefix("-----BEGIN "), begin.hasSuffix("-----"), begin.count > 16 else { return nil }
+        let label = String(begin.dropFirst("-----BEGIN ".count).dropLast("-----".count))
+        guard let end = lines.firstIndex(of: "-----END \(label)-----") else { return nil }
+        let body = lines[1..<end].joined()
+        guard !body.contains(":"), let der = Data(base64Encoded: body), !der.isEmpty else { return nil }
+        return (label, Array(der))
     }
 
     static func base64URLToStandard(_ text: String) -> String {

@@ -278,6 +278,18 @@ struct CAIssuanceTests {
                 .post, "/api/ca/v1/cas/ca/sign", token: token,
                 json: #"{"csr":"\#(try TestPKI.csr(commonName: "x", key: ec))","profile":{"validity":{"type":"Duration","duration":"1d"},"key_usage":["KeyAgreement","EncipherOnly","DecipherOnly"]}}"#)
             #expect(try both.json()["err"] == "key usages EncipherOnly and DecipherOnly exclude each other (RFC 5280 §4.2.1.3)")
+            // PEM lines of 76 characters, as MIME tools write them (RFC 7468 §3: parsers accept any length).
+            let der = try #require(Data(base64Encoded: try TestPKI.csr(commonName: "mime", key: ec)))
+            let mime = "-----BEGIN CERTIFICATE REQUEST-----\n" + der.base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed])
+                + "\n-----END CERTIFICATE REQUEST-----\n"
+            let inlineMIME = try await client.send(
+                .post, "/api/ca/v1/cas/ca/sign", token: token,
+                json: #"{"csr":"\#(mime.replacingOccurrences(of: "\n", with: "\\n"))","profile":\#(honoring)}"#)
+            #expect(inlineMIME.status == .created, "\(inlineMIME.text)")
+            let bundle = try await client.send(
+                .post, "/api/ca/v1/certificates/import", token: token,
+                json: JSONValue.object(["certificate": .string(Data((signer.pem + rsa.pem).utf8).base64EncodedString())]).jsonText())
+            #expect(try bundle.json()["err"] == "certificate holds 2 PEM blocks; give one")
             // An extension asked for twice is refused, not dropped with the names it carried.
             let twice = try await client.send(
                 .post, "/api/ca/v1/cas/ca/sign", token: token,
