@@ -1,6 +1,7 @@
 import Foundation
 import SwiftASN1
 import X509
+import _CryptoExtras
 
 extension CertificateSigningRequest {
     /// Reads a CSR given as base64 of DER (as the seeds send it), base64 of PEM, or PEM text.
@@ -30,9 +31,25 @@ extension CertificateSigningRequest {
         else { return nil }
         var kind = "algorithm \(oid)"
         if algorithm.count > 1, let curve = try? ASN1ObjectIdentifier(derEncoded: algorithm[1]) { kind += ", curve \(curve)" }
-        if oid == .AlgorithmIdentifier.rsaEncryption { kind = "RSA" }
-        return "its public key (\(kind)) is not one Shedu signs for: RSA of 2048, 3072 or 4096 bits, ECDSA on P-256, P-384 or P-521, or Ed25519"
+        if oid == .AlgorithmIdentifier.rsaEncryption {
+            guard let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: Array(info[2].encodedBytes)) else {
+                return "its RSA public key does not decode"
+            }
+            guard key.keySizeInBits < 2048 else {
+                // The key is one Shedu certifies: what does not decode is the signature's algorithm.
+                let signedWith = request.count > 1 ? children(request[1])?.first.flatMap { try? ASN1ObjectIdentifier(derEncoded: $0) } : nil
+                let name = signedWith.map { Self.signatureAlgorithmNames[$0] ?? "algorithm \($0)" } ?? "an unreadable algorithm"
+                return "it is signed with \(name), which Shedu does not verify: sign it with PKCS#1 v1.5 and SHA-256, SHA-384 or SHA-512"
+            }
+            kind = "RSA of \(key.keySizeInBits) bits"
+        }
+        return "its public key (\(kind)) is not one Shedu signs for: RSA of at least 2048 bits, ECDSA on P-256, P-384 or P-521, or Ed25519"
     }
+
+    static let signatureAlgorithmNames: [ASN1ObjectIdentifier: String] = [
+        [1, 2, 840, 113549, 1, 1, 10]: "RSASSA-PSS", [1, 2, 840, 113549, 1, 1, 4]: "MD5 with RSA",
+        [1, 2, 840, 113549, 1, 1, 5]: "SHA-1 with RSA", [1, 2, 840, 113549, 1, 1, 14]: "SHA-224 with RSA",
+    ]
 
     /// Whether the request is signed by the key it carries (proof of possession).
     public var hasValidSignature: Bool {
