@@ -45,15 +45,15 @@ public enum CertificateBuilder {
         let notBefore = Date(timeIntervalSince1970: (now.timeIntervalSince1970 - backdating).rounded(.down))
         let notAfter = Date(timeIntervalSince1970: policy.notAfter.timeIntervalSince1970.rounded(.down))
         guard notAfter > now else {
-            throw PKIError.invalidInput("the validity ends at \(notAfter), which is not in the future")
+            throw PKIError.invalidInput("the validity ends at \(text(notAfter)), which is not in the future")
         }
         guard notAfter <= latestNotAfter else {
             throw PKIError.invalidInput(
-                "the validity would end at \(notAfter), after 9999-12-31T23:59:59Z, the latest time a certificate can hold (RFC 5280 §4.1.2.5)")
+                "the validity would end at \(text(notAfter)), after 9999-12-31T23:59:59Z, the latest time a certificate can hold (RFC 5280 §4.1.2.5)")
         }
         if let issuer, notAfter > issuer.certificate.notValidAfter {
             throw PKIError.invalidInput(
-                "the certificate would be valid until \(notAfter), after its issuing CA (valid until \(issuer.certificate.notValidAfter))")
+                "the certificate would be valid until \(text(notAfter)), after its issuing CA (valid until \(text(issuer.certificate.notValidAfter)))")
         }
 
         let name = try subjectName(subject, policy: policy)
@@ -98,6 +98,17 @@ public enum CertificateBuilder {
             notValidAfter: notAfter, issuer: issuer?.certificate.subject ?? name, subject: name,
             signatureAlgorithm: signingKey.spec.certificateSignatureAlgorithm, extensions: extensions,
             issuerPrivateKey: signingKey.certificateKey)
+    }
+
+    /// A time as RFC 3339 in UTC, whole seconds; any year (`Date`'s own description gives up past
+    /// the year 4000 or so).
+    static func text(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0,
+            parts.minute ?? 0, parts.second ?? 0)
     }
 
     /// `honor_subject` keeps the requested name; otherwise the profile's subject, with the
