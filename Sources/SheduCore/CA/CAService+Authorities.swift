@@ -337,7 +337,10 @@ extension CAService {
     public func verifyWithCA(id: String, _ request: CASignatureRequest) async throws -> Bool {
         let ca = try await ca(id: id)
         let publicKey = try ca.certificate.certificate().publicKey
-        guard let signatureText = request.signature, let signature = Data(base64Encoded: signatureText) else {
+        guard let signatureText = request.signature, !signatureText.isEmpty else {
+            throw SheduError.badRequest("signature is required: base64 of the signature to verify")
+        }
+        guard let signature = Data(base64Encoded: signatureText) else {
             throw SheduError.badRequest("signature must be base64")
         }
         let (scheme, input) = try request.kmsRequest.decoded()

@@ -297,7 +297,10 @@ public final class KMSService: Sendable {
 
     public func verify(_ identifier: String, _ request: SignRequest) async throws -> Bool {
         let (scheme, input) = try request.decoded()
-        guard let signatureText = request.signature, let signature = Data(base64Encoded: signatureText) else {
+        guard let signatureText = request.signature, !signatureText.isEmpty else {
+            throw SheduError.badRequest("signature is required: base64 of the signature to verify")
+        }
+        guard let signature = Data(base64Encoded: signatureText) else {
             throw SheduError.badRequest("signature must be base64")
         }
         let key = try await storedKey(identifier).key

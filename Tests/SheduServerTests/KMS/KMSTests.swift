@@ -200,6 +200,9 @@ struct KMSTests {
             let badMessage = try await client.send(
                 .post, "/api/kms/v1/keys/\(id)/sign", token: token, json: #"{"algorithm":"ECDSA_SHA_256","message":"%%%"}"#)
             #expect(try badMessage.json()["err"] == "message must be base64")
+            let unsigned = try await client.send(
+                .post, "/api/kms/v1/keys/\(id)/verify", token: token, json: #"{"algorithm":"ECDSA_SHA_256","message":"AA=="}"#)
+            #expect(try unsigned.json()["err"] == "signature is required: base64 of the signature to verify")
 
             // A CA on that key; empty type and bits are what clients that write every field send.
             let onKey = try await client.send(
