@@ -93,9 +93,13 @@ public final class KMSService: Sendable {
         guard let algorithm = KeyAlgorithm(name: request.algorithm) else {
             throw SheduError.badRequest("algorithm '\(request.algorithm)' is not one of \(KeyAlgorithm.allNames)")
         }
+        if request.size == nil, algorithm != .ed25519 {
+            throw SheduError.badRequest(
+                "size is required for \(algorithm.rawValue) keys: one of \(algorithm.supportedSizes.map(String.init).joined(separator: ", "))")
+        }
         let spec: KeySpec
         do {
-            spec = try KeySpec(algorithm: algorithm, bits: request.size ?? (algorithm == .ed25519 ? 256 : 0))
+            spec = try KeySpec(algorithm: algorithm, bits: request.size ?? 256)
         } catch let error as PKIError {
             throw SheduError.badRequest("size: \(error.description)")
         }

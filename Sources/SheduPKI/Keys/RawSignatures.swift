@@ -45,7 +45,7 @@ extension SigningKey {
     /// Signs with `scheme`; ECDSA signatures are DER, as Lamassu returns them.
     public func sign(_ input: SignedInput, scheme: SignatureScheme) throws -> Data {
         guard scheme.algorithm == spec.algorithm else {
-            throw PKIError.invalidInput("\(scheme.rawValue) does not apply to a \(spec.algorithm.rawValue) key")
+            throw PKIError.invalidInput("\(scheme.rawValue) does not apply to \(spec.algorithm == .ecdsa ? "an" : "a") \(spec.algorithm.rawValue) key")
         }
         switch self {
         case .p256(let key): return try Self.ecdsa(input, scheme) { try key.signature(for: $0).derRepresentation }

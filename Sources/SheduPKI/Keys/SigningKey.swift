@@ -40,7 +40,7 @@ public enum SigningKey: Sendable {
                 self = key
                 return
             }
-            throw PKIError.invalidInput("private_key is a \(document.discriminator) of an unsupported kind")
+            throw PKIError.invalidInput("private_key is a PEM '\(document.discriminator)' of a kind Shedu does not use")
         case "ENCRYPTED PRIVATE KEY":
             throw PKIError.invalidInput("private_key is encrypted; import it unencrypted (it is encrypted at rest here)")
         default:

@@ -176,6 +176,7 @@ struct KMSTests {
                 ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":224,"name":"k"}"#, "ECDSA keys come in sizes 256, 384, 521"),
                 ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256,"name":"k","engine_id":"hsm"}"#, "engine_id 'hsm' is not one of: software"),
                 ("/api/kms/v1/keys", #"{"size":256}"#, "algorithm is required"),
+                ("/api/kms/v1/keys", #"{"algorithm":"RSA","name":"k"}"#, "size is required for RSA keys: one of 2048, 3072, 4096"),
                 ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256}"#, "name is required"),
                 ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256,"name":""}"#, "name is required"),
                 ("/api/kms/v1/keys/import", #"{"private_key":"not base64!"}"#, "private_key must be base64 of a PEM private key"),
@@ -196,7 +197,7 @@ struct KMSTests {
             let wrongScheme = try await client.send(
                 .post, "/api/kms/v1/keys/\(id)/sign", token: token, json: #"{"algorithm":"RSASSA_PSS_SHA_256","message":"AA=="}"#)
             #expect(wrongScheme.status == .badRequest)
-            #expect(try wrongScheme.json()["err"] == "RSASSA_PSS_SHA_256 does not apply to a ECDSA key")
+            #expect(try wrongScheme.json()["err"] == "RSASSA_PSS_SHA_256 does not apply to an ECDSA key")
             let badMessage = try await client.send(
                 .post, "/api/kms/v1/keys/\(id)/sign", token: token, json: #"{"algorithm":"ECDSA_SHA_256","message":"%%%"}"#)
             #expect(try badMessage.json()["err"] == "message must be base64")
