@@ -96,8 +96,10 @@ public struct Subject: Sendable, Hashable, Codable {
 
     /// The X.509 name, most significant first (C, ST, L, O, OU, CN); empty fields are left out.
     public func distinguishedName() throws -> DistinguishedName {
-        if !country.isEmpty, country.utf8.count != 2 {
-            throw PKIError.invalidInput("subject.country must be a two-letter country code")
+        // Two ASCII letters (ISO 3166-1 alpha-2): anything else is no country, and some of it
+        // (a "ü", an "_") cannot even be written as the PrintableString RFC 5280 requires.
+        if !country.isEmpty, country.utf8.count != 2 || !country.utf8.allSatisfy({ (0x41...0x5A).contains($0 & 0xDF) }) {
+            throw PKIError.invalidInput("subject.country must be a two-letter country code, not '\(country)'")
         }
         var relativeNames: [RelativeDistinguishedName] = []
         func add(_ type: ASN1ObjectIdentifier, _ value: String, printable: Bool = false) throws {

@@ -35,11 +35,14 @@ extension CAService {
         let keyID: String
         let engineID: String
         if let existing = request.keyMetadata?.keyID, !existing.isEmpty {
-            // Empty values are what a client that writes every field sends for "none".
-            if !(request.keyMetadata?.type ?? "").isEmpty || (request.keyMetadata?.bits ?? 0) != 0 {
-                throw SheduError.badRequest("key_metadata: give type and bits, or key_id, not both")
-            }
             let key = try await kms.key(existing)
+            // Empty values are what a client that writes every field sends for "none"; the key's
+            // own type and size are what one that echoes them sends.
+            let type = request.keyMetadata?.type ?? "", bits = request.keyMetadata?.bits ?? 0
+            if !type.isEmpty && KeyAlgorithm(name: type) != key.algorithm || bits != 0 && bits != key.size {
+                throw SheduError.badRequest(
+                    "key_metadata: type and bits describe a new key, key_id an existing one (\(key.algorithm.rawValue) \(key.size)); give one or the other")
+            }
             try await refuseSharedKey(key.id)
             signingKey = try await kms.signingKey(keyID: key.id)
             keyID = key.id
@@ -179,7 +182,8 @@ extension CAService {
                 ca, newKey: newKey, requireActiveParent: nil, reparent: children,
                 adopt: try await adoptableCertificates(issuedBy: certificate, caID: id), events: [try event("ca.import", ca: ca)])
         } catch is SerialNumberTaken {
-            throw SheduError.conflict("the certificate \(record.serialNumber) is already the certificate of a CA in Shedu")
+            throw SheduError.conflict(
+                "a certificate with serial number \(record.serialNumber) is already in Shedu (another CA's, or another certificate with that serial)")
         }
         invalidate()
         // As stored: a certificate Shedu held already keeps its status.

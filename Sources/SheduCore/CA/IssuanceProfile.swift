@@ -98,6 +98,9 @@ extension IssuanceProfile {
         } catch let error as PKIError {
             throw SheduError.badRequest("\(prefix)subject: \(error.description)")
         }
+        if keyUsage.contains(.encipherOnly), keyUsage.contains(.decipherOnly) {
+            throw SheduError.badRequest("\(prefix)key_usage: EncipherOnly and DecipherOnly exclude each other (RFC 5280 §4.2.1.3)")
+        }
         let enforcement = cryptoEnforcement
         for (name, sizes, allowed, supported) in [
             ("rsa", enforcement.allowedRSAKeySizes, enforcement.allowRSAKeys, KeyAlgorithm.rsa.supportedSizes),
@@ -107,7 +110,7 @@ extension IssuanceProfile {
             if let size = sizes.first(where: { !supported.contains($0) }) {
                 throw SheduError.badRequest("\(member): \(size) is not one of \(supported.map(String.init).joined(separator: ", "))")
             }
-            if allowed, sizes.isEmpty {
+            if enforcement.enabled, allowed, sizes.isEmpty {
                 throw SheduError.badRequest(
                     "\(member) is empty; set \(prefix)crypto_enforcement.allow_\(name)_keys false to refuse those keys")
             }

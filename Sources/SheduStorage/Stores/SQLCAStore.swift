@@ -375,7 +375,8 @@ public struct SQLCAStore: CAStore {
             if let outliving = try await db.raw(
                 """
                 SELECT c.id, t.valid_to FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
-                WHERE c.parent_id = \(bind: id) AND t.status IN ('ACTIVE', 'INACTIVE')
+                WHERE c.parent_id = \(bind: id)
+                    AND (t.status IN ('ACTIVE', 'INACTIVE') OR (t.status = 'REVOKED' AND t.revocation_reason = 'CertificateHold'))
                     AND t.valid_to > \(bind: certificate.info.notAfter.epochMilliseconds)
                 ORDER BY t.valid_to DESC LIMIT 1
                 """
@@ -509,19 +510,25 @@ public struct SQLCAStore: CAStore {
             now: time, followCertificate: true, on: db, dialect: dialect)
     }
 
-    /// Refuses to make `subject` ACTIVE under an issuing CA that is revoked or on hold, checked in
-    /// the caller's transaction so a hold placed meanwhile is seen.
+    /// Refuses to make `subject` ACTIVE under an issuing CA that is revoked or on hold, or below
+    /// one (through an INACTIVE CA the hold left as it was), checked in the caller's transaction
+    /// so a hold placed meanwhile is seen.
     private static func requireIssuerNotRevoked(_ issuerID: String, of subject: String, on db: any SQLDatabase) async throws {
         guard let row = try await db.raw(
             """
-            SELECT t.status, t.revocation_reason FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
-            WHERE c.id = \(bind: issuerID)
+            WITH RECURSIVE chain(id, depth) AS (
+                SELECT id, 0 FROM cas WHERE id = \(bind: issuerID)
+                UNION ALL SELECT c.parent_id, chain.depth + 1 FROM cas c JOIN chain ON c.id = chain.id
+                WHERE c.parent_id IS NOT NULL AND chain.depth < 32)
+            SELECT chain.id, t.revocation_reason FROM chain
+            JOIN cas c ON c.id = chain.id JOIN certificates t ON t.serial_number = c.serial_number
+            WHERE t.status = 'REVOKED' ORDER BY chain.depth LIMIT 1
             """
-        ).first(), try row.decode(column: "status", as: String.self) == CertificateStatus.revoked.rawValue
-        else { return }
+        ).first() else { return }
+        let revoked = try row.decode(column: "id", as: String.self)
         let reason = try row.decode(column: "revocation_reason", as: String.self)
-        throw SheduError.conflict(
-            "\(subject) cannot be made ACTIVE while its issuing CA '\(issuerID)' is REVOKED (\(reason)); release that CA first")
+        let place = revoked == issuerID ? "its issuing CA '\(issuerID)'" : "CA '\(revoked)' above its issuing CA '\(issuerID)'"
+        throw SheduError.conflict("\(subject) cannot be made ACTIVE while \(place) is REVOKED (\(reason)); release that CA first")
     }
 
     public func changeCAStatus(id: String, transition: StatusChange.Transition, at time: Date, events: [DomainEvent]) async throws {

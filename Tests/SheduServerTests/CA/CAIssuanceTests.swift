@@ -274,10 +274,15 @@ struct CAIssuanceTests {
                 .post, "/api/ca/v1/cas/ca/sign", token: token, json: #"{"csr":"\#(try TestPKI.csr(commonName: "", key: ec, name: badCountry))","profile":\#(honoring)}"#)
             #expect(refused.status == .badRequest)
             #expect(try refused.json()["err"] == "the subject's country 'D@' is not a PrintableString (RFC 5280 Appendix A.1)")
+            let bothRequested = try TestPKI.csr(
+                commonName: "x", key: ec, keyUsage: KeyUsage(keyAgreement: true, encipherOnly: true, decipherOnly: true))
             let both = try await client.send(
+                .post, "/api/ca/v1/cas/ca/sign", token: token, json: #"{"csr":"\#(bothRequested)","profile":\#(honoring)}"#)
+            #expect(try both.json()["err"] == "key usages EncipherOnly and DecipherOnly exclude each other (RFC 5280 §4.2.1.3)")
+            let bothInProfile = try await client.send(
                 .post, "/api/ca/v1/cas/ca/sign", token: token,
                 json: #"{"csr":"\#(try TestPKI.csr(commonName: "x", key: ec))","profile":{"validity":{"type":"Duration","duration":"1d"},"key_usage":["KeyAgreement","EncipherOnly","DecipherOnly"]}}"#)
-            #expect(try both.json()["err"] == "key usages EncipherOnly and DecipherOnly exclude each other (RFC 5280 §4.2.1.3)")
+            #expect(try bothInProfile.json()["err"] == "profile.key_usage: EncipherOnly and DecipherOnly exclude each other (RFC 5280 §4.2.1.3)")
             // PEM lines of 76 characters, as MIME tools write them (RFC 7468 §3: parsers accept any length).
             let der = try #require(Data(base64Encoded: try TestPKI.csr(commonName: "mime", key: ec)))
             let mime = "-----BEGIN CERTIFICATE REQUEST-----\n" + der.base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed])

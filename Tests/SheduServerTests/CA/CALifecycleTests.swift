@@ -100,6 +100,46 @@ struct CALifecycleTests {
         await app.cleanup()
     }
 
+    /// A hold reaches past a CA it left INACTIVE: nothing below that CA is made ACTIVE under the
+    /// hold, and a held subordinate still may not outlive its parent's reissue.
+    @Test(arguments: TestBackend.available)
+    func aHoldReachesPastAnInactiveCA(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(deviceProfile)
+            try await api.createCA(id: "root", expiration: "20y")
+            try await api.createCA(id: "mid", parent: "root", expiration: "10y")
+            try await api.createCA(id: "low", parent: "mid", expiration: "5y")
+            let leaf = try #require(try await api.sign(ca: "mid", csr: try TestPKI.csr(commonName: "d", key: try TestPKI.key("ECDSA", 256))).json()["serial_number"]?.stringValue)
+            #expect(try await api.status("/api/ca/v1/cas/mid/status", "INACTIVE").status == .ok)
+            #expect(try await api.status("/api/ca/v1/cas/root/status", "REVOKED", reason: "CertificateHold").status == .ok)
+            let lowReleased = try await api.status("/api/ca/v1/cas/low/status", "ACTIVE")
+            #expect(lowReleased.status == .conflict)
+            #expect(try lowReleased.json()["err"] == "CA 'low' cannot be made ACTIVE while CA 'root' above its issuing CA 'mid' is REVOKED (CertificateHold); release that CA first")
+            #expect(try await api.status("/api/ca/v1/certificates/\(leaf)/status", "ACTIVE").status == .conflict)
+            #expect(try await api.status("/api/ca/v1/cas/mid/status", "ACTIVE").status == .conflict)
+            // The held subordinate counts when its parent is reissued shorter.
+            let shorter = try await client.send(
+                .post, "/api/ca/v1/cas/mid/reissue", token: token, json: #"{"profile":{"validity":{"type":"Duration","duration":"1y"},"sign_as_ca":true}}"#)
+            #expect(shorter.status == .conflict || shorter.status == .badRequest, "\(shorter.text)")
+            #expect(try await api.status("/api/ca/v1/cas/root/status", "ACTIVE").status == .ok)
+            #expect(try await api.get("/api/ca/v1/cas/low")["certificate"]?["status"] == "ACTIVE")
+            let shorterOnceReleased = try await client.send(
+                .post, "/api/ca/v1/cas/root/reissue", token: token, json: #"{"profile":{"validity":{"type":"Duration","duration":"1y"},"sign_as_ca":true}}"#)
+            #expect(shorterOnceReleased.status == .badRequest, "\(shorterOnceReleased.text)")
+            // Held again, mid is still counted.
+            #expect(try await api.status("/api/ca/v1/cas/mid/status", "ACTIVE").status == .ok)
+            #expect(try await api.status("/api/ca/v1/cas/mid/status", "REVOKED", reason: "CertificateHold").status == .ok)
+            let whileHeld = try await client.send(
+                .post, "/api/ca/v1/cas/root/reissue", token: token, json: #"{"profile":{"validity":{"type":"Duration","duration":"1y"},"sign_as_ca":true}}"#)
+            #expect(whileHeld.status == .badRequest, "\(whileHeld.text)")
+            #expect(try whileHeld.json()["err"]?.stringValue?.contains("before CA 'mid' below it") == true, "\(whileHeld.text)")
+        }
+        await app.cleanup()
+    }
+
     @Test func certificateStatusTransitionsFollowTheRules() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.operator)

@@ -211,10 +211,17 @@ struct KMSTests {
                 json: #"{"id":"on-key","subject":{"common_name":"On key"},"key_metadata":{"key_id":"\#(id)","type":"","bits":0},"ca_expiration":{"type":"Duration","duration":"1y"}}"#)
             #expect(onKey.status == .created, "\(onKey.text)")
             #expect(try onKey.json()["certificate"]?["subject_key_id"]?.stringValue == id)
+            let other = try #require(try await client.send(.post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"ECDSA","size":256,"name":"k2"}"#).json()["key_id"]?.stringValue)
+            // The key's own type and size, echoed, are fine; another key's are not.
+            let echoed = try await client.send(
+                .post, "/api/ca/v1/cas", token: token,
+                json: #"{"id":"echoed","subject":{"common_name":"Echoed"},"key_metadata":{"key_id":"\#(other)","type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"1y"}}"#)
+            #expect(echoed.status == .created, "\(echoed.text)")
+            let third = try #require(try await client.send(.post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"ECDSA","size":256,"name":"k3"}"#).json()["key_id"]?.stringValue)
             let both = try await client.send(
                 .post, "/api/ca/v1/cas", token: token,
-                json: #"{"id":"both","subject":{"common_name":"Both"},"key_metadata":{"key_id":"\#(id)","type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"1y"}}"#)
-            #expect(try both.json()["err"] == "key_metadata: give type and bits, or key_id, not both")
+                json: #"{"id":"both","subject":{"common_name":"Both"},"key_metadata":{"key_id":"\#(third)","type":"RSA","bits":2048},"ca_expiration":{"type":"Duration","duration":"1y"}}"#)
+            #expect(try both.json()["err"] == "key_metadata: type and bits describe a new key, key_id an existing one (ECDSA 256); give one or the other")
         }
         await app.cleanup()
     }
