@@ -278,8 +278,6 @@ extension CAService {
             throw SheduError.badRequest("the CA issuance profile must have sign_as_ca true")
         }
         profile.signAsCA = true
-        // The subject is the CA's identity: what it issued names it as issuer, and its CRL too.
-        profile.honorSubject = true
         var parent: IssuerContext?
         if let parentID = ca.parentID {
             parent = try await activeIssuer(parentID)
@@ -291,6 +289,12 @@ extension CAService {
         // The same key identifier: certificates the CA issued name it (AKI), and its CRL is found by it.
         var subject = CertificateBuilder.Subject(name: old.subject, publicKey: old.publicKey)
         subject.keyIdentifier = old.subjectKeyIdentifierBytes
+        // The subject, to the byte, is the CA's identity: what it issued names it as issuer, and
+        // its CRL too. Its path length constraint stays with it.
+        subject.keepsName = true
+        if case .isCertificateAuthority(let maxPathLength) = try? old.extensions.basicConstraints {
+            subject.maxPathLength = maxPathLength
+        }
         return try await withFreshSerial { serial in
             let certificate = try build(
                 subject, policy: profile.policy(now: now), issuer: parent?.issuer, selfSigningKey: context.issuer.key,

@@ -14,6 +14,11 @@ public enum CertificateBuilder {
         public var requestedExtensions: Certificate.Extensions?
         /// The subject key identifier to keep (a reissued CA keeps its own); nil derives it from the key.
         public var keyIdentifier: [UInt8]?
+        /// The name to write byte for byte, whatever the profile says (a reissued CA's: what it
+        /// issued names it by those bytes).
+        public var keepsName = false
+        /// The path length constraint to write on a CA certificate (a reissued CA keeps its own).
+        public var maxPathLength: Int?
 
         public init(name: DistinguishedName, publicKey: Certificate.PublicKey, requestedExtensions: Certificate.Extensions? = nil) {
             self.name = name
@@ -69,7 +74,8 @@ public enum CertificateBuilder {
         let authorityKeyIdentifier = issuer?.keyIdentifier ?? subjectKeyIdentifier
 
         let extensions = try Certificate.Extensions {
-            Critical(policy.signAsCA ? BasicConstraints.isCertificateAuthority(maxPathLength: nil) : .notCertificateAuthority)
+            Critical(
+                policy.signAsCA ? BasicConstraints.isCertificateAuthority(maxPathLength: subject.maxPathLength) : .notCertificateAuthority)
             if let keyUsage { Critical(keyUsage) }
             if !extendedKeyUsage.isEmpty {
                 let usages = try ExtendedKeyUsage(extendedKeyUsage.map { ExtendedKeyUsage.Usage(oid: $0.oid) })
@@ -114,6 +120,7 @@ public enum CertificateBuilder {
     /// `honor_subject` keeps the requested name; otherwise the profile's subject, with the
     /// requested common name when the profile names none.
     static func subjectName(_ subject: Subject, policy: IssuancePolicy) throws -> DistinguishedName {
+        if subject.keepsName { return subject.name }
         if policy.honorSubject { return try withRequiredStringTypes(subject.name) }
         var fields = policy.subject
         if fields.commonName.isEmpty { fields.commonName = SheduPKI.Subject(subject.name).commonName }

@@ -1,9 +1,11 @@
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import SheduCore
 import SheduPKI
 import SheduTestSupport
+import SwiftASN1
 import Testing
 import X509
 
@@ -323,6 +325,23 @@ struct CALifecycleTests {
             .write(to: work.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
         _ = try openssl(["x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
                          "-out", "int.pem", "-days", "1825", "-extfile", "ext.cnf"], in: work)
+        // A root that certifies no CA, its country written as UTF8String (openssl would not).
+        let flatKey = P256.Signing.PrivateKey()
+        let flatName = try DistinguishedName([
+            RelativeDistinguishedName(.init(type: .RDNAttributeType.countryName, utf8String: "DE")),
+            RelativeDistinguishedName(.init(type: .RDNAttributeType.commonName, utf8String: "Flat Root")),
+        ])
+        let flat = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(flatKey.publicKey), notValidBefore: Date().addingTimeInterval(-60),
+            notValidAfter: Date().addingTimeInterval(10 * 365 * 86_400), issuer: flatName, subject: flatName,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+            },
+            issuerPrivateKey: .init(flatKey))
+        try flat.serializeAsPEM().pemString.write(to: work.appendingPathComponent("flat.pem"), atomically: true, encoding: .utf8)
+        try flatKey.pemRepresentation.write(to: work.appendingPathComponent("flat.key"), atomically: true, encoding: .utf8)
         @Sendable func base64(_ file: String) throws -> String { try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString() }
         try await app.withRouter { client in
             let api = CAClient(client: client, token: token)
@@ -345,6 +364,24 @@ struct CALifecycleTests {
             let leaf = try await api.sign(ca: "last", csr: csr)
             #expect(leaf.status == .created, "\(leaf.text)")
             #expect(try await client.send(.get, "/api/ca/v1/cas/too-deep", token: token).status == .notFound)
+
+            // A reissue keeps the constraint, and the subject's bytes (a UTF8String country here).
+            let imported2 = try await client.send(
+                .post, "/api/ca/v1/cas/import", token: token,
+                json: #"{"id":"flat-root","ca":"\#(try base64("flat.pem"))","private_key":"\#(try base64("flat.key"))"}"#)
+            #expect(imported2.status == .created, "\(imported2.text)")
+            let reissued = try await client.send(.post, "/api/ca/v1/cas/flat-root/reissue", token: token, json: "{}")
+            #expect(reissued.status == .ok, "\(reissued.text)")
+            let newPEM = try TestPKI.pem(fromAPI: try #require(try reissued.json()["certificate"]?["certificate"]?.stringValue))
+            let old = try Certificate(pemEncoded: try String(contentsOf: work.appendingPathComponent("flat.pem"), encoding: .utf8))
+            let new = try Certificate(pemEncoded: newPEM)
+            var oldName = DER.Serializer(), newName = DER.Serializer()
+            try oldName.serialize(old.subject)
+            try newName.serialize(new.subject)
+            #expect(oldName.serializedBytes == newName.serializedBytes, "the subject to the byte")
+            #expect(try new.extensions.basicConstraints == .isCertificateAuthority(maxPathLength: 0))
+            let underFlat = try await api.createCA(id: "under-flat", parent: "flat-root", expiration: "1y", expect: .badRequest)
+            #expect(underFlat["err"]?.stringValue?.contains("pathLenConstraint (0) of CA 'flat-root'") == true)
         }
         try? FileManager.default.removeItem(at: work)
         await app.cleanup()
