@@ -132,6 +132,7 @@ extension CAService {
             certificate: certificate, status: certificate.notValidAfter <= now ? .expired : .active,
             type: .importedWithoutKey, issuer: issuer.map(issuerMetadata) ?? .unknown, creationDate: now)
         record.metadata = request.metadata ?? [:]
+        if let issuer { try await revokeAsCascaded(&record, under: issuer.id, at: now) }
         do {
             try await store.insertCertificate(
                 record, newKey: nil, requireActiveCA: nil, events: [try event("certificate.import", certificate: record)])

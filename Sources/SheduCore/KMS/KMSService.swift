@@ -291,7 +291,12 @@ public final class KMSService: Sendable {
 
     public func sign(_ identifier: String, _ request: SignRequest) async throws -> Data {
         let (scheme, input) = try request.decoded()
-        let key = try await signingKey(keyID: try await storedKey(identifier).key.id)
+        let keyID = try await storedKey(identifier).key.id
+        // A CA's key signs for it only while it is ACTIVE, as /cas/{id}/signature/sign does.
+        if let authority = try await store.authority(usingKey: keyID), authority.status != "ACTIVE" {
+            throw SheduError.conflict("key '\(keyID)' is the key of CA '\(authority.caID)', which is \(authority.status) and cannot sign")
+        }
+        let key = try await signingKey(keyID: keyID)
         do {
             return try key.sign(input, scheme: scheme)
         } catch let error as PKIError {

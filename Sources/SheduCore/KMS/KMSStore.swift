@@ -42,4 +42,6 @@ public protocol KMSStore: Sendable {
     func delete(id: String, events: [DomainEvent]) async throws -> Bool
     func list(_ query: ListQuery) async throws -> Page<KMSKey>
     func stats(filters: [Filter]) async throws -> KMSStats
+    /// The CA whose key this is, and its status; nil for a key no CA uses.
+    func authority(usingKey id: String) async throws -> (caID: String, status: String)?
 }

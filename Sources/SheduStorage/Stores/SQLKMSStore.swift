@@ -147,6 +147,17 @@ public struct SQLKMSStore: KMSStore {
         }
     }
 
+    public func authority(usingKey id: String) async throws -> (caID: String, status: String)? {
+        try await database.read { db in
+            try await db.raw(
+                """
+                SELECT c.id, t.status FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                WHERE c.key_id = \(bind: id)
+                """
+            ).first().map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "status", as: String.self)) }
+        }
+    }
+
     public func list(_ query: ListQuery) async throws -> Page<KMSKey> {
         let columns = self.columns
         return try await database.read { db in

@@ -55,6 +55,10 @@ struct CALifecycleTests {
                 .post, "/api/ca/v1/cas/sub-a-1/signature/sign", token: token,
                 json: #"{"message":"aGVsbG8=","message_type":"RAW","signature_algorithm":"ECDSA_SHA_256"}"#)
             #expect(signedData.status == .conflict, "nor sign data: \(signedData.text)")
+            let keyID = try #require(try await api.get("/api/ca/v1/cas/sub-a-1")["certificate"]?["subject_key_id"]?.stringValue)
+            let throughKMS = try await client.send(
+                .post, "/api/kms/v1/keys/\(keyID)/sign", token: token, json: #"{"algorithm":"ECDSA_SHA_256","message":"aGVsbG8="}"#)
+            #expect(throughKMS.status == .conflict, "nor through the KMS: \(throughKMS.text)")
             // Nothing below a held CA is made ACTIVE on its own: that would issue, and pass checks, under the hold.
             let early = try await api.status("/api/ca/v1/cas/sub-a-1/status", "ACTIVE")
             #expect(early.status == .conflict)
@@ -139,6 +143,45 @@ struct CALifecycleTests {
             #expect(whileHeld.status == .badRequest, "\(whileHeld.text)")
             #expect(try whileHeld.json()["err"]?.stringValue?.contains("before CA 'mid' below it") == true, "\(whileHeld.text)")
         }
+        await app.cleanup()
+    }
+
+    /// A certificate imported below a held or revoked CA comes in as the cascade would have left
+    /// it, not ACTIVE (OCSP answered good for it).
+    @Test func importsBelowARevokedCAComeInRevoked() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        let work = try makeTemporaryFolder()
+        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
+                         "-out", "root.pem", "-subj", "/CN=Outside Root", "-days", "3650",
+                         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
+        for name in ["leaf-1", "leaf-2"] {
+            _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null",
+                             "-out", "\(name).csr", "-subj", "/CN=\(name)"], in: work)
+            _ = try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+                             "-out", "\(name).pem", "-days", "365"], in: work)
+        }
+        @Sendable func base64(_ file: String) throws -> String { try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString() }
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            #expect(try await client.send(.post, "/api/ca/v1/cas/import", token: token,
+                                          json: #"{"id":"outside","ca":"\#(try base64("root.pem"))","private_key":"\#(try base64("root.key"))"}"#).status == .created)
+            #expect(try await api.status("/api/ca/v1/cas/outside/status", "REVOKED", reason: "CertificateHold").status == .ok)
+            let held = try await client.send(.post, "/api/ca/v1/certificates/import", token: token, json: #"{"certificate":"\#(try base64("leaf-1.pem"))"}"#)
+            #expect(held.status == .created, "\(held.text)")
+            #expect(try held.json()["status"] == "REVOKED")
+            #expect(try held.json()["revocation_reason"] == "CertificateHold")
+            // Released with the CA that holds it.
+            #expect(try await api.status("/api/ca/v1/cas/outside/status", "ACTIVE").status == .ok)
+            let serial = try #require(try held.json()["serial_number"]?.stringValue)
+            #expect(try await api.get("/api/ca/v1/certificates/\(serial)")["status"] == "ACTIVE")
+            // Below a CA revoked for good: revoked, CessationOfOperation.
+            #expect(try await api.status("/api/ca/v1/cas/outside/status", "REVOKED", reason: "KeyCompromise").status == .ok)
+            let ceased = try await client.send(.post, "/api/ca/v1/certificates/import", token: token, json: #"{"certificate":"\#(try base64("leaf-2.pem"))"}"#)
+            #expect(try ceased.json()["status"] == "REVOKED")
+            #expect(try ceased.json()["revocation_reason"] == "CessationOfOperation")
+        }
+        try? FileManager.default.removeItem(at: work)
         await app.cleanup()
     }
 
