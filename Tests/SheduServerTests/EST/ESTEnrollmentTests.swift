@@ -32,6 +32,13 @@ struct ESTEnrollmentTests {
             try await world.post("/api/ca/v1/cas/retired-ca/status", #"{"status":"REVOKED"}"#, expect: 200)
             let withoutRetired = try await server.request(.GET, "/.well-known/est/distributing-dms/cacerts")
             #expect(try ESTReply.certificates(withoutRetired).map(ESTReply.commonName).sorted() == ["issuing-ca-01", "root-ca"])
+            // With nothing left to hand out, the answer says why.
+            try await world.createCA("lonely-ca")
+            try await world.createDMS("lonely-dms", [("enrollment_settings", "enrollment_ca", "lonely-ca")])
+            try await world.post("/api/ca/v1/cas/lonely-ca/status", #"{"status":"REVOKED","revocation_reason":"CertificateHold"}"#, expect: 200)
+            let nothingLive = try await server.request(.GET, "/.well-known/est/lonely-dms/cacerts")
+            #expect(nothingLive.status == 404)
+            #expect(nothingLive.text.contains("its CAs are revoked or expired: 'lonely-ca' (REVOKED)"), "\(nothingLive.text)")
 
             // Enroll with the bootstrap certificate.
             var device = try TestDevice("sensor-1")

@@ -49,12 +49,17 @@ public struct ESTService: Sendable {
         for id in settings.caDistribution.managedCAs {
             authorities.append(try await ca.ca(id: id))
         }
-        var certificates = try authorities.filter { ![.revoked, .expired].contains($0.certificate.status) }.map { try $0.certificate.certificate() }
+        let live = authorities.filter { ![.revoked, .expired].contains($0.certificate.status) }
+        var certificates = try live.map { try $0.certificate.certificate() }
         if settings.caDistribution.includeSystemCA { certificates += systemCertificates }
         var seen = Set<[UInt8]>()
         certificates = certificates.filter { seen.insert($0.derBytes).inserted }
         guard !certificates.isEmpty else {
-            throw SheduError.notFound("DMS '\(dmsID)' distributes no CA certificates (see its ca_distribution_settings)")
+            if authorities.isEmpty {
+                throw SheduError.notFound("DMS '\(dmsID)' distributes no CA certificates (see its ca_distribution_settings)")
+            }
+            let left = authorities.map { "'\($0.id)' (\($0.certificate.status.rawValue))" }.joined(separator: ", ")
+            throw SheduError.notFound("DMS '\(dmsID)' has no CA certificate to distribute: its CAs are revoked or expired: \(left)")
         }
         return certificates
     }
