@@ -17,7 +17,7 @@ extension CAService {
             // Checked and signed on the request's own task: it runs on the cooperative pool, not on
             // an event loop, and the database writer has a thread of its own.
             let certificate = try Self.build(
-                .init(csr: try Self.verifiedCSR(request.csr)), policy: policy, issuer: context.issuer, now: now)
+                try Self.verifiedCSR(request.csr), policy: policy, issuer: context.issuer, now: now)
             let record = try CertificateRecord(certificate: certificate, type: .importedWithoutKey, issuer: issuer, creationDate: now)
             try await store.insertCertificate(
                 record, newKey: nil, requireActiveCA: caID, events: [issuanceEvent(record, caID: caID, at: now)])
@@ -25,19 +25,21 @@ extension CAService {
         }
     }
 
-    /// A CSR in any of the API's encodings whose signature verifies (400 malformed, 422 forged).
-    static func verifiedCSR(_ text: String) throws -> CertificateSigningRequest {
+    /// What a CSR in any of the API's encodings asks to certify, once its signature verifies (400
+    /// malformed, 422 forged).
+    static func verifiedCSR(_ text: String) throws -> CertificateBuilder.Subject {
         let csr: CertificateSigningRequest
+        let subject: CertificateBuilder.Subject
         do {
             csr = try CertificateSigningRequest(apiText: text)
-            _ = try csr.requestedExtensions()
+            subject = try CertificateBuilder.Subject(csr: csr)
         } catch let error as PKIError {
             throw SheduError.badRequest(error.description)
         }
         guard csr.hasValidSignature else {
             throw SheduError.unprocessable("the CSR's signature does not verify with the key it carries")
         }
-        return csr
+        return subject
     }
 
     /// A certificate signed by an ACTIVE CA but not stored yet, for a caller that stores it in its
