@@ -136,7 +136,10 @@ public enum CertificateBuilder {
     /// The requested name with those attributes in their required string type (PrintableString,
     /// IA5String for an e-mail address); a value that type cannot hold is refused, naming it.
     static func withRequiredStringTypes(_ name: DistinguishedName) throws -> DistinguishedName {
-        try DistinguishedName(name.map { relativeName in
+        // Most requests name none of them (a device's CN and O): nothing to rebuild.
+        guard name.contains(where: { $0.contains { printableAttributes[$0.type] != nil || $0.type == .RDNAttributeType.emailAddress } })
+        else { return name }
+        return try DistinguishedName(name.map { relativeName in
             try RelativeDistinguishedName(relativeName.map { attribute in
                 let text = SheduPKI.Subject.text(of: attribute.value)
                 if let field = printableAttributes[attribute.type] {
