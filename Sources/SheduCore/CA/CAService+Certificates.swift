@@ -228,7 +228,10 @@ extension CAService {
     }
 
     public func stats(caFilters: [Filter] = [], certificateFilters: [Filter] = []) async throws -> CAStats {
-        try await store.stats(caFilters: caFilters, certificateFilters: certificateFilters)
+        var stats = try await store.stats(caFilters: caFilters, certificateFilters: certificateFilters)
+        // Every configured engine is counted, with none too, as Lamassu lists them.
+        for engine in kms.engineInfos { stats.caEngines[engine.id, default: 0] += 0 }
+        return stats
     }
 
     public func statuses(issuedBy caID: String, filters: [Filter] = []) async throws -> StatusCounts {
