@@ -165,20 +165,22 @@ extension CAService {
         }
         let now = clock.now()
         let updated = try await store.updateCertificate(
-            serialNumber: current.serialNumber, now: now, statusChange(change, at: now, onlyIfLive: false))
+            serialNumber: current.serialNumber, now: now, statusChange(change, at: now, onlyIfRevocable: false))
         guard let updated else { throw SheduError.notFound("certificate '\(serialNumber)' not found") }
         return updated
     }
 
     /// The rule of a status change of one certificate, for the store to apply inside its
     /// transaction: checked against API.md §2, recorded as a `certificate.status.update` event.
-    /// With `onlyIfLive`, a certificate that is not ACTIVE or INACTIVE is left as it is (a
-    /// superseded identity that was revoked already).
-    public func statusChange(_ change: StatusChange, at now: Date, onlyIfLive: Bool)
+    /// With `onlyIfRevocable`, a certificate revoked for good or expired is left as it is (a
+    /// superseded identity that was revoked already); one on hold is revoked for good too, or a
+    /// release of the hold would bring back an identity that was replaced or decommissioned.
+    public func statusChange(_ change: StatusChange, at now: Date, onlyIfRevocable: Bool)
         -> @Sendable (inout CertificateRecord) throws -> [DomainEvent]
     {
         { record in
-            if onlyIfLive, record.status != .active, record.status != .inactive { return [] }
+            let held = record.status == .revoked && record.revocationReason == .certificateHold
+            if onlyIfRevocable, record.status != .active, record.status != .inactive, !held { return [] }
             let previous = record
             let transition = try change.transition(
                 from: record.status, reason: record.revocationReason, subject: "certificate \(record.serialNumber)")

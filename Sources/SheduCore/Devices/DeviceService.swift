@@ -134,7 +134,7 @@ public struct DeviceService: Sendable {
             metadata[MetadataKeys.attachedTo] = nil
             metadata[MetadataKeys.expirationDeltas] = nil
         }
-        let revoke = supersede.map { ca.statusChange(.init(status: .revoked, revocationReason: $0), at: now, onlyIfLive: true) }
+        let revoke = supersede.map { ca.statusChange(.init(status: .revoked, revocationReason: $0), at: now, onlyIfRevocable: true) }
         let retire: @Sendable (inout CertificateRecord) throws -> [DomainEvent] = { record in
             try detach(&record) + (revoke.map { try $0(&record) } ?? [])
         }
@@ -180,7 +180,7 @@ public struct DeviceService: Sendable {
     /// `CessationOfOperation`.
     public func decommission(id: String) async throws -> Device {
         let now = clock.now()
-        let revoke = ca.statusChange(.init(status: .revoked, revocationReason: .cessationOfOperation), at: now, onlyIfLive: true)
+        let revoke = ca.statusChange(.init(status: .revoked, revocationReason: .cessationOfOperation), at: now, onlyIfRevocable: true)
         let updated = try await store.update(id: id, now: now) { device in
             guard device.status != .decommissioned else {
                 throw SheduError.conflict("device '\(device.id)' is already DECOMMISSIONED")

@@ -70,6 +70,44 @@ struct DeviceStatusTests {
     /// Time passing moves a device through RENEWAL_WINDOW, ABOUT_TO_EXPIRE and EXPIRED; a
     /// certificate already inside a window lands the device there at once; changing the DMS's
     /// windows moves its devices.
+    /// An identity on hold that is replaced or decommissioned is revoked for good: releasing the
+    /// hold brought it back, live in OCSP and off the CRL, beside the device's current one.
+    @Test(arguments: TestBackend.available)
+    func aHeldIdentityThatIsReplacedOrDecommissionedStaysRevoked(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            for id in ["replaced", "retired"] { try await world.register(id) }
+            let first = try await world.issue(for: "replaced")
+            #expect(try await world.bind("replaced", first).status == .ok)
+            let retiredSerial = try await world.issue(for: "retired")
+            #expect(try await world.bind("retired", retiredSerial).status == .ok)
+            // Both identities go on hold with their CA.
+            #expect(try await world.api.status("/api/ca/v1/cas/issuing-ca-01/status", "REVOKED", reason: "CertificateHold").status == .ok)
+            #expect(try await world.api.get("/api/ca/v1/certificates/\(first)")["revocation_reason"] == "CertificateHold")
+            #expect(try await world.api.status("/api/ca/v1/cas/issuing-ca-01/status", "ACTIVE").status == .ok)
+            #expect(try await world.api.status("/api/ca/v1/certificates/\(first)/status", "REVOKED", reason: "CertificateHold").status == .ok)
+            #expect(try await world.api.status("/api/ca/v1/certificates/\(retiredSerial)/status", "REVOKED", reason: "CertificateHold").status == .ok)
+
+            // A new identity supersedes the held one; decommissioning ends the other.
+            let second = try await world.issue(for: "replaced")
+            let replaced = try await client.send(
+                .put, "/api/devmanager/v1/devices/replaced/idslot", token: token, json: #"{"certificate_serial_number":"\#(second)"}"#)
+            #expect(replaced.status == .ok, "\(replaced.text)")
+            #expect(try await client.send(.delete, "/api/devmanager/v1/devices/retired/decommission", token: token).status == .ok)
+            for (serial, reason) in [(first, "Superseded"), (retiredSerial, "CessationOfOperation")] {
+                let certificate = try await world.api.get("/api/ca/v1/certificates/\(serial)")
+                #expect(certificate["status"] == "REVOKED")
+                #expect(certificate["revocation_reason"] == .string(reason))
+                let release = try await world.api.status("/api/ca/v1/certificates/\(serial)/status", "ACTIVE")
+                #expect(release.status == .conflict, "\(reason) is final: \(release.text)")
+            }
+            #expect(try await world.status(of: "replaced") == "ACTIVE")
+        }
+        await app.cleanup()
+    }
+
     @Test(arguments: TestBackend.available)
     func timeMovesDevicesThroughTheWindows(_ backend: TestBackend) async throws {
         var app = try await TestApp.make(backend)
