@@ -92,9 +92,18 @@ public final class CAService: Sendable {
     func activeIssuer(_ caID: String) async throws -> IssuerContext {
         let context = try await issuerContext(caID)
         guard context.ca.status == .active else {
-            throw SheduError.conflict("CA '\(caID)' is \(context.ca.status.rawValue) and cannot sign")
+            throw Self.cannotSign(context.ca)
         }
         return context
+    }
+
+    /// Why a CA that is not ACTIVE does not sign; a hold says what lifts it.
+    static func cannotSign(_ ca: CertificateAuthority) -> SheduError {
+        guard ca.status == .revoked, ca.certificate.revocationReason == .certificateHold else {
+            return .conflict("CA '\(ca.id)' is \(ca.status.rawValue) and cannot sign")
+        }
+        let holder = ca.certificate.heldByCA.map { "CA '\($0)' above it is released" } ?? "it is released (status ACTIVE)"
+        return .conflict("CA '\(ca.id)' is on hold (REVOKED, CertificateHold) and cannot sign until \(holder)")
     }
 
     /// What a live certificate imported below `issuerID` is, when a CA of that chain is revoked:

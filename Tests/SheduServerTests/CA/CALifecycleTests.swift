@@ -50,7 +50,7 @@ struct CALifecycleTests {
             // A held CA cannot sign.
             let refused = try await api.sign(ca: "sub-a-1", csr: try TestPKI.csr(commonName: "x", key: try TestPKI.key("ECDSA", 256)))
             #expect(refused.status == .conflict)
-            #expect(try refused.json()["err"] == "CA 'sub-a-1' is REVOKED and cannot sign")
+            #expect(try refused.json()["err"] == "CA 'sub-a-1' is on hold (REVOKED, CertificateHold) and cannot sign until CA 'sub-a' above it is released")
             let signedData = try await client.send(
                 .post, "/api/ca/v1/cas/sub-a-1/signature/sign", token: token,
                 json: #"{"message":"aGVsbG8=","message_type":"RAW","signature_algorithm":"ECDSA_SHA_256"}"#)
