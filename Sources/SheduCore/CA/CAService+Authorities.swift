@@ -161,10 +161,9 @@ extension CAService {
             certificate.isSelfSigned
             ? .init(serialNumber: certificate.serialNumber.hexString, id: id, level: 0)
             : parent.map { .init(serialNumber: $0.certificate.serialNumber, id: $0.id, level: $0.level) } ?? .unknown
-        var record = try CertificateRecord(
+        let record = try CertificateRecord(
             certificate: certificate, status: certificate.notValidAfter <= now ? .expired : .active, type: type,
             engineID: engineID, keyID: keyID, caID: id, issuer: issuerMetadata, creationDate: now)
-        if let parent { try await revokeAsCascaded(&record, under: parent.id, at: now) }
         let ca = CertificateAuthority(
             id: id, certificate: record, creationDate: now, level: parent.map { $0.level + 1 } ?? 0,
             profileID: request.profileID, parentID: parent?.id, keyID: keyID)

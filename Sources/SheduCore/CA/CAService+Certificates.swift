@@ -134,14 +134,13 @@ extension CAService {
             certificate: certificate, status: certificate.notValidAfter <= now ? .expired : .active,
             type: .importedWithoutKey, issuer: issuer.map(issuerMetadata) ?? .unknown, creationDate: now)
         record.metadata = request.metadata ?? [:]
-        if let issuer { try await revokeAsCascaded(&record, under: issuer.id, at: now) }
         do {
-            try await store.insertCertificate(
-                record, newKey: nil, requireActiveCA: nil, events: [try event("certificate.import", certificate: record)])
+            return try await store.importCertificate(record, at: now) { stored in
+                [try DomainEvent(type: "certificate.import", service: "ca", subject: "certificate/\(stored.serialNumber)", time: now, object: stored)]
+            }
         } catch is SerialNumberTaken {
             throw SheduError.conflict("certificate \(record.serialNumber) already exists")
         }
-        return record
     }
 
     public func certificate(serialNumber: String) async throws -> CertificateRecord {

@@ -106,19 +106,6 @@ public final class CAService: Sendable {
         return .conflict("CA '\(ca.id)' is on hold (REVOKED, CertificateHold) and cannot sign until \(holder)")
     }
 
-    /// What a live certificate imported below `issuerID` is, when a CA of that chain is revoked:
-    /// revoked as the cascade would have made it (held, released with the hold's CA; or ceased).
-    func revokeAsCascaded(_ record: inout CertificateRecord, under issuerID: String, at now: Date) async throws {
-        guard record.status == .active || record.status == .inactive,
-            let revoked = try await chain(of: issuerID).first(where: { $0.status == .revoked })
-        else { return }
-        let held = revoked.certificate.revocationReason == .certificateHold
-        record.status = .revoked
-        record.revocationReason = held ? .certificateHold : .cessationOfOperation
-        record.revocationTimestamp = now
-        record.heldByCA = held ? revoked.certificate.heldByCA ?? revoked.id : nil
-    }
-
     /// Refuses a CA certificate that `caID` would issue past a pathLenConstraint on its chain
     /// (RFC 5280 §4.2.1.9): no path through the new CA could be valid.
     func requireRoomForSubordinate(of caID: String) async throws {

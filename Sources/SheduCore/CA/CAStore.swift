@@ -78,6 +78,11 @@ public protocol CAStore: Sendable {
     /// (CessationOfOperation) at `time`. Its key goes too when no other CA uses it.
     func deleteCA(id: String, deleteKey: Bool, at time: Date, events: [DomainEvent]) async throws
 
+    /// Adds a certificate issued elsewhere; below a revoked CA it comes in revoked as the cascade
+    /// would have left it. Returns it as stored; `events` are made from that.
+    func importCertificate(
+        _ certificate: CertificateRecord, at now: Date, events: @escaping @Sendable (CertificateRecord) throws -> [DomainEvent]
+    ) async throws -> CertificateRecord
     /// Adds a certificate; when `requireActiveCA` is given, only if that CA is still ACTIVE.
     func insertCertificate(_ certificate: CertificateRecord, newKey: StoredKey?, requireActiveCA: String?, events: [DomainEvent])
         async throws

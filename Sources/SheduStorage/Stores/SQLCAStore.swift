@@ -208,9 +208,11 @@ public struct SQLCAStore: CAStore {
             } else {
                 try await Self.requireExisting(profile: ca.profileID, key: ca.keyID, on: db)
             }
+            var certificate = ca.certificate
+            if let parent = ca.parentID { try await Self.inheritRevocation(&certificate, under: parent, at: ca.creationDate, on: db) }
             // Tried first: on PostgreSQL a failed INSERT would end the transaction.
-            if try await !Self.takeOver(ca.certificate, on: db) {
-                try await insertCertificateRow(ca.certificate, requireActiveCA: requireActiveParent, on: db)
+            if try await !Self.takeOver(certificate, on: db) {
+                try await insertCertificateRow(certificate, requireActiveCA: requireActiveParent, on: db)
             }
             // What a deleted CA of the same id issued is not this CA's; what it issued with this
             // CA's key (checked by signature) is, and its revocations belong on this CA's CRL.
@@ -510,25 +512,65 @@ public struct SQLCAStore: CAStore {
             now: time, followCertificate: true, on: db, dialect: dialect)
     }
 
+    /// The first CA from `caID` up its chain (itself included) that is revoked or on hold: its id,
+    /// its reason, and the CA whose hold holds it.
+    private static func firstRevokedCA(from caID: String, on db: any SQLDatabase) async throws
+        -> (id: String, reason: String, heldBy: String?)?
+    {
+        try await db.raw(
+            """
+            WITH RECURSIVE chain(id, depth) AS (
+                SELECT id, 0 FROM cas WHERE id = \(bind: caID)
+                UNION ALL SELECT c.parent_id, chain.depth + 1 FROM cas c JOIN chain ON c.id = chain.id
+                WHERE c.parent_id IS NOT NULL AND chain.depth < 32)
+            SELECT chain.id, t.revocation_reason, t.held_by_ca FROM chain
+            JOIN cas c ON c.id = chain.id JOIN certificates t ON t.serial_number = c.serial_number
+            WHERE t.status = 'REVOKED' ORDER BY chain.depth LIMIT 1
+            """
+        ).first().map {
+            (try $0.decode(column: "id", as: String.self), try $0.decode(column: "revocation_reason", as: String.self),
+             try $0.decode(column: "held_by_ca", as: String?.self))
+        }
+    }
+
     /// Refuses to make `subject` ACTIVE under an issuing CA that is revoked or on hold, or below
     /// one (through an INACTIVE CA the hold left as it was), checked in the caller's transaction
     /// so a hold placed meanwhile is seen.
     private static func requireIssuerNotRevoked(_ issuerID: String, of subject: String, on db: any SQLDatabase) async throws {
-        guard let row = try await db.raw(
-            """
-            WITH RECURSIVE chain(id, depth) AS (
-                SELECT id, 0 FROM cas WHERE id = \(bind: issuerID)
-                UNION ALL SELECT c.parent_id, chain.depth + 1 FROM cas c JOIN chain ON c.id = chain.id
-                WHERE c.parent_id IS NOT NULL AND chain.depth < 32)
-            SELECT chain.id, t.revocation_reason FROM chain
-            JOIN cas c ON c.id = chain.id JOIN certificates t ON t.serial_number = c.serial_number
-            WHERE t.status = 'REVOKED' ORDER BY chain.depth LIMIT 1
-            """
-        ).first() else { return }
-        let revoked = try row.decode(column: "id", as: String.self)
-        let reason = try row.decode(column: "revocation_reason", as: String.self)
-        let place = revoked == issuerID ? "its issuing CA '\(issuerID)'" : "CA '\(revoked)' above its issuing CA '\(issuerID)'"
-        throw SheduError.conflict("\(subject) cannot be made ACTIVE while \(place) is REVOKED (\(reason)); release that CA first")
+        guard let revoked = try await firstRevokedCA(from: issuerID, on: db) else { return }
+        let place = revoked.id == issuerID ? "its issuing CA '\(issuerID)'" : "CA '\(revoked.id)' above its issuing CA '\(issuerID)'"
+        throw SheduError.conflict("\(subject) cannot be made ACTIVE while \(place) is REVOKED (\(revoked.reason)); release that CA first")
+    }
+
+    /// A live certificate coming in below a revoked CA takes the status the cascade would have
+    /// given it (held, and released with the CA that holds; or CessationOfOperation), decided in
+    /// the writing transaction so a revocation landing meanwhile is seen.
+    private static func inheritRevocation(
+        _ record: inout CertificateRecord, under issuerID: String, at now: Date, on db: any SQLDatabase
+    ) async throws {
+        guard record.status == .active || record.status == .inactive,
+            let revoked = try await firstRevokedCA(from: issuerID, on: db)
+        else { return }
+        let held = revoked.reason == RevocationReason.certificateHold.rawValue
+        record.status = .revoked
+        record.revocationReason = held ? .certificateHold : .cessationOfOperation
+        record.revocationTimestamp = now
+        record.heldByCA = held ? revoked.heldBy ?? revoked.id : nil
+    }
+
+    public func importCertificate(
+        _ certificate: CertificateRecord, at now: Date, events: @escaping @Sendable (CertificateRecord) throws -> [DomainEvent]
+    ) async throws -> CertificateRecord {
+        let dialect = self.dialect
+        return try await database.write { db in
+            var record = certificate
+            if record.issuer.id != CertificateRecord.IssuerMetadata.unknown.id {
+                try await Self.inheritRevocation(&record, under: record.issuer.id, at: now, on: db)
+            }
+            try await insertCertificateRow(record, requireActiveCA: nil, on: db)
+            try await Outbox.insert(try events(record), on: db, dialect: dialect)
+            return record
+        }
     }
 
     public func changeCAStatus(id: String, transition: StatusChange.Transition, at time: Date, events: [DomainEvent]) async throws {

@@ -155,10 +155,15 @@ struct CALifecycleTests {
         _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
                          "-out", "root.pem", "-subj", "/CN=Outside Root", "-days", "3650",
                          "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
-        for name in ["leaf-1", "leaf-2"] {
+        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root2.key",
+                         "-out", "root2.pem", "-subj", "/CN=Second Outside Root", "-days", "3650",
+                         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
+        let racing = (0..<8).map { "racer-\($0)" }
+        for name in ["leaf-1", "leaf-2"] + racing {
             _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null",
                              "-out", "\(name).csr", "-subj", "/CN=\(name)"], in: work)
-            _ = try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+            let issuer = name.hasPrefix("racer") ? "root2" : "root"
+            _ = try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "\(issuer).pem", "-CAkey", "\(issuer).key", "-CAcreateserial",
                              "-out", "\(name).pem", "-days", "365"], in: work)
         }
         @Sendable func base64(_ file: String) throws -> String { try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString() }
@@ -180,6 +185,22 @@ struct CALifecycleTests {
             let ceased = try await client.send(.post, "/api/ca/v1/certificates/import", token: token, json: #"{"certificate":"\#(try base64("leaf-2.pem"))"}"#)
             #expect(try ceased.json()["status"] == "REVOKED")
             #expect(try ceased.json()["revocation_reason"] == "CessationOfOperation")
+
+            // Imports landing while a hold is placed: none stays ACTIVE below the held CA.
+            #expect(try await client.send(.post, "/api/ca/v1/cas/import", token: token,
+                                          json: #"{"id":"second","ca":"\#(try base64("root2.pem"))","private_key":"\#(try base64("root2.key"))"}"#).status == .created)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for name in racing {
+                    group.addTask {
+                        let certificate = try base64("\(name).pem")
+                        _ = try await client.send(.post, "/api/ca/v1/certificates/import", token: token, json: #"{"certificate":"\#(certificate)"}"#)
+                    }
+                }
+                group.addTask { _ = try await api.status("/api/ca/v1/cas/second/status", "REVOKED", reason: "CertificateHold") }
+                try await group.waitForAll()
+            }
+            let live = try await api.get("/api/ca/v1/cas/second/certificates?filter=status[eq]ACTIVE")
+            #expect(live["list"]?.arrayValue?.isEmpty == true, "\(live)")
         }
         try? FileManager.default.removeItem(at: work)
         await app.cleanup()
