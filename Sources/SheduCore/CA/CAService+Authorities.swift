@@ -338,7 +338,7 @@ extension CAService {
         let ca = try await ca(id: id)
         guard let keyID = ca.keyID else { throw SheduError.conflict("CA '\(id)' has no private key in Shedu") }
         // What a revoked, held or expired CA signs could pass for its word: as for certificates.
-        guard ca.status == .active else { throw Self.cannotSign(ca) }
+        if let refusal = Self.signingRefusal(ca, at: clock.now()) { throw refusal }
         return try await kms.sign(keyID, request.kmsRequest)
     }
 

@@ -91,14 +91,17 @@ public final class CAService: Sendable {
     /// An ACTIVE CA that holds its key, ready to sign.
     func activeIssuer(_ caID: String) async throws -> IssuerContext {
         let context = try await issuerContext(caID)
-        guard context.ca.status == .active else {
-            throw Self.cannotSign(context.ca)
-        }
+        if let refusal = Self.signingRefusal(context.ca, at: clock.now()) { throw refusal }
         return context
     }
 
-    /// Why a CA that is not ACTIVE does not sign; a hold says what lifts it.
-    static func cannotSign(_ ca: CertificateAuthority) -> SheduError {
+    /// Why a CA does not sign, if it does not: it is not ACTIVE (a hold says what lifts it), or
+    /// its validity ended before the expiry monitor marked it.
+    static func signingRefusal(_ ca: CertificateAuthority, at now: Date) -> SheduError? {
+        if ca.status == .active, ca.certificate.info.notAfter <= now {
+            return .conflict("CA '\(ca.id)' expired at \(RFC3339.format(ca.certificate.info.notAfter)) and cannot sign")
+        }
+        guard ca.status != .active else { return nil }
         guard ca.status == .revoked, ca.certificate.revocationReason == .certificateHold else {
             return .conflict("CA '\(ca.id)' is \(ca.status.rawValue) and cannot sign")
         }

@@ -42,6 +42,7 @@ public protocol KMSStore: Sendable {
     func delete(id: String, events: [DomainEvent]) async throws -> Bool
     func list(_ query: ListQuery) async throws -> Page<KMSKey>
     func stats(filters: [Filter]) async throws -> KMSStats
-    /// The CA whose key this is, and its status; nil for a key no CA uses.
-    func authority(usingKey id: String) async throws -> (caID: String, status: String)?
+    /// The CA whose key this is, and its status at `now` (EXPIRED once its validity ended, marked
+    /// or not); nil for a key no CA uses.
+    func authority(usingKey id: String, at now: Date) async throws -> (caID: String, status: String)?
 }

@@ -147,11 +147,12 @@ public struct SQLKMSStore: KMSStore {
         }
     }
 
-    public func authority(usingKey id: String) async throws -> (caID: String, status: String)? {
+    public func authority(usingKey id: String, at now: Date) async throws -> (caID: String, status: String)? {
         try await database.read { db in
             try await db.raw(
                 """
-                SELECT c.id, t.status FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
+                SELECT c.id, CASE WHEN t.valid_to <= \(bind: now.epochMilliseconds) THEN 'EXPIRED' ELSE t.status END AS status
+                FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
                 WHERE c.key_id = \(bind: id)
                 """
             ).first().map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "status", as: String.self)) }

@@ -206,6 +206,33 @@ struct CALifecycleTests {
         await app.cleanup()
     }
 
+    /// A CA whose validity ended signs nothing, before the expiry monitor has marked it too.
+    @Test func aCAPastItsValidityDoesNotSign() async throws {
+        var app = try await TestApp.make()
+        let clock = ManualClock()
+        app.clock = clock
+        let token = try await app.token(.operator, lifetime: .days(30))
+        try await app.withRouter { client in
+            let api = CAClient(client: client, token: token)
+            try await api.createProfile(#"{"id":"hour","validity":{"type":"Duration","duration":"1h"}}"#)
+            try await api.createCA(id: "brief", expiration: "2d", profileID: "hour")
+            clock.advance(by: 3 * 86_400)
+            #expect(try await api.get("/api/ca/v1/cas/brief")["certificate"]?["status"] == "ACTIVE", "not marked yet")
+            let signed = try await api.sign(ca: "brief", csr: try TestPKI.csr(commonName: "late", key: try TestPKI.key("ECDSA", 256)))
+            #expect(signed.status == .conflict)
+            #expect(try signed.json()["err"]?.stringValue?.hasPrefix("CA 'brief' expired at ") == true, "\(signed.text)")
+            let data = try await client.send(
+                .post, "/api/ca/v1/cas/brief/signature/sign", token: token,
+                json: #"{"message":"aGVsbG8=","message_type":"RAW","signature_algorithm":"ECDSA_SHA_256"}"#)
+            #expect(data.status == .conflict)
+            let keyID = try #require(try await api.get("/api/ca/v1/cas/brief")["certificate"]?["subject_key_id"]?.stringValue)
+            let throughKMS = try await client.send(
+                .post, "/api/kms/v1/keys/\(keyID)/sign", token: token, json: #"{"algorithm":"ECDSA_SHA_256","message":"aGVsbG8="}"#)
+            #expect(throughKMS.status == .conflict, "\(throughKMS.text)")
+        }
+        await app.cleanup()
+    }
+
     @Test func certificateStatusTransitionsFollowTheRules() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.operator)

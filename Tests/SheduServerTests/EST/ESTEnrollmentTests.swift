@@ -104,6 +104,19 @@ struct ESTEnrollmentTests {
             let keyFile = app.folder.appendingPathComponent("made.der")
             try keyDER.write(to: keyFile)
             _ = try openssl(["pkey", "-inform", "DER", "-in", keyFile.path, "-noout"])
+
+            // An identity on hold is the operator's suspension: the device does not step round it
+            // by enrolling again with its bootstrap certificate, and the hold stays a hold.
+            let heldSerial = madeCertificate.serialNumber.hexString
+            let hold = try await server.request(
+                .PUT, "/api/ca/v1/certificates/\(heldSerial)/status", token: world.token, body: #"{"status":"REVOKED","revocation_reason":"CertificateHold"}"#)
+            #expect(hold.status == 200, "\(hold.text)")
+            let bypass = try other.client(server, caCertificatePath: caPath)
+            let refused = try await bypass.est("/.well-known/est/factory-dms/simpleenroll", csr: try other.csrBody())
+            try await bypass.shutdown()
+            #expect(refused.status == 403, "\(refused.text)")
+            #expect(refused.text.contains("has its identity on hold (certificate \(heldSerial))"), "\(refused.text)")
+            #expect(try await world.get("/api/ca/v1/certificates/\(heldSerial)")["revocation_reason"] == "CertificateHold")
         }
         await app.cleanup()
     }
