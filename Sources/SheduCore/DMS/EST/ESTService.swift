@@ -209,7 +209,7 @@ public struct ESTService: Sendable {
         // creating it when the DMS provisions just in time; under pre-registration, a device that
         // is not there is refused before anything is signed.
         var creation: (device: Device, events: [DomainEvent])?
-        if !renewal, let device = try await devices.store.device(id: deviceID),
+        if !renewal, let device = try await devices.store.device(id: deviceID), device.status == .revoked,
             let serial = device.activeSerialNumber,
             let current = try? await ca.certificate(serialNumber: serial),
             current.status == .revoked, current.revocationReason == .certificateHold
