@@ -261,6 +261,11 @@ extension CAService {
         guard ca.status == .active || ca.status == .inactive else {
             throw SheduError.conflict("CA '\(id)' is \(ca.status.rawValue) and cannot be reissued")
         }
+        // As once the expiry monitor has marked it: its validity is over, whoever would sign.
+        guard ca.certificate.info.notAfter > clock.now() else {
+            throw SheduError.conflict(
+                "CA '\(id)' expired at \(RFC3339.format(ca.certificate.info.notAfter)) and cannot be reissued")
+        }
         let old = try ca.certificate.certificate()
         var profile: IssuanceProfile
         if let inline = request.profile {

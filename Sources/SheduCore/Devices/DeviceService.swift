@@ -105,7 +105,8 @@ public struct DeviceService: Sendable {
     /// new slot version and windows, the certificate's attachment metadata, and the previous
     /// identity revoked with `supersede` when given.
     public func binding(
-        deviceID: String, certificate: CertificateRecord, dms: DMS, kind: BindingKind, supersede: RevocationReason?
+        deviceID: String, certificate: CertificateRecord, dms: DMS, kind: BindingKind, supersede: RevocationReason?,
+        refusingHeldIdentity: Bool = false
     ) throws -> (now: Date, change: @Sendable (inout Device) throws -> DeviceChange) {
         let commonName = certificate.info.subject.commonName
         guard commonName == deviceID else {
@@ -136,7 +137,13 @@ public struct DeviceService: Sendable {
         }
         let revoke = supersede.map { ca.statusChange(.init(status: .revoked, revocationReason: $0), at: now, onlyIfRevocable: true) }
         let retire: @Sendable (inout CertificateRecord) throws -> [DomainEvent] = { record in
-            try detach(&record) + (revoke.map { try $0(&record) } ?? [])
+            // A hold is the operator's suspension: a device enrolling again would step round it,
+            // and end it for good. Checked on the record as the binding's transaction reads it.
+            if refusingHeldIdentity, record.status == .revoked, record.revocationReason == .certificateHold {
+                throw SheduError.forbidden(
+                    "device '\(deviceID)' has its identity on hold (certificate \(record.serialNumber)); release or revoke that certificate before the device enrolls again")
+            }
+            return try detach(&record) + (revoke.map { try $0(&record) } ?? [])
         }
         let change: @Sendable (inout Device) throws -> DeviceChange = { device in
             guard device.status != .decommissioned else {

@@ -229,6 +229,8 @@ struct CALifecycleTests {
             let throughKMS = try await client.send(
                 .post, "/api/kms/v1/keys/\(keyID)/sign", token: token, json: #"{"algorithm":"ECDSA_SHA_256","message":"aGVsbG8="}"#)
             #expect(throughKMS.status == .conflict, "\(throughKMS.text)")
+            let reissued = try await client.send(.post, "/api/ca/v1/cas/brief/reissue", token: token, json: "{}")
+            #expect(reissued.status == .conflict, "a root past its end does not sign its own new certificate: \(reissued.text)")
         }
         await app.cleanup()
     }

@@ -209,15 +209,6 @@ public struct ESTService: Sendable {
         // creating it when the DMS provisions just in time; under pre-registration, a device that
         // is not there is refused before anything is signed.
         var creation: (device: Device, events: [DomainEvent])?
-        if !renewal, let device = try await devices.store.device(id: deviceID), device.status == .revoked,
-            let serial = device.activeSerialNumber,
-            let current = try? await ca.certificate(serialNumber: serial),
-            current.status == .revoked, current.revocationReason == .certificateHold
-        {
-            // A hold is the operator's suspension: a new identity would step round it (and end it for good).
-            throw SheduError.forbidden(
-                "device '\(deviceID)' has its identity on hold (certificate \(serial)); release or revoke that certificate before the device enrolls again")
-        }
         if !renewal {
             if settings.enrollment.registrationMode == .jitp {
                 let profile = settings.enrollment.deviceProvisioningProfile
@@ -268,7 +259,7 @@ public struct ESTService: Sendable {
                     data: ["certificate": .string(prepared.record.serialNumber), "aps": .string(dms.id)]))
             let plan = try devices.binding(
                 deviceID: deviceID, certificate: prepared.record, dms: dms, kind: renewal ? .renewal : .provisioning,
-                supersede: supersede)
+                supersede: supersede, refusingHeldIdentity: !renewal)
             _ = try await devices.store.write(
                 id: deviceID, now: plan.now, newCertificate: certificate, createIfMissing: creation
             ) { device in
