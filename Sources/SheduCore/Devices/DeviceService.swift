@@ -103,7 +103,8 @@ public struct DeviceService: Sendable {
 
     /// The change that binds `certificate` to a device of `dms`, for ``DeviceStore/update``: the
     /// new slot version and windows, the certificate's attachment metadata, and the previous
-    /// identity revoked with `supersede` when given.
+    /// identity revoked with `supersede` when given. With `refusingHeldIdentity` (an enrollment),
+    /// a previous identity on hold refuses the binding (403).
     public func binding(
         deviceID: String, certificate: CertificateRecord, dms: DMS, kind: BindingKind, supersede: RevocationReason?,
         refusingHeldIdentity: Bool = false
