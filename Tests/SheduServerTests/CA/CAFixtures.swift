@@ -71,3 +71,38 @@ let deviceProfile = """
     {"id":"device-profile","name":"Devices","validity":{"type":"Duration","duration":"1y"},
      "key_usage":["DigitalSignature","KeyEncipherment"],"extended_key_usages":["ClientAuth"]}
     """
+
+/// A PKI outside Shedu, made with openssl in a test's folder: each certificate is NAME.pem with
+/// its P-256 key in NAME.key.
+struct OutsidePKI: Sendable {
+    let folder: URL
+
+    /// What makes an issued certificate an intermediate CA (an openssl extension file).
+    static let intermediate = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+
+    /// A self-signed root CA valid for ten years.
+    func root(_ name: String, commonName: String) throws {
+        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(name).key",
+                         "-out", "\(name).pem", "-subj", "/CN=\(commonName)", "-days", "3650",
+                         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: folder)
+    }
+
+    /// A certificate for a new key signed by `issuer`; `extensions` (an openssl extension file's
+    /// text, such as ``intermediate``) decides what it is, openssl's defaults otherwise.
+    func issue(_ name: String, commonName: String, by issuer: String, days: Int, extensions: String? = nil) throws {
+        _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(name).key",
+                         "-out", "\(name).csr", "-subj", "/CN=\(commonName)"], in: folder)
+        var arguments = ["x509", "-req", "-in", "\(name).csr", "-CA", "\(issuer).pem", "-CAkey", "\(issuer).key", "-CAcreateserial",
+                         "-out", "\(name).pem", "-days", "\(days)"]
+        if let extensions {
+            try extensions.write(to: folder.appendingPathComponent("\(name).cnf"), atomically: true, encoding: .utf8)
+            arguments += ["-extfile", "\(name).cnf"]
+        }
+        _ = try openssl(arguments, in: folder)
+    }
+
+    /// A file of the folder in base64, as the import endpoints take PEM.
+    func base64(_ file: String) throws -> String {
+        try Data(contentsOf: folder.appendingPathComponent(file)).base64EncodedString()
+    }
+}

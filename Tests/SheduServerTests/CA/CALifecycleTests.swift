@@ -152,21 +152,14 @@ struct CALifecycleTests {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)
         let work = try makeTemporaryFolder()
-        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
-                         "-out", "root.pem", "-subj", "/CN=Outside Root", "-days", "3650",
-                         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
-        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root2.key",
-                         "-out", "root2.pem", "-subj", "/CN=Second Outside Root", "-days", "3650",
-                         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
+        let outside = OutsidePKI(folder: work)
+        try outside.root("root", commonName: "Outside Root")
+        try outside.root("root2", commonName: "Second Outside Root")
         let racing = (0..<8).map { "racer-\($0)" }
         for name in ["leaf-1", "leaf-2"] + racing {
-            _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null",
-                             "-out", "\(name).csr", "-subj", "/CN=\(name)"], in: work)
-            let issuer = name.hasPrefix("racer") ? "root2" : "root"
-            _ = try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "\(issuer).pem", "-CAkey", "\(issuer).key", "-CAcreateserial",
-                             "-out", "\(name).pem", "-days", "365"], in: work)
+            try outside.issue(name, commonName: name, by: name.hasPrefix("racer") ? "root2" : "root", days: 365)
         }
-        @Sendable func base64(_ file: String) throws -> String { try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString() }
+        @Sendable func base64(_ file: String) throws -> String { try outside.base64(file) }
         try await app.withRouter { client in
             let api = CAClient(client: client, token: token)
             #expect(try await client.send(.post, "/api/ca/v1/cas/import", token: token,
@@ -409,15 +402,11 @@ struct CALifecycleTests {
         let token = try await app.token(.admin)
         let work = try makeTemporaryFolder()
         // An outside root over an intermediate that may certify no further CA (pathlen:0).
-        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
-                         "-out", "root.pem", "-subj", "/CN=Pathlen Root", "-days", "3650",
-                         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
-        _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "int.key",
-                         "-out", "int.csr", "-subj", "/CN=Last Intermediate"], in: work)
-        try "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-            .write(to: work.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
-        _ = try openssl(["x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
-                         "-out", "int.pem", "-days", "1825", "-extfile", "ext.cnf"], in: work)
+        let outside = OutsidePKI(folder: work)
+        try outside.root("root", commonName: "Pathlen Root")
+        try outside.issue(
+            "int", commonName: "Last Intermediate", by: "root", days: 1825,
+            extensions: OutsidePKI.intermediate.replacingOccurrences(of: "CA:TRUE", with: "CA:TRUE,pathlen:0"))
         // A root that certifies no CA, its country written as UTF8String (openssl would not).
         let flatKey = P256.Signing.PrivateKey()
         let flatName = try DistinguishedName([
@@ -435,7 +424,7 @@ struct CALifecycleTests {
             issuerPrivateKey: .init(flatKey))
         try flat.serializeAsPEM().pemString.write(to: work.appendingPathComponent("flat.pem"), atomically: true, encoding: .utf8)
         try flatKey.pemRepresentation.write(to: work.appendingPathComponent("flat.key"), atomically: true, encoding: .utf8)
-        @Sendable func base64(_ file: String) throws -> String { try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString() }
+        @Sendable func base64(_ file: String) throws -> String { try outside.base64(file) }
         try await app.withRouter { client in
             let api = CAClient(client: client, token: token)
             try await api.createProfile(deviceProfile)
@@ -485,18 +474,10 @@ struct CALifecycleTests {
         let token = try await app.token(.admin)
         let work = try makeTemporaryFolder()
         // An outside hierarchy made with openssl: root → intermediate.
-        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
-                         "-out", "root.pem", "-subj", "/CN=Outside Root", "-days", "3650",
-                         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
-        _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "int.key",
-                         "-out", "int.csr", "-subj", "/CN=Outside Intermediate"], in: work)
-        try "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-            .write(to: work.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
-        _ = try openssl(["x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
-                         "-out", "int.pem", "-days", "1825", "-extfile", "ext.cnf"], in: work)
-        @Sendable func base64(_ file: String) throws -> String {
-            try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString()
-        }
+        let outside = OutsidePKI(folder: work)
+        try outside.root("root", commonName: "Outside Root")
+        try outside.issue("int", commonName: "Outside Intermediate", by: "root", days: 1825, extensions: OutsidePKI.intermediate)
+        @Sendable func base64(_ file: String) throws -> String { try outside.base64(file) }
         try await app.withRouter { client in
             let api = CAClient(client: client, token: token)
             try await api.createProfile(deviceProfile)
@@ -591,23 +572,13 @@ struct CALifecycleTests {
         let app = try await TestApp.make(backend)
         let token = try await app.token(.admin)
         let work = try makeTemporaryFolder()
-        try "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-            .write(to: work.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
-        for root in ["root", "other-root"] {
-            _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(root).key",
-                             "-out", "\(root).pem", "-subj", "/CN=Outside \(root)", "-days", "3650",
-                             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: work)
-        }
-        _ = try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "int.key",
-                         "-out", "int.csr", "-subj", "/CN=Outside Intermediate"], in: work)
-        _ = try openssl(["x509", "-req", "-in", "int.csr", "-CA", "other-root.pem", "-CAkey", "other-root.key", "-CAcreateserial",
-                         "-out", "int.pem", "-days", "1825", "-extfile", "ext.cnf"], in: work)
+        let outside = OutsidePKI(folder: work)
+        for root in ["root", "other-root"] { try outside.root(root, commonName: "Outside \(root)") }
+        try outside.issue("int", commonName: "Outside Intermediate", by: "other-root", days: 1825, extensions: OutsidePKI.intermediate)
         // A second certificate for the root's key.
         _ = try openssl(["req", "-x509", "-new", "-key", "root.key", "-out", "root-twin.pem", "-subj", "/CN=Outside Twin", "-days", "365",
                          "-addext", "basicConstraints=critical,CA:TRUE"], in: work)
-        @Sendable func base64(_ file: String) throws -> String {
-            try Data(contentsOf: work.appendingPathComponent(file)).base64EncodedString()
-        }
+        @Sendable func base64(_ file: String) throws -> String { try outside.base64(file) }
         @Sendable func write(_ base64PEM: JSONValue?, to file: String) throws {
             try TestPKI.pem(fromAPI: try #require(base64PEM?.stringValue)).write(
                 to: work.appendingPathComponent(file), atomically: true, encoding: .utf8)
