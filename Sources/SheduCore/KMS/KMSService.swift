@@ -293,8 +293,8 @@ public final class KMSService: Sendable {
         let (scheme, input) = try request.decoded()
         let keyID = try await storedKey(identifier).key.id
         // A CA's key signs for it only while it is ACTIVE, as /cas/{id}/signature/sign does.
-        if let authority = try await store.authority(usingKey: keyID, at: clock.now()), authority.status != "ACTIVE" {
-            throw SheduError.conflict("key '\(keyID)' is the key of CA '\(authority.caID)', which is \(authority.status) and cannot sign")
+        if let authority = try await store.authority(usingKey: keyID, at: clock.now()), authority.status != .active {
+            throw SheduError.conflict("key '\(keyID)' is the key of CA '\(authority.caID)', which is \(authority.status.rawValue) and cannot sign")
         }
         let key = try await signingKey(keyID: keyID)
         do {

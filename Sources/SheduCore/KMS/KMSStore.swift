@@ -44,5 +44,5 @@ public protocol KMSStore: Sendable {
     func stats(filters: [Filter]) async throws -> KMSStats
     /// The CA whose key this is, and its status at `now` (EXPIRED once its validity ended, marked
     /// or not); nil for a key no CA uses.
-    func authority(usingKey id: String, at now: Date) async throws -> (caID: String, status: String)?
+    func authority(usingKey id: String, at now: Date) async throws -> (caID: String, status: CertificateStatus)?
 }

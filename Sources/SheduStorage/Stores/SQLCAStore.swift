@@ -202,12 +202,8 @@ public struct SQLCAStore: CAStore {
     ) async throws {
         let dialect = self.dialect
         try await database.write { db in
-            if let newKey {
-                try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect)
-                try await Self.requireExisting(profile: ca.profileID, key: nil, on: db)
-            } else {
-                try await Self.requireExisting(profile: ca.profileID, key: ca.keyID, on: db)
-            }
+            if let newKey { try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect) }
+            try await Self.requireExisting(profile: ca.profileID, key: ca.keyID, on: db)
             var certificate = ca.certificate
             if let parent = ca.parentID { try await Self.inheritRevocation(&certificate, under: parent, at: ca.creationDate, on: db) }
             // Tried first: on PostgreSQL a failed INSERT would end the transaction.

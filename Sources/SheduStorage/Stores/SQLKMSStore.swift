@@ -147,7 +147,7 @@ public struct SQLKMSStore: KMSStore {
         }
     }
 
-    public func authority(usingKey id: String, at now: Date) async throws -> (caID: String, status: String)? {
+    public func authority(usingKey id: String, at now: Date) async throws -> (caID: String, status: CertificateStatus)? {
         try await database.read { db in
             try await db.raw(
                 """
@@ -155,7 +155,10 @@ public struct SQLKMSStore: KMSStore {
                 FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
                 WHERE c.key_id = \(bind: id)
                 """
-            ).first().map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "status", as: String.self)) }
+            ).first().map { row in
+                let status = try row.decode(column: "status", as: String.self)
+                return (try row.decode(column: "id", as: String.self), CertificateStatus(rawValue: status) ?? .revoked)
+            }
         }
     }
 

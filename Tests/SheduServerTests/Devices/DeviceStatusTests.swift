@@ -67,9 +67,6 @@ struct DeviceStatusTests {
         await app.cleanup()
     }
 
-    /// Time passing moves a device through RENEWAL_WINDOW, ABOUT_TO_EXPIRE and EXPIRED; a
-    /// certificate already inside a window lands the device there at once; changing the DMS's
-    /// windows moves its devices.
     /// An identity on hold that is replaced or decommissioned is revoked for good: releasing the
     /// hold brought it back, live in OCSP and off the CRL, beside the device's current one.
     @Test(arguments: TestBackend.available)
@@ -108,6 +105,9 @@ struct DeviceStatusTests {
         await app.cleanup()
     }
 
+    /// Time passing moves a device through RENEWAL_WINDOW, ABOUT_TO_EXPIRE and EXPIRED; a
+    /// certificate already inside a window lands the device there at once; changing the DMS's
+    /// windows moves its devices.
     @Test(arguments: TestBackend.available)
     func timeMovesDevicesThroughTheWindows(_ backend: TestBackend) async throws {
         var app = try await TestApp.make(backend)
