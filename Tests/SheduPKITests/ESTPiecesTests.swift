@@ -45,7 +45,7 @@ struct ESTPiecesTests {
         let intermediate = try CertificateBuilder.issue(
             .init(name: try DistinguishedName { CommonName("Line CA") }, publicKey: intermediateKey.publicKey),
             policy: IssuancePolicy(notAfter: now.addingTimeInterval(86_400 * 100), signAsCA: true), issuer: root.issuer, now: now)
-        let lineCA = Issuer(certificate: intermediate, key: intermediateKey, crlURL: nil, ocspURL: nil)
+        let lineCA = try Issuer(certificate: intermediate, key: intermediateKey, crlURL: nil, ocspURL: nil)
         let leafKey = try SigningKey.generate(.init(storedAlgorithm: .ecdsa, bits: 256))
         let leaf = try CertificateBuilder.issue(
             .init(name: try DistinguishedName { CommonName("device") }, publicKey: leafKey.publicKey),

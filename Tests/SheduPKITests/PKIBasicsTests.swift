@@ -105,6 +105,23 @@ struct PKIBasicsTests {
         #expect(publicKey.keyIdentifierHex.count == 64)
     }
 
+    /// A request's key id, hashed from the request's own encoding of its key where that is the
+    /// certificate's (EC keys), is the id of the key itself, for every kind of key.
+    @Test(arguments: [(KeyAlgorithm.ecdsa, 256), (.ecdsa, 384), (.ecdsa, 521), (.rsa, 2048), (.ed25519, 256)])
+    func requestKeyIdentifierIsTheKeys(algorithm: KeyAlgorithm, bits: Int) throws {
+        let key = try SigningKey.generate(KeySpec(algorithm: algorithm, bits: bits))
+        let request = try CertificateSigningRequest(
+            version: .v1, subject: try DistinguishedName { CommonName("device-1") }, privateKey: key.certificateKey,
+            attributes: CertificateSigningRequest.Attributes(), signatureAlgorithm: key.spec.certificateSignatureAlgorithm)
+        var serializer = DER.Serializer()
+        try serializer.serialize(request)
+        let der = serializer.serializedBytes
+        #expect(request.keyIdentifier(der: der) == key.publicKey.keyIdentifier)
+        let keyInfo = CertificateSigningRequest.certifiedKeyInfo(in: der, of: request.publicKey)
+        #expect((keyInfo != nil) == (algorithm == .ecdsa))
+        if let keyInfo { #expect(Array(keyInfo) == key.publicKey.spkiDER) }
+    }
+
     @Test func subjectRoundTripsThroughAnX509Name() throws {
         let subject = Subject(
             commonName: "device-001", organization: "Acme Corp", organizationUnit: "Sensors", country: "ES",

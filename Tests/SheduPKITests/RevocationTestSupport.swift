@@ -34,7 +34,7 @@ struct TestCA: Sendable {
             issuer: nil, selfSigningKey: key, now: now)
     }
 
-    var issuer: Issuer { Issuer(certificate: certificate, key: key, crlURL: Self.crlURL, ocspURL: Self.ocspURL) }
+    var issuer: Issuer { get throws { try Issuer(certificate: certificate, key: key, crlURL: Self.crlURL, ocspURL: Self.ocspURL) } }
 
     /// A P-256 end-entity certificate (with the CA's CRL distribution point and OCSP URL) and its key.
     func issueLeaf(

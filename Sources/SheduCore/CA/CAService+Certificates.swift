@@ -31,8 +31,9 @@ extension CAService {
         let csr: CertificateSigningRequest
         let subject: CertificateBuilder.Subject
         do {
-            csr = try CertificateSigningRequest(apiText: text)
-            subject = try CertificateBuilder.Subject(csr: csr)
+            let der = try CertificateSigningRequest.der(apiText: text)
+            csr = try CertificateSigningRequest(apiDER: der)
+            subject = try CertificateBuilder.Subject(csr: csr, der: der)
         } catch let error as PKIError {
             throw SheduError.badRequest(error.description)
         }

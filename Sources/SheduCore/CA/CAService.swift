@@ -83,7 +83,7 @@ public final class CAService: Sendable {
         let keyIdentifier = certificate.subjectKeyIdentifierBytes ?? certificate.publicKey.keyIdentifier
         let urls = issuerURLs(keyIdentifier: keyIdentifier)
         let context = IssuerContext(
-            ca: ca, issuer: Issuer(certificate: certificate, key: key, crlURL: urls.crl, ocspURL: urls.ocsp))
+            ca: ca, issuer: try Issuer(certificate: certificate, key: key, crlURL: urls.crl, ocspURL: urls.ocsp))
         issuers.withLock { $0[caID] = context }
         return context
     }

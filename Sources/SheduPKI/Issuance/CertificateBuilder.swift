@@ -12,7 +12,8 @@ public enum CertificateBuilder {
         public var publicKey: Certificate.PublicKey
         /// Extensions the requester asked for (a CSR's extension request).
         public var requestedExtensions: Certificate.Extensions?
-        /// The subject key identifier to keep (a reissued CA keeps its own); nil derives it from the key.
+        /// The subject key identifier: a reissued CA keeps its own, a request's is hashed from its
+        /// own encoding; nil derives it from the key.
         public var keyIdentifier: [UInt8]?
         /// The name to write byte for byte, whatever the profile says (a reissued CA's: what it
         /// issued names it by those bytes).
@@ -26,8 +27,10 @@ public enum CertificateBuilder {
             self.requestedExtensions = requestedExtensions
         }
 
-        public init(csr: CertificateSigningRequest) throws {
+        /// What the request `csr`, whose DER is `der`, asks to certify.
+        public init(csr: CertificateSigningRequest, der: [UInt8]) throws {
             self.init(name: csr.subject, publicKey: csr.publicKey, requestedExtensions: try csr.requestedExtensions())
+            keyIdentifier = csr.keyIdentifier(der: der)
         }
     }
 
@@ -71,7 +74,6 @@ public enum CertificateBuilder {
         let keyUsage = try keyUsage(subject, policy: policy, spec: spec)
         let extendedKeyUsage = try extendedKeyUsages(subject, policy: policy)
         let subjectKeyIdentifier = subject.keyIdentifier ?? subject.publicKey.keyIdentifier
-        let authorityKeyIdentifier = issuer?.keyIdentifier ?? subjectKeyIdentifier
 
         let extensions = try Certificate.Extensions {
             Critical(
@@ -83,17 +85,16 @@ public enum CertificateBuilder {
                 if extendedKeyUsage.contains(.timeStamping) { Critical(usages) } else { usages }
             }
             SubjectKeyIdentifier(keyIdentifier: ArraySlice(subjectKeyIdentifier))
-            AuthorityKeyIdentifier(keyIdentifier: ArraySlice(authorityKeyIdentifier))
+            if let issuer {
+                issuer.authorityKeyIdentifierExtension
+            } else {
+                AuthorityKeyIdentifier(keyIdentifier: ArraySlice(subjectKeyIdentifier))
+            }
             if let alternativeNames {
                 // An empty subject makes the alternative names critical (RFC 5280 §4.2.1.6).
                 Certificate.Extension(oid: alternativeNames.oid, critical: name.isEmpty, value: alternativeNames.value)
             }
-            if let crlURL = issuer?.crlURL {
-                try CRLDistributionPointsExtension.make(uri: crlURL)
-            }
-            if let ocspURL = issuer?.ocspURL {
-                AuthorityInformationAccess([.init(method: .ocspServer, location: .uniformResourceIdentifier(ocspURL))])
-            }
+            if let issuer { issuer.locationExtensions }
         }
 
         guard let signingKey = issuer?.key ?? selfSigningKey else {

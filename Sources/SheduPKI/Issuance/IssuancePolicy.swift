@@ -79,18 +79,31 @@ public struct IssuancePolicy: Sendable {
 
 /// The CA that signs: its certificate and key, and the URLs it publishes status at.
 public struct Issuer: Sendable {
-    public var certificate: Certificate
-    public var key: SigningKey
+    public let certificate: Certificate
+    public let key: SigningKey
     /// The CA's subject key identifier (what certificates it issues carry as their AKI).
-    public var keyIdentifier: [UInt8]
-    public var crlURL: String?
-    public var ocspURL: String?
+    public let keyIdentifier: [UInt8]
+    public let crlURL: String?
+    public let ocspURL: String?
+    /// What every certificate it issues says of it, encoded once rather than per certificate:
+    /// its key identifier, and where its CRL and OCSP responder are.
+    let authorityKeyIdentifierExtension: Certificate.Extension
+    let locationExtensions: Certificate.Extensions
 
-    public init(certificate: Certificate, key: SigningKey, crlURL: String?, ocspURL: String?) {
+    /// Throws when a URL cannot be written in a certificate (it must be ASCII, RFC 5280 §4.2.1.13).
+    public init(certificate: Certificate, key: SigningKey, crlURL: String?, ocspURL: String?) throws {
         self.certificate = certificate
         self.key = key
         keyIdentifier = certificate.subjectKeyIdentifierBytes ?? certificate.publicKey.keyIdentifier
         self.crlURL = crlURL
         self.ocspURL = ocspURL
+        authorityKeyIdentifierExtension = try Certificate.Extension(
+            AuthorityKeyIdentifier(keyIdentifier: ArraySlice(keyIdentifier)), critical: false)
+        locationExtensions = try Certificate.Extensions {
+            if let crlURL { try CRLDistributionPointsExtension.make(uri: crlURL) }
+            if let ocspURL {
+                AuthorityInformationAccess([.init(method: .ocspServer, location: .uniformResourceIdentifier(ocspURL))])
+            }
+        }
     }
 }

@@ -108,7 +108,7 @@ public struct ESTService: Sendable {
             authentication, anchors: authentication.clientCertificate.validationCAs, dms: dms, csr: der, deviceID: deviceID,
             request: request)
         try checkSignature(csr, dms: dms)
-        return try await issueAndBind(dms: dms, subject: .init(csr: csr), deviceID: deviceID, renewal: false)
+        return try await issueAndBind(dms: dms, subject: .init(csr: csr, der: der), deviceID: deviceID, renewal: false)
     }
 
     /// `/serverkeygen`: as `/simpleenroll`, but for a key Shedu makes; the key goes back to the
@@ -196,7 +196,7 @@ public struct ESTService: Sendable {
                 "the CSR's subject '\(csr.subject)' differs from the current certificate's '\(currentSubject)'; a renewal keeps its subject")
         }
         try checkSignature(csr, dms: dms)
-        return try await issueAndBind(dms: dms, subject: .init(csr: csr), deviceID: deviceID, renewal: true)
+        return try await issueAndBind(dms: dms, subject: .init(csr: csr, der: der), deviceID: deviceID, renewal: true)
     }
 
     /// Issues a certificate with the enrollment CA and binds it to the device, in one
