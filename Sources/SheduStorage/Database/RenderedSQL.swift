@@ -102,17 +102,25 @@ struct RenderedSQL: SQLExpression, Sendable, ExpressibleByStringInterpolation, S
     /// `v1, v2, ...`: values separated by commas.
     static func list(_ values: [Value], dialect: SQLDialectKind) -> RenderedSQL {
         var list = RenderedSQL()
-        list.binds.reserveCapacity(values.count)
-        for (index, value) in values.enumerated() {
-            if index > 0 { list.text += ", " }
-            list.append(value, dialect: dialect)
-        }
+        list.appendList(values, dialect: dialect)
         return list
     }
 
     /// `(v1, v2, ...)`: a row of values.
     static func row(_ values: [Value], dialect: SQLDialectKind) -> RenderedSQL {
-        "(\(list(values, dialect: dialect)))"
+        // Written in place: wrapping a rendered list copied its text and every bind again.
+        var row = RenderedSQL("(")
+        row.appendList(values, dialect: dialect)
+        row.text += ")"
+        return row
+    }
+
+    private mutating func appendList(_ values: [Value], dialect: SQLDialectKind) {
+        binds.reserveCapacity(binds.count + values.count)
+        for (index, value) in values.enumerated() {
+            if index > 0 { text += ", " }
+            append(value, dialect: dialect)
+        }
     }
 
     /// `column1 = v1, column2 = v2, ...`: the SET list of an UPDATE.
