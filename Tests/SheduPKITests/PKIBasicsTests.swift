@@ -28,6 +28,9 @@ struct PKIBasicsTests {
             // A key Shedu certifies, signed with PSS: the message names the signature, not the key.
             ("pss", ["-newkey", "rsa:2048", "-sigopt", "rsa_padding_mode:pss"],
              "it is signed with RSASSA-PSS, which Shedu does not verify"),
+            // A P-256 key is one Shedu certifies: an ECDSA signature over SHA-1 is what it refuses.
+            ("ecdsa-sha1", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-sha1"],
+             "it is signed with ECDSA with SHA-1, which Shedu does not verify"),
         ] {
             let made = try runCommand(
                 opensslPath, ["req", "-new", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=\(name)", "-outform", "DER", "-out", "\(name).der"] + arguments,

@@ -60,4 +60,13 @@ third=$(enroll device-103 -sess_in anonymous.pem)
 echo "$third"
 grep -q '^Reused,' <<<"$third" || fail "the server did not resume the anonymous session"
 grep -q '^HTTP/1.1 401\|^HTTP/1.1 403' <<<"$third" || fail "an anonymous resumed session enrolled a device"
+step "4. TLS 1.0 and 1.1 are refused (RFC 7030 §3.3.1, RFC 8996); TLS 1.2 is served"
+for version in -tls1 -tls1_1; do
+    if echo | openssl s_client -connect "127.0.0.1:$PORT" "$version" -cipher 'DEFAULT:@SECLEVEL=0' -CAfile "$SHEDU_CA" 2>/dev/null \
+        | grep -q '^ *Protocol *: *TLSv1\(\.1\)\?$'; then
+        fail "a $version handshake was accepted"
+    fi
+done
+echo | openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 -CAfile "$SHEDU_CA" 2>/dev/null | grep -q '^ *Protocol *: *TLSv1.2$' \
+    || fail "a TLS 1.2 handshake was refused"
 echo "est-tls-resumption: all steps passed"

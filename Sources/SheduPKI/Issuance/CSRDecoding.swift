@@ -32,34 +32,45 @@ extension CertificateSigningRequest {
     }
 
     /// Why a request that is shaped as PKCS#10 does not decode: its key is of a kind Shedu does
-    /// not handle. Nil when it is not a PKCS#10 request at all.
+    /// not handle, or, for a key it does, its signature's algorithm. Nil when it is not a PKCS#10
+    /// request at all.
     public static func unsupportedKey(_ der: [UInt8]) -> String? {
         // CertificationRequest ::= SEQUENCE { certificationRequestInfo SEQUENCE { version,
-        //   subject, subjectPKInfo SEQUENCE { algorithm SEQUENCE { OID, parameters }, ... }, ... }, ... }
+        //   subject, subjectPKInfo SEQUENCE { algorithm SEQUENCE { OID, parameters }, ... }, ... },
+        //   signatureAlgorithm SEQUENCE { OID, ... }, ... }
         guard let root = try? DER.parse(der), let request = children(root), let info = children(request.first),
             info.count >= 3, let keyInfo = children(info[2]), let algorithm = children(keyInfo.first),
             let first = algorithm.first, let oid = try? ASN1ObjectIdentifier(derEncoded: first)
         else { return nil }
-        var kind = "algorithm \(oid)"
-        if algorithm.count > 1, let curve = try? ASN1ObjectIdentifier(derEncoded: algorithm[1]) { kind += ", curve \(curve)" }
+        let curve = algorithm.count > 1 ? try? ASN1ObjectIdentifier(derEncoded: algorithm[1]) : nil
+        var kind = "algorithm \(oid)" + (curve.map { ", curve \($0)" } ?? "")
+        var isCertified = oid == ed25519Key || (oid == .AlgorithmIdentifier.idEcPublicKey && curve.map(certifiedCurves.contains) == true)
         if oid == .AlgorithmIdentifier.rsaEncryption {
             guard let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: Array(info[2].encodedBytes)) else {
                 return "its RSA public key does not decode"
             }
-            guard key.keySizeInBits < 2048 else {
-                // The key is one Shedu certifies: what does not decode is the signature's algorithm.
-                let signedWith = request.count > 1 ? children(request[1])?.first.flatMap { try? ASN1ObjectIdentifier(derEncoded: $0) } : nil
-                let name = signedWith.map { Self.signatureAlgorithmNames[$0] ?? "algorithm \($0)" } ?? "an unreadable algorithm"
-                return "it is signed with \(name), which Shedu does not verify: sign it with PKCS#1 v1.5 and SHA-256, SHA-384 or SHA-512"
-            }
             kind = "RSA of \(key.keySizeInBits) bits"
+            isCertified = key.keySizeInBits >= 2048
+        }
+        guard !isCertified else {
+            // The key is one Shedu certifies: what does not decode is the signature's algorithm.
+            let signedWith = request.count > 1 ? children(request[1])?.first.flatMap { try? ASN1ObjectIdentifier(derEncoded: $0) } : nil
+            let name = signedWith.map { Self.signatureAlgorithmNames[$0] ?? "algorithm \($0)" } ?? "an unreadable algorithm"
+            return "it is signed with \(name), which Shedu does not verify: sign it with SHA-256, SHA-384 or SHA-512 (ECDSA, or RSA with PKCS#1 v1.5 padding), or with Ed25519"
         }
         return "its public key (\(kind)) is not one Shedu signs for: RSA of at least 2048 bits, ECDSA on P-256, P-384 or P-521, or Ed25519"
     }
 
+    private static let ed25519Key: ASN1ObjectIdentifier = [1, 3, 101, 112]
+    private static let certifiedCurves: Set<ASN1ObjectIdentifier> = [
+        ASN1ObjectIdentifier.NamedCurves.secp256r1, ASN1ObjectIdentifier.NamedCurves.secp384r1,
+        ASN1ObjectIdentifier.NamedCurves.secp521r1,
+    ]
+
     static let signatureAlgorithmNames: [ASN1ObjectIdentifier: String] = [
         [1, 2, 840, 113549, 1, 1, 10]: "RSASSA-PSS", [1, 2, 840, 113549, 1, 1, 4]: "MD5 with RSA",
         [1, 2, 840, 113549, 1, 1, 5]: "SHA-1 with RSA", [1, 2, 840, 113549, 1, 1, 14]: "SHA-224 with RSA",
+        [1, 2, 840, 10045, 4, 1]: "ECDSA with SHA-1", [1, 2, 840, 10045, 4, 3, 1]: "ECDSA with SHA-224",
     ]
 
     /// The SHA-256 key identifier of the request's key (``Certificate/PublicKey/keyIdentifier``),

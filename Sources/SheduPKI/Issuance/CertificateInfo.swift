@@ -98,7 +98,8 @@ public struct CertificateInfo: Sendable, Hashable {
         alternativeNames = names
     }
 
-    static func ipText(_ bytes: [UInt8]) -> String {
+    /// An IP address of a subject alternative name as text (dotted IPv4, RFC 5952 IPv6).
+    public static func ipText(_ bytes: [UInt8]) -> String {
         if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         var address = in6_addr()

@@ -67,6 +67,8 @@ extension HTTPServerBuilder {
             throw SheduError.unavailable("the TLS certificate or key in the data folder cannot be loaded: \(error)")
         }
         tls.certificateVerification = .optionalVerification
+        // RFC 7030 §3.3.1 requires TLS 1.1 or later for EST, and RFC 8996 retires 1.0 and 1.1.
+        tls.minimumTLSVersion = .tlsv12
         // After Shedu's close_notify (a response to `Connection: close`), how long the peer's
         // close_notify is waited for. Most clients (curl, devices) close the TCP connection without
         // one, and NIOSSL's default of 5 s kept each such connection open that long, with its TLS

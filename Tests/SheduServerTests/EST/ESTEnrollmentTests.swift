@@ -281,4 +281,52 @@ struct ESTEnrollmentTests {
         }
         await app.cleanup()
     }
+
+    /// A renewal keeps the names of the certificate it renews (RFC 7030 §4.2.2): the subject, also
+    /// when the client writes it as PrintableString where the certificate holds UTF8String (Lamassu
+    /// compares the fields), and the subject alternative names, which the profile here copies.
+    @Test func renewalsKeepTheirNames() async throws {
+        let app = try await TestApp.make()
+        try await app.withESTWorld { world in
+            try await world.createDMS("factory-dms")  // 30-day certificates, renewable at once
+            var device = try TestDevice("meter-1")
+            try await world.bootstrap(&device)
+            let bootstrapClient = try device.client(world.server, caCertificatePath: world.caPath)
+            let operational = try TestPKI.key("ECDSA", 256)
+            let ownName = "meter-1.fleet.example"
+            let enrolled = try await bootstrapClient.est(
+                "/.well-known/est/factory-dms/simpleenroll",
+                csr: try TestPKI.csr(commonName: "meter-1", key: operational, dnsNames: [ownName]))
+            try await bootstrapClient.shutdown()
+            let issued = try #require(try ESTReply.certificates(enrolled).first)
+            device.key = operational
+            device.certificatePEM = PEMText.pem(derCertificate: issued.derBytes)
+            let client = try device.client(world.server, caCertificatePath: world.caPath)
+            let before = try await world.certificateCount()
+
+            for (names, shown) in [(["bank.example.com"], "DNS:bank.example.com"), ([], "none")] {
+                let renamed = try await client.est(
+                    "/.well-known/est/factory-dms/simplereenroll",
+                    csr: try TestPKI.csr(commonName: "meter-1", key: try TestPKI.key("ECDSA", 256), dnsNames: names))
+                #expect(renamed.status == 400, "\(renamed.text)")
+                let message = (try? renamed.json())?["err"]?.stringValue ?? ""
+                #expect(message.contains("subject alternative names (\(shown))") && message.contains("(DNS:\(ownName))"), "\(message)")
+            }
+            #expect(try await world.certificateCount() == before, "a refused renewal issued nothing")
+
+            let printable = try DistinguishedName([
+                RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.commonName, printableString: "meter-1"))
+            ])
+            #expect(printable != issued.subject, "the request writes the name in another string type")
+            let renewed = try await client.est(
+                "/.well-known/est/factory-dms/simplereenroll",
+                csr: try TestPKI.csr(commonName: "meter-1", key: try TestPKI.key("ECDSA", 256), dnsNames: [ownName], name: printable))
+            #expect(renewed.status == 200, "\(renewed.text)")
+            let renewal = try #require(try ESTReply.certificates(renewed).first)
+            #expect(ESTReply.commonName(renewal) == "meter-1")
+            #expect(Array(try #require(try renewal.extensions.subjectAlternativeNames)) == [.dnsName(ownName)])
+            try await client.shutdown()
+        }
+        await app.cleanup()
+    }
 }

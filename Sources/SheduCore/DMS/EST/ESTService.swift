@@ -190,13 +190,53 @@ public struct ESTService: Sendable {
             throw SheduError.forbidden(
                 "re-enrollment of device '\(deviceID)' opens at \(RFC3339.format(opens)) (reenrollment_delta \(settings.reenrollment.reenrollmentDelta) before its certificate expires)")
         }
-        let currentSubject = try current.certificate().subject
-        guard csr.subject == currentSubject else {
+        let currentCertificate = try current.certificate()
+        // The same name byte for byte, or field by field as Lamassu compares it (CN, OU, O, L,
+        // ST, C): a client may write as PrintableString what the certificate holds as UTF8String.
+        guard csr.subject == currentCertificate.subject || Subject(csr.subject) == Subject(currentCertificate.subject) else {
             throw SheduError.badRequest(
-                "the CSR's subject '\(csr.subject)' differs from the current certificate's '\(currentSubject)'; a renewal keeps its subject")
+                "the CSR's subject '\(csr.subject)' differs from the current certificate's '\(currentCertificate.subject)'; a renewal keeps its subject")
         }
+        try await checkRenewalKeepsAlternativeNames(csr, of: currentCertificate, dms: dms)
         try checkSignature(csr, dms: dms)
         return try await issueAndBind(dms: dms, subject: .init(csr: csr, der: der), deviceID: deviceID, renewal: true)
+    }
+
+    /// A renewal keeps the subject alternative names of the certificate it renews (RFC 7030
+    /// §4.2.2) where the CA would copy the CSR's: a device asks again for its own names, not for
+    /// new ones. A profile that does not honor requested extensions copies none, so there the
+    /// CSR's names change nothing and are not compared.
+    private func checkRenewalKeepsAlternativeNames(_ csr: CertificateSigningRequest, of current: Certificate, dms: DMS) async throws {
+        let settings = dms.settings
+        let profile = try await ca.issuanceProfile(
+            caID: settings.enrollment.enrollmentCA, inline: settings.issuanceProfile,
+            profileID: settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID)
+        guard profile.honorExtensions else { return }
+        let requested = try Self.alternativeNames(in: try Self.requestedExtensions(of: csr))
+        let held = try Self.alternativeNames(in: current.extensions)
+        guard requested.count == held.count, Set(requested) == Set(held) else {
+            func text(_ names: [GeneralName]) -> String {
+                names.isEmpty ? "none" : names.map { name in
+                    switch name {
+                    case .dnsName(let value): "DNS:\(value)"
+                    case .rfc822Name(let value): "email:\(value)"
+                    case .uniformResourceIdentifier(let value): "URI:\(value)"
+                    case .ipAddress(let address): "IP:\(CertificateInfo.ipText(Array(address.bytes)))"
+                    default: "\(name)"
+                    }
+                }.joined(separator: ", ")
+            }
+            throw SheduError.badRequest(
+                "the CSR's subject alternative names (\(text(requested))) differ from the current certificate's (\(text(held))); a renewal keeps them (RFC 7030 §4.2.2)")
+        }
+    }
+
+    private static func alternativeNames(in extensions: Certificate.Extensions?) throws -> [GeneralName] {
+        do {
+            return Array(try extensions?.subjectAlternativeNames ?? SubjectAlternativeNames())
+        } catch {
+            throw SheduError.badRequest("the subject alternative names extension does not decode")
+        }
     }
 
     /// Issues a certificate with the enrollment CA and binds it to the device, in one
@@ -281,12 +321,16 @@ public struct ESTService: Sendable {
                 CertificateSigningRequest.unsupportedKey(der).map { "the CSR is PKCS#10, but \($0)" }
                     ?? "the request body is not a PKCS#10 certificate request (base64 of its DER)")
         }
+        _ = try requestedExtensions(of: csr)
+        return csr
+    }
+
+    static func requestedExtensions(of csr: CertificateSigningRequest) throws -> Certificate.Extensions? {
         do {
-            _ = try csr.requestedExtensions()
+            return try csr.requestedExtensions()
         } catch let error as PKIError {
             throw SheduError.badRequest(error.description)
         }
-        return csr
     }
 
     static func deviceID(of csr: CertificateSigningRequest) throws -> String {
