@@ -30,6 +30,9 @@ public struct IdentitySlot: Sendable, Hashable {
     public var versions: [Int: String]
     public var expirationDate: Date?
     public var events: DeviceHistory
+    /// The status the identity kept when its device was decommissioned, where that was not
+    /// revoked with it: an expired certificate stays EXPIRED.
+    public var statusAtDecommission: DeviceStatus?
 
     public init(activeVersion: Int, versions: [Int: String], expirationDate: Date?, events: DeviceHistory = .init()) {
         self.activeVersion = activeVersion
@@ -44,6 +47,7 @@ public struct IdentitySlot: Sendable, Hashable {
 extension IdentitySlot: Decodable {
     enum CodingKeys: String, CodingKey {
         case activeVersion = "active_version", versions, expirationDate = "expiration_date", events
+        case statusAtDecommission = "status_at_decommission"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -53,6 +57,7 @@ extension IdentitySlot: Decodable {
         versions = Dictionary(uniqueKeysWithValues: versionTexts.compactMap { key, value in Int(key).map { ($0, value) } })
         expirationDate = try container.decodeIfPresent(Date.self, forKey: .expirationDate)
         events = try container.decode(.events, default: .init())
+        statusAtDecommission = try container.decodeIfPresent(DeviceStatus.self, forKey: .statusAtDecommission)
     }
 }
 
@@ -65,6 +70,7 @@ extension IdentitySlot: JSONWritable {
         writer.write(versions: versions)
         if let expirationDate { writer.field("expiration_date", expirationDate) }
         writer.field("events", events)
+        if let statusAtDecommission { writer.field("status_at_decommission", statusAtDecommission.rawValue) }
         writer.endObject()
     }
 }
@@ -134,10 +140,11 @@ extension Device: JSONWritable {
         writer.field("icon_color", iconColor)
         if let identity {
             // The slot as the API shows it, with the status of the identity itself: a
-            // decommissioned device's identity was revoked with it.
+            // decommissioned device's identity was revoked with it, unless it had expired.
             writer.key("identity_slot")
             writer.beginObject()
-            writer.field("status", status == .decommissioned ? DeviceStatus.revoked.rawValue : status.rawValue)
+            let identityStatus = status == .decommissioned ? identity.statusAtDecommission ?? .revoked : status
+            writer.field("status", identityStatus.rawValue)
             writer.field("active_version", identity.activeVersion)
             writer.field("type", "x509")
             writer.key("versions")

@@ -5,9 +5,15 @@ import Foundation
 public struct CertificateChange: Sendable {
     public var serialNumber: String
     public var change: @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+    /// Whether a certificate that is no longer stored (deleted) is passed over instead of failing
+    /// the write with a 404.
+    public var skipsMissing: Bool
 
-    public init(serialNumber: String, change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]) {
+    public init(
+        serialNumber: String, skipsMissing: Bool = false, change: @escaping @Sendable (inout CertificateRecord) throws -> [DomainEvent]
+    ) {
         self.serialNumber = serialNumber
+        self.skipsMissing = skipsMissing
         self.change = change
     }
 }

@@ -331,6 +331,7 @@ public struct SQLDeviceStore: DeviceStore {
                 let update = try await certificates.updateCertificate(
                     serialNumber: certificateChange.serialNumber, now: now, certificateChange.change, on: db)
             else {
+                if certificateChange.skipsMissing { continue }
                 throw SheduError.notFound("certificate '\(certificateChange.serialNumber)' not found")
             }
             if update.statusChanged { changed.append(ChangedCertificate(update.record)) }

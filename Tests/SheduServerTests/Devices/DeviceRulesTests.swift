@@ -97,11 +97,20 @@ struct DeviceRulesTests {
             #expect(replaced.status == .ok, "\(replaced.text)")
             #expect(try replaced.json()["metadata"] == [:], "\(replaced.text)")
 
-            // A live identity blocks deletion; decommissioning is final.
-            #expect(try await world.bind("device-1", try await world.issue(for: "device-1")).status == .ok)
+            // A live identity blocks deletion; decommissioning is final, and revokes every identity
+            // the device was given: bind-identity left the one it replaced live, as Lamassu does.
+            let rebound = try await world.issue(for: "device-1")
+            let current = try await world.issue(for: "device-1")
+            #expect(try await world.bind("device-1", rebound).status == .ok)
+            #expect(try await world.bind("device-1", current).status == .ok)
+            #expect(try await world.api.get("/api/ca/v1/certificates/\(rebound)")["status"] == "ACTIVE")
             let live = try await client.send(.delete, "/api/devmanager/v1/devices/device-1", token: token)
             #expect(live.status == .conflict, "\(live.text)")
             #expect(try await client.send(.delete, "/api/devmanager/v1/devices/device-1/decommission", token: token).status == .ok)
+            for serial in [rebound, current] {
+                let certificate = try await world.api.get("/api/ca/v1/certificates/\(serial)")
+                #expect(certificate["status"] == "REVOKED" && certificate["revocation_reason"] == "CessationOfOperation", "\(certificate)")
+            }
             let again = try await client.send(.delete, "/api/devmanager/v1/devices/device-1/decommission", token: token)
             #expect(again.status == .conflict, "\(again.text)")
             let rebind = try await world.bind("device-1", try await world.issue(for: "device-1"))

@@ -132,6 +132,13 @@ struct DeviceStatusTests {
             #expect(try await world.status(of: "month") == "RENEWAL_WINDOW")
             #expect(try await world.status(of: "two") == "EXPIRED")
             #expect(try await world.status(of: "five") == "EXPIRED")
+            // Decommissioned once expired, the identity stays EXPIRED: it was not revoked.
+            let expiredSerial = try #require(try await world.device("two")["identity_slot"]?["versions"]?["0"]?.stringValue)
+            let retired = try await client.send(.delete, "/api/devmanager/v1/devices/two/decommission", token: token)
+            #expect(retired.status == .ok, "\(retired.text)")
+            #expect(try retired.json()["identity_slot"]?["status"] == "EXPIRED", "\(retired.text)")
+            #expect(try await world.device("two")["identity_slot"]?["status"] == "EXPIRED")
+            #expect(try await world.api.get("/api/ca/v1/certificates/\(expiredSerial)")["status"] != "REVOKED")
             clock.advance(by: 7 * 86_400)
             #expect(try await services.devices.advanceWindows() == 1)
             #expect(try await world.status(of: "month") == "ABOUT_TO_EXPIRE")
