@@ -366,7 +366,8 @@ extension CAService {
 
     static func checkedID(_ id: String?) throws -> String {
         guard let id, !id.isEmpty else { return RandomUUID.lowercased() }
-        try ResourceID.check(id, maximumLength: 128, spaces: .refused)
+        // `GET /cas/cn/{cn}`, `POST /cas/import`.
+        try ResourceID.check(id, maximumLength: 128, spaces: .refused, routeSegments: ["cn", "import"])
         // "-" stands for an issuer Shedu does not hold (Lamassu's placeholder): no CA may be it.
         guard id != CertificateRecord.IssuerMetadata.unknown.id else {
             throw SheduError.badRequest("id '-' is reserved: it names an unknown issuer")

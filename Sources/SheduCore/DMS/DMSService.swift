@@ -161,7 +161,8 @@ public struct DMSService: Sendable {
     }
 
     static func validateID(_ id: String) throws {
-        try ResourceID.check(id, maximumLength: 128, spaces: .refused)
+        // `POST /dms/bind-identity`.
+        try ResourceID.check(id, maximumLength: 128, spaces: .refused, routeSegments: ["bind-identity"])
     }
 
     func event(_ type: String, _ dms: DMS) throws -> DomainEvent {

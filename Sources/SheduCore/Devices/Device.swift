@@ -81,8 +81,11 @@ public struct Device: Sendable, Hashable {
 
     /// Whether `id` can name a device (``ResourceID``; spaces inside allowed).
     public static func canBeID(_ id: String) -> Bool {
-        ResourceID.isValid(id, maximumLength: maximumIDLength, spaces: .inside)
+        ResourceID.isValid(id, maximumLength: maximumIDLength, spaces: .inside, routeSegments: routeSegments)
     }
+
+    /// `GET /devices/dms/{dms_id}`.
+    public static let routeSegments: Set<String> = ["dms"]
 
     public var id: String
     public var dmsOwner: String

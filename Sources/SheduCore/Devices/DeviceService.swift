@@ -21,7 +21,7 @@ public struct DeviceService: Sendable {
         guard let id = request.id, !id.isEmpty else {
             throw SheduError.badRequest("id is required")
         }
-        try ResourceID.check(id, maximumLength: Device.maximumIDLength, spaces: .inside)
+        try ResourceID.check(id, maximumLength: Device.maximumIDLength, spaces: .inside, routeSegments: Device.routeSegments)
         guard let dmsID = request.dmsID, !dmsID.isEmpty else { throw SheduError.badRequest("dms_id is required") }
         // The store refuses a DMS that does not exist, inside the write: no read before it, and no
         // window for the DMS to be deleted in between.

@@ -12,8 +12,11 @@ public enum ResourceID {
 
     private static let invisible: Set<Unicode.GeneralCategory> = [.control, .format, .lineSeparator, .paragraphSeparator]
 
-    public static func isValid(_ id: String, maximumLength: Int, spaces: Spaces) -> Bool {
-        guard !id.isEmpty, id.count <= maximumLength, id != ".", id != ".." else { return false }
+    /// Whether `id` can name a resource. `routeSegments` are the fixed path segments beside the
+    /// resource's id (`dms` in `/devices/dms/{dms_id}`): the router takes those paths, so a
+    /// resource of that name could be created but never read, changed or deleted.
+    public static func isValid(_ id: String, maximumLength: Int, spaces: Spaces, routeSegments: Set<String> = []) -> Bool {
+        guard !id.isEmpty, id.count <= maximumLength, id != ".", id != "..", !routeSegments.contains(id) else { return false }
         for scalar in id.unicodeScalars {
             if scalar == "/" || Self.invisible.contains(scalar.properties.generalCategory) { return false }
             if spaces == .refused, scalar.properties.isWhitespace { return false }
@@ -22,8 +25,13 @@ public enum ResourceID {
     }
 
     /// A 400 naming the rule when `id` breaks it.
-    public static func check(_ id: String, maximumLength: Int, spaces: Spaces, field: String = "id") throws {
-        guard !isValid(id, maximumLength: maximumLength, spaces: spaces) else { return }
+    public static func check(
+        _ id: String, maximumLength: Int, spaces: Spaces, field: String = "id", routeSegments: Set<String> = []
+    ) throws {
+        guard !isValid(id, maximumLength: maximumLength, spaces: spaces, routeSegments: routeSegments) else { return }
+        if routeSegments.contains(id) {
+            throw SheduError.badRequest("\(field) '\(id)' is a fixed segment of the API's paths here, which could not reach it; choose another")
+        }
         let refused =
             spaces == .refused
             ? "'/', spaces or control characters (invisible ones included)"

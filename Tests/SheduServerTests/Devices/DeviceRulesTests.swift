@@ -48,6 +48,9 @@ struct DeviceRulesTests {
                 (.post, "/api/devmanager/v1/devices", #"{"id":"device-1","dms_id":"manufacturing-dms"}"#, .conflict, "already exists"),
                 (.post, "/api/devmanager/v1/devices", #"{"dms_id":"manufacturing-dms"}"#, .badRequest, "id is required"),
                 (.post, "/api/devmanager/v1/devices", #"{"id":"y"}"#, .badRequest, "dms_id is required"),
+                // GET /devices/dms/{dms_id} and POST /dms/bind-identity take these paths.
+                (.post, "/api/devmanager/v1/devices", #"{"id":"dms","dms_id":"manufacturing-dms"}"#, .badRequest, "id 'dms' is a fixed segment"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("bind-identity"), .badRequest, "id 'bind-identity' is a fixed segment"),
                 (.post, "/api/devmanager/v1/devices", #"{"id":"y","dms_id":"manufacturing-dms","tags":"a"}"#, .badRequest, "tags"),
                 (.put, "/api/devmanager/v1/devices/device-1/metadata", #"{"patches":[{"op":"jump","path":"/a"}]}"#, .badRequest, "jump"),
                 (.put, "/api/devmanager/v1/devices/device-1/metadata", #"{"patches":[{"op":"replace","path":"/missing","value":1}]}"#, .badRequest, "missing"),

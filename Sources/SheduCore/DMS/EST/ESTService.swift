@@ -341,7 +341,7 @@ public struct ESTService: Sendable {
         // The same rule as registration: the id is a path segment of the inventory's API.
         guard Device.canBeID(commonName) else {
             throw SheduError.badRequest(
-                "the CSR's common name '\(commonName)' cannot name a device: at most 256 characters, no '/' or control characters, no leading or trailing spaces")
+                "the CSR's common name '\(commonName)' cannot name a device: at most 256 characters, no '/' or control characters, no leading or trailing spaces, and not '.', '..' or 'dms' (a segment of the inventory's paths)")
         }
         return commonName
     }
