@@ -20,6 +20,8 @@ struct QueryCompilerTests {
         var created: Int64
         var size: Double
         var flag: Bool
+        /// An INTEGER column read as a number (as CA levels and key sizes are).
+        var rank: Int
     }
 
     static let fields = FieldSet(
@@ -27,7 +29,7 @@ struct QueryCompilerTests {
             FieldDefinition("id", .string), FieldDefinition("name", .string),
             FieldDefinition("status", .enumeration(["ACTIVE", "EXPIRED", "REVOKED"])),
             FieldDefinition("tags", .stringArray), FieldDefinition("metadata", .json),
-            FieldDefinition("created", .date), FieldDefinition("size", .number),
+            FieldDefinition("created", .date), FieldDefinition("size", .number), FieldDefinition("rank", .number),
             FieldDefinition("flag", .enumeration(["true", "false"])),
         ], defaultSort: "id")
 
@@ -70,7 +72,7 @@ struct QueryCompilerTests {
                 status: ["ACTIVE", "EXPIRED", "REVOKED"][next(3)],
                 tags: (0..<next(3)).map { _ in allTags[next(allTags.count)] }, metadata: .object(metadata),
                 created: baseTime + Int64(next(50)) * 1000 + Int64(next(2)) * 500, size: Double(next(200)) / 2,
-                flag: next(2) == 0)
+                flag: next(2) == 0, rank: (index * 31) % 17)
         }
     }()
 
@@ -82,7 +84,7 @@ struct QueryCompilerTests {
                 CREATE TABLE samples (id \(unsafeRaw: dialect.textType) PRIMARY KEY, name \(unsafeRaw: dialect.textType),
                 status \(unsafeRaw: dialect.textType) NOT NULL, tags \(unsafeRaw: dialect.jsonType) NOT NULL,
                 metadata \(unsafeRaw: dialect.jsonType) NOT NULL, created BIGINT NOT NULL, size DOUBLE PRECISION NOT NULL,
-                flag \(unsafeRaw: dialect.booleanType) NOT NULL)
+                flag \(unsafeRaw: dialect.booleanType) NOT NULL, rank INTEGER NOT NULL)
                 """
             ).run()
             for sample in samples {
@@ -91,7 +93,7 @@ struct QueryCompilerTests {
                     """
                     INSERT INTO samples VALUES (\(bind: sample.id), \(bind: sample.name), \(bind: sample.status),
                     \(dialect.jsonBind(tags)), \(dialect.jsonBind(sample.metadata.jsonText())), \(bind: sample.created),
-                    \(bind: sample.size), \(bind: sample.flag))
+                    \(bind: sample.size), \(bind: sample.flag), \(bind: sample.rank))
                     """
                 ).run()
             }
@@ -104,7 +106,7 @@ struct QueryCompilerTests {
                     "id": .init("id", .text), "name": .init("name", .text, nullable: true),
                     "status": .init("status", .text), "tags": .init("tags", .jsonStringArray),
                     "metadata": .init("metadata", .json), "created": .init("created", .epochMilliseconds),
-                    "size": .init("size", .number), "flag": .init("flag", .boolean),
+                    "size": .init("size", .number), "flag": .init("flag", .boolean), "rank": .init("rank", .number),
                 ]))
     }
 
@@ -154,6 +156,9 @@ struct QueryCompilerTests {
     static let orders: [(SortKey, Bool)] = [
         (.field("id"), false), (.field("id"), true), (.field("name"), false), (.field("name"), true),
         (.field("created"), false), (.field("created"), true), (.field("size"), true), (.field("status"), false),
+        // An INTEGER and a BOOLEAN column: PostgreSQL hands them back typed, not as the double and
+        // integer a bookmark holds (a 500 on every page with a next one).
+        (.field("rank"), false), (.field("rank"), true), (.field("flag"), false), (.field("flag"), true),
         (.jsonPath(field: "metadata", path: .init(components: [.key("n")])), false),
         (.jsonPath(field: "metadata", path: .init(components: [.key("n")])), true),
         (.jsonPath(field: "metadata", path: .init(components: [.key("location")])), false),
@@ -330,6 +335,8 @@ enum Oracle {
             case .field("name"): return [sample.name.map { .value(0, $0) } ?? .missing]
             case .field("created"): return [.value(Double(sample.created), "")]
             case .field("size"): return [.value(sample.size, "")]
+            case .field("rank"): return [.value(Double(sample.rank), "")]
+            case .field("flag"): return [.value(sample.flag ? 1 : 0, "")]
             case .field("status"): return [.value(0, sample.status)]
             case .field: return []
             case .jsonPath(_, let path):

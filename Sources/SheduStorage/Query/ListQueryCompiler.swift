@@ -143,14 +143,22 @@ struct ListQueryCompiler {
         case .field(let name):
             var column = try column(named: name)
             if let override = overrides[name] { column.expression = override }
-            let type: SortExpression.ValueType =
-                switch column.kind {
-                case .epochMilliseconds: .integer
-                case .number: .double
-                case .boolean: .integer
-                default: .text
-                }
-            return [SortExpression(sql: "\(unsafeRaw: column.expression)", type: type, nullable: column.nullable)]
+            let sql: SQLQueryString = "\(unsafeRaw: column.expression)"
+            // A cursor holds numbers as doubles and booleans as integers. SQLite reads a column
+            // back as either; PostgreSQL hands an INTEGER or BOOLEAN back as such, so the value
+            // is cast to what the cursor reads (same order).
+            switch column.kind {
+            case .epochMilliseconds:
+                return [SortExpression(sql: sql, type: .integer, nullable: column.nullable)]
+            case .number:
+                let typed: SQLQueryString = dialect == .sqlite ? sql : "CAST(\(sql) AS DOUBLE PRECISION)"
+                return [SortExpression(sql: typed, type: .double, nullable: column.nullable)]
+            case .boolean:
+                let typed: SQLQueryString = dialect == .sqlite ? sql : "CAST(\(sql) AS INTEGER)"
+                return [SortExpression(sql: typed, type: .integer, nullable: column.nullable)]
+            default:
+                return [SortExpression(sql: sql, type: .text, nullable: column.nullable)]
+            }
         case .jsonPath(let field, let path):
             let column = try column(named: field)
             // Numbers first in numeric order, then strings; other values last.
