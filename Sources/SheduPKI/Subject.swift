@@ -119,3 +119,23 @@ public struct Subject: Sendable, Hashable, Codable {
         return DistinguishedName(relativeNames)
     }
 }
+
+extension DistinguishedName {
+    /// Whether `other` holds the same attributes, in the same order, with the same text, whatever
+    /// string type each value is written in (RFC 5280 §7.1 compares names after string
+    /// preparation): a PrintableString "meter-1" and a UTF8String "meter-1" are the same name.
+    public func hasSameText(as other: DistinguishedName) -> Bool {
+        guard count == other.count else { return false }
+        return zip(self, other).allSatisfy { left, right in
+            let leftAttributes = Array(left)
+            let rightAttributes = Array(right)
+            return leftAttributes.count == rightAttributes.count
+                && zip(leftAttributes, rightAttributes).allSatisfy { one, another in
+                    guard one.type == another.type else { return false }
+                    if one.value == another.value { return true }
+                    guard let text = String(one.value) else { return false }
+                    return text == String(another.value)
+                }
+        }
+    }
+}

@@ -21,6 +21,10 @@ struct PKIBasicsTests {
     @Test func csrsWithKeysSheduDoesNotSignForSaySo() throws {
         let folder = try ScratchFolder()
         defer { folder.remove() }
+        let compressedKey = try runCommand(
+            "/bin/sh", ["-c", "\(opensslPath) ecparam -name prime256v1 -genkey -noout | \(opensslPath) ec -conv_form compressed -out compressed.pem"],
+            in: folder)
+        #expect(compressedKey.status == 0, "\(compressedKey)")
         for (name, arguments, kind) in [
             ("rsa1024", ["-newkey", "rsa:1024"], "its public key (RSA of 1024 bits) is not one Shedu signs for"),
             ("p224", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-224"],
@@ -31,6 +35,9 @@ struct PKIBasicsTests {
             // A P-256 key is one Shedu certifies: an ECDSA signature over SHA-1 is what it refuses.
             ("ecdsa-sha1", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-sha1"],
              "it is signed with ECDSA with SHA-1, which Shedu does not verify"),
+            // Signed with ECDSA and SHA-256, which Shedu verifies: the key's compressed point is what it does not read.
+            ("compressed", ["-key", "compressed.pem"],
+             "its public key (algorithm 1.2.840.10045.2.1, curve 1.2.840.10045.3.1.7) does not decode"),
         ] {
             let made = try runCommand(
                 opensslPath, ["req", "-new", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=\(name)", "-outform", "DER", "-out", "\(name).der"] + arguments,

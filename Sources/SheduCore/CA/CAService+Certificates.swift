@@ -172,15 +172,18 @@ extension CAService {
 
     /// The rule of a status change of one certificate, for the store to apply inside its
     /// transaction: checked against API.md §2, recorded as a `certificate.status.update` event.
-    /// With `onlyIfRevocable`, a certificate revoked for good or expired is left as it is (a
-    /// superseded identity that was revoked already); one on hold is revoked for good too, or a
-    /// release of the hold would bring back an identity that was replaced or decommissioned.
+    /// With `onlyIfRevocable`, a certificate revoked for good or expired (marked or not yet) is
+    /// left as it is (a superseded identity that was revoked already); one on hold is revoked for
+    /// good too, or a release of the hold would bring back an identity that was replaced or
+    /// decommissioned.
     public func statusChange(_ change: StatusChange, at now: Date, onlyIfRevocable: Bool)
         -> @Sendable (inout CertificateRecord) throws -> [DomainEvent]
     {
         { record in
             let held = record.status == .revoked && record.revocationReason == .certificateHold
-            if onlyIfRevocable, record.status != .active, record.status != .inactive, !held { return [] }
+            if onlyIfRevocable, (record.status != .active && record.status != .inactive && !held) || record.info.notAfter <= now {
+                return []
+            }
             let previous = record
             let transition = try change.transition(
                 from: record.status, reason: record.revocationReason, subject: "certificate \(record.serialNumber)")

@@ -81,10 +81,11 @@ public struct Device: Sendable, Hashable {
 
     /// Whether `id` can name a device (``ResourceID``; spaces inside allowed).
     public static func canBeID(_ id: String) -> Bool {
-        ResourceID.isValid(id, maximumLength: maximumIDLength, spaces: .inside, routeSegments: routeSegments)
+        ResourceID.isValid(id, maximumLength: maximumIDLength, spaces: .inside)
     }
 
-    /// `GET /devices/dms/{dms_id}`.
+    /// What a new device may not be called (`GET /devices/dms/{dms_id}`). A device of that name
+    /// enrolled before the rule keeps working.
     public static let routeSegments: Set<String> = ["dms"]
 
     public var id: String

@@ -199,9 +199,11 @@ public struct DeviceService: Sendable {
             device.events.append(
                 DeviceEvent(.statusUpdated, "Status updated from '\(previous.status.rawValue)' to 'DECOMMISSIONED'"), at: now)
             // The slot shows REVOKED once the device is decommissioned (``Device``'s JSON), unless
-            // its certificate had expired: that one is not revoked, and stays EXPIRED.
+            // its certificate had expired, even if the monitors have not marked it yet: that one
+            // is not revoked, and stays EXPIRED.
+            let expired = previous.status == .expired || device.identity?.expirationDate.map { $0 <= now } == true
             if var slot = device.identity {
-                if previous.status == .expired {
+                if expired {
                     slot.statusAtDecommission = .expired
                 } else if previous.status != .revoked {
                     slot.events.append(
@@ -211,10 +213,9 @@ public struct DeviceService: Sendable {
             }
             // Every identity the device was given, not only the current one: bind-identity leaves
             // the one it replaces live (as Lamassu does), and a retired device holds no valid
-            // certificate. Those already revoked, expired or deleted are left as they are, and so
-            // is the current one of an EXPIRED device, even before the CA's monitor marks it.
+            // certificate. Those already revoked, expired or deleted are left as they are.
             var serials = Set(device.identity?.versions.values.map { $0 } ?? [])
-            if previous.status == .expired, let expired = device.activeSerialNumber { serials.remove(expired) }
+            if expired, let current = device.activeSerialNumber { serials.remove(current) }
             let changes = serials.sorted().map { CertificateChange(serialNumber: $0, skipsMissing: true, change: revoke) }
             return DeviceChange(
                 events: [try updateEvent("device.status.update", previous, device, at: now)], certificateChanges: changes)

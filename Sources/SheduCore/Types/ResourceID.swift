@@ -14,7 +14,7 @@ public enum ResourceID {
 
     /// Whether `id` can name a resource. `routeSegments` are the fixed path segments beside the
     /// resource's id (`dms` in `/devices/dms/{dms_id}`): the router takes those paths, so a
-    /// resource of that name could be created but never read, changed or deleted.
+    /// resource of that name could be created, then not read, changed or deleted by its plain path.
     public static func isValid(_ id: String, maximumLength: Int, spaces: Spaces, routeSegments: Set<String> = []) -> Bool {
         guard !id.isEmpty, id.count <= maximumLength, id != ".", id != "..", !routeSegments.contains(id) else { return false }
         for scalar in id.unicodeScalars {
@@ -30,7 +30,7 @@ public enum ResourceID {
     ) throws {
         guard !isValid(id, maximumLength: maximumLength, spaces: spaces, routeSegments: routeSegments) else { return }
         if routeSegments.contains(id) {
-            throw SheduError.badRequest("\(field) '\(id)' is a fixed segment of the API's paths here, which could not reach it; choose another")
+            throw SheduError.badRequest("\(field) '\(id)' is a fixed segment of the API's paths here: requests for it would reach that route instead; choose another")
         }
         let refused =
             spaces == .refused

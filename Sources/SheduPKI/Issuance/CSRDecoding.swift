@@ -53,8 +53,12 @@ extension CertificateSigningRequest {
             isCertified = key.keySizeInBits >= 2048
         }
         guard !isCertified else {
-            // The key is one Shedu certifies: what does not decode is the signature's algorithm.
+            // A kind of key Shedu certifies: either the signature's algorithm is one it does not
+            // verify, or the key itself is written in a form it does not read.
             let signedWith = request.count > 1 ? children(request[1])?.first.flatMap { try? ASN1ObjectIdentifier(derEncoded: $0) } : nil
+            if let signedWith, verifiedSignatureAlgorithms.contains(signedWith) {
+                return "its public key (\(kind)) does not decode: Shedu reads a named curve with an uncompressed point, an RSA key with NULL parameters, or an Ed25519 key without parameters"
+            }
             let name = signedWith.map { Self.signatureAlgorithmNames[$0] ?? "algorithm \($0)" } ?? "an unreadable algorithm"
             return "it is signed with \(name), which Shedu does not verify: sign it with SHA-256, SHA-384 or SHA-512 (ECDSA, or RSA with PKCS#1 v1.5 padding), or with Ed25519"
         }
@@ -62,6 +66,12 @@ extension CertificateSigningRequest {
     }
 
     private static let ed25519Key: ASN1ObjectIdentifier = [1, 3, 101, 112]
+    /// ECDSA with SHA-256/384/512, RSA PKCS#1 v1.5 with SHA-1/256/384/512, Ed25519.
+    private static let verifiedSignatureAlgorithms: Set<ASN1ObjectIdentifier> = [
+        [1, 2, 840, 10045, 4, 3, 2], [1, 2, 840, 10045, 4, 3, 3], [1, 2, 840, 10045, 4, 3, 4],
+        [1, 2, 840, 113549, 1, 1, 5], [1, 2, 840, 113549, 1, 1, 11], [1, 2, 840, 113549, 1, 1, 12],
+        [1, 2, 840, 113549, 1, 1, 13], ed25519Key,
+    ]
     private static let certifiedCurves: Set<ASN1ObjectIdentifier> = [
         ASN1ObjectIdentifier.NamedCurves.secp256r1, ASN1ObjectIdentifier.NamedCurves.secp384r1,
         ASN1ObjectIdentifier.NamedCurves.secp521r1,

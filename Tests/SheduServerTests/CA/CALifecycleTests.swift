@@ -281,7 +281,7 @@ struct CALifecycleTests {
             // GET /cas/cn/{cn} and POST /cas/import take these paths: such a CA could not be reached.
             for segment in ["cn", "import"] {
                 let unreachable = try await api.createCA(id: segment, expect: .badRequest)
-                #expect(unreachable["err"]?.stringValue == "id '\(segment)' is a fixed segment of the API's paths here, which could not reach it; choose another")
+                #expect(unreachable["err"]?.stringValue == "id '\(segment)' is a fixed segment of the API's paths here: requests for it would reach that route instead; choose another")
             }
             let badKey = try await api.createCA(id: "weak", type: "RSA", bits: 1024, expect: .badRequest)
             #expect(badKey["err"]?.stringValue?.contains("RSA keys come in sizes") == true)

@@ -118,16 +118,24 @@ struct DeviceStatusTests {
             let world = try await DeviceWorld.make(client: client, token: token, preventive: "10d", critical: "3d", profileValidity: "30d")
             try await world.createProfile(id: "five-days", validity: "5d")
             try await world.createProfile(id: "two-days", validity: "2d")
-            for id in ["month", "five", "two"] { try await world.register(id) }
+            for id in ["month", "five", "two", "gone"] { try await world.register(id) }
             #expect(try await world.bind("month", try await world.issue(for: "month")).status == .ok)
             #expect(try await world.bind("five", try await world.issue(for: "five", profile: "five-days")).status == .ok)
             #expect(try await world.bind("two", try await world.issue(for: "two", profile: "two-days")).status == .ok)
+            let goneSerial = try await world.issue(for: "gone", profile: "two-days")
+            #expect(try await world.bind("gone", goneSerial).status == .ok)
             #expect(try await world.status(of: "month") == "ACTIVE")
             #expect(try await world.status(of: "five") == "RENEWAL_WINDOW", "5 days left, inside the 10-day window")
             #expect(try await world.status(of: "two") == "ABOUT_TO_EXPIRE", "2 days left, inside the 3-day window")
 
             #expect(try await services.devices.advanceWindows() == 0, "nothing is due yet")
             clock.advance(by: 21 * 86_400)
+            // Decommissioned once its certificate expired, before any monitor marked it: the
+            // certificate is not revoked, and the identity shows EXPIRED.
+            let gone = try await client.send(.delete, "/api/devmanager/v1/devices/gone/decommission", token: token)
+            #expect(gone.status == .ok, "\(gone.text)")
+            #expect(try gone.json()["identity_slot"]?["status"] == "EXPIRED", "\(gone.text)")
+            #expect(try await world.api.get("/api/ca/v1/certificates/\(goneSerial)")["status"] == "ACTIVE", "expired, not yet marked")
             #expect(try await services.devices.advanceWindows() == 3, "month enters its renewal window; five and two expire")
             #expect(try await world.status(of: "month") == "RENEWAL_WINDOW")
             #expect(try await world.status(of: "two") == "EXPIRED")

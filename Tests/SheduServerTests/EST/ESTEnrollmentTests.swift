@@ -312,6 +312,14 @@ struct ESTEnrollmentTests {
                 let message = (try? renamed.json())?["err"]?.stringValue ?? ""
                 #expect(message.contains("subject alternative names (\(shown))") && message.contains("(DNS:\(ownName))"), "\(message)")
             }
+            // The same first fields with one more common name is another subject.
+            let widened = try await client.est(
+                "/.well-known/est/factory-dms/simplereenroll",
+                csr: try TestPKI.csr(
+                    commonName: "meter-1", key: try TestPKI.key("ECDSA", 256), dnsNames: [ownName],
+                    name: try DistinguishedName { CommonName("meter-1"); CommonName("admin") }))
+            #expect(widened.status == 400, "\(widened.text)")
+            #expect((try? widened.json())?["err"]?.stringValue?.contains("a renewal keeps its subject") == true, "\(widened.text)")
             #expect(try await world.certificateCount() == before, "a refused renewal issued nothing")
 
             let printable = try DistinguishedName([
@@ -326,6 +334,27 @@ struct ESTEnrollmentTests {
             #expect(ESTReply.commonName(renewal) == "meter-1")
             #expect(Array(try #require(try renewal.extensions.subjectAlternativeNames)) == [.dnsName(ownName)])
             try await client.shutdown()
+
+            // A profile that writes the subject takes only the common name from a CSR: the
+            // device's usual request renews, although the certificate's subject holds more.
+            try await world.post(
+                "/api/ca/v1/profiles",
+                #"{"id":"acme","validity":{"type":"Duration","duration":"30d"},"honor_subject":false,"subject":{"organization":"Acme"},"extended_key_usages":["ClientAuth"]}"#)
+            try await world.createDMS("acme-dms", profileID: "acme")
+            var gauge = try TestDevice("gauge-1")
+            try await world.bootstrap(&gauge)
+            let gaugeBootstrap = try gauge.client(world.server, caCertificatePath: world.caPath)
+            let gaugeKey = try TestPKI.key("ECDSA", 256)
+            let gaugeEnrolled = try await gaugeBootstrap.est("/.well-known/est/acme-dms/simpleenroll", csr: try gauge.csrBody(key: gaugeKey))
+            try await gaugeBootstrap.shutdown()
+            let gaugeCertificate = try #require(try ESTReply.certificates(gaugeEnrolled).first)
+            #expect(Subject(gaugeCertificate.subject).organization == "Acme")
+            gauge.key = gaugeKey
+            gauge.certificatePEM = PEMText.pem(derCertificate: gaugeCertificate.derBytes)
+            let gaugeClient = try gauge.client(world.server, caCertificatePath: world.caPath)
+            let gaugeRenewed = try await gaugeClient.est("/.well-known/est/acme-dms/simplereenroll", csr: try gauge.csrBody())
+            #expect(gaugeRenewed.status == 200, "\(gaugeRenewed.text)")
+            try await gaugeClient.shutdown()
         }
         await app.cleanup()
     }

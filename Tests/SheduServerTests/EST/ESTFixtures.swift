@@ -103,11 +103,13 @@ struct ESTWorld {
         try await post("/api/ca/v1/cas", JSONValue.object(body).jsonText())
     }
 
-    /// A DMS; each override sets `key` of the settings section `section`.
+    /// A DMS; each override sets `key` of the settings section `section`; `profileID` is its
+    /// issuance profile (the enrollment CA's otherwise).
     @discardableResult
-    func createDMS(_ id: String, _ overrides: [(section: String, key: String, value: JSONValue)] = [], expect status: Int = 201)
-        async throws -> JSONValue
-    {
+    func createDMS(
+        _ id: String, _ overrides: [(section: String, key: String, value: JSONValue)] = [], profileID: String? = nil,
+        expect status: Int = 201
+    ) async throws -> JSONValue {
         var settings: [String: JSONValue] = [
             "enrollment_settings": [
                 "protocol": "EST_RFC7030", "enrollment_ca": "issuing-ca-01", "registration_mode": "JITP",
@@ -129,6 +131,7 @@ struct ESTWorld {
             members[key] = value
             settings[section] = .object(members)
         }
+        if let profileID { settings["issuance_profile_id"] = .string(profileID) }
         return try await post(
             "/api/dmsmanager/v1/dms", JSONValue.object(["id": .string(id), "name": .string(id), "settings": .object(settings)]).jsonText(),
             expect: status)

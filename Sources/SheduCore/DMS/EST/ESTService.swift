@@ -190,31 +190,32 @@ public struct ESTService: Sendable {
             throw SheduError.forbidden(
                 "re-enrollment of device '\(deviceID)' opens at \(RFC3339.format(opens)) (reenrollment_delta \(settings.reenrollment.reenrollmentDelta) before its certificate expires)")
         }
-        let currentCertificate = try current.certificate()
-        // The same name byte for byte, or field by field as Lamassu compares it (CN, OU, O, L,
-        // ST, C): a client may write as PrintableString what the certificate holds as UTF8String.
-        guard csr.subject == currentCertificate.subject || Subject(csr.subject) == Subject(currentCertificate.subject) else {
-            throw SheduError.badRequest(
-                "the CSR's subject '\(csr.subject)' differs from the current certificate's '\(currentCertificate.subject)'; a renewal keeps its subject")
-        }
-        try await checkRenewalKeepsAlternativeNames(csr, of: currentCertificate, dms: dms)
+        try await checkRenewalKeepsNames(csr, of: try current.certificate(), dms: dms)
         try checkSignature(csr, dms: dms)
         return try await issueAndBind(dms: dms, subject: .init(csr: csr, der: der), deviceID: deviceID, renewal: true)
     }
 
-    /// A renewal keeps the subject alternative names of the certificate it renews (RFC 7030
-    /// §4.2.2) where the CA would copy the CSR's: a device asks again for its own names, not for
-    /// new ones. A profile that does not honor requested extensions copies none, so there the
-    /// CSR's names change nothing and are not compared.
-    private func checkRenewalKeepsAlternativeNames(_ csr: CertificateSigningRequest, of current: Certificate, dms: DMS) async throws {
+    /// A renewal keeps the names of the certificate it renews (RFC 7030 §4.2.2), where the CA
+    /// would copy them from the CSR: a device asks again for its own names, not for new ones.
+    /// - The subject, when the profile honors it: the same attributes in the same order with the
+    ///   same text, whatever string type (a client may write as PrintableString what the
+    ///   certificate holds as UTF8String). A profile that writes the subject takes only the common
+    ///   name from the CSR, which names the device and was matched to it already.
+    /// - The subject alternative names, when the profile honors requested extensions: the same
+    ///   names in any order, DNS names in any case.
+    private func checkRenewalKeepsNames(_ csr: CertificateSigningRequest, of current: Certificate, dms: DMS) async throws {
         let settings = dms.settings
         let profile = try await ca.issuanceProfile(
             caID: settings.enrollment.enrollmentCA, inline: settings.issuanceProfile,
             profileID: settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID)
+        if profile.honorSubject, csr.subject != current.subject, !csr.subject.hasSameText(as: current.subject) {
+            throw SheduError.badRequest(
+                "the CSR's subject '\(csr.subject)' differs from the current certificate's '\(current.subject)'; a renewal keeps its subject")
+        }
         guard profile.honorExtensions else { return }
         let requested = try Self.alternativeNames(in: try Self.requestedExtensions(of: csr))
         let held = try Self.alternativeNames(in: current.extensions)
-        guard requested.count == held.count, Set(requested) == Set(held) else {
+        guard requested.count == held.count, Set(requested.map(Self.comparable)) == Set(held.map(Self.comparable)) else {
             func text(_ names: [GeneralName]) -> String {
                 names.isEmpty ? "none" : names.map { name in
                     switch name {
@@ -229,6 +230,12 @@ public struct ESTService: Sendable {
             throw SheduError.badRequest(
                 "the CSR's subject alternative names (\(text(requested))) differ from the current certificate's (\(text(held))); a renewal keeps them (RFC 7030 §4.2.2)")
         }
+    }
+
+    /// A name as compared: DNS names are case-insensitive (RFC 4343).
+    private static func comparable(_ name: GeneralName) -> GeneralName {
+        if case .dnsName(let value) = name { return .dnsName(value.lowercased()) }
+        return name
     }
 
     private static func alternativeNames(in extensions: Certificate.Extensions?) throws -> [GeneralName] {
@@ -251,6 +258,9 @@ public struct ESTService: Sendable {
         var creation: (device: Device, events: [DomainEvent])?
         if !renewal {
             if settings.enrollment.registrationMode == .jitp {
+                if Device.routeSegments.contains(deviceID), try await devices.store.device(id: deviceID) == nil {
+                    try ResourceID.check(deviceID, maximumLength: Device.maximumIDLength, spaces: .inside, field: "the CSR's common name", routeSegments: Device.routeSegments)
+                }
                 let profile = settings.enrollment.deviceProvisioningProfile
                 let device = devices.newDevice(
                     id: deviceID, dmsID: dms.id, tags: profile.tags, metadata: profile.metadata, icon: profile.icon,
@@ -341,7 +351,7 @@ public struct ESTService: Sendable {
         // The same rule as registration: the id is a path segment of the inventory's API.
         guard Device.canBeID(commonName) else {
             throw SheduError.badRequest(
-                "the CSR's common name '\(commonName)' cannot name a device: at most 256 characters, no '/' or control characters, no leading or trailing spaces, and not '.', '..' or 'dms' (a segment of the inventory's paths)")
+                "the CSR's common name '\(commonName)' cannot name a device: at most 256 characters, no '/' or control characters, no leading or trailing spaces, and not '.' or '..'")
         }
         return commonName
     }
