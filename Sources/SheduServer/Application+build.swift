@@ -32,6 +32,13 @@ func buildServer(
         database: database, masterKey: try dataFolder.readMasterKey(), clock: clock,
         publicURL: configuration.resolvedPublicURL,
         systemCertificates: try PEMText.certificates(inPEM: try dataFolder.read(dataFolder.caCertificate)))
+    do {
+        try database.claimForServer()
+        try await services.kms.checkMasterKeyOpensStoredKeys(masterKeyPath: dataFolder.masterKey.path)
+    } catch {
+        await database.close()
+        throw error
+    }
 
     let oidc = configuration.oidc.map {
         OIDCKeySource(configuration: $0, httpClient: HTTPClient.shared, logger: logger)

@@ -68,6 +68,9 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        // Whatever the server writes is its own: the database holds webhook credentials and
+        // sealed keys, and a data folder an operator made (mkdir, a volume) may be 0755.
+        umask(0o077)
         let configuration = try makeConfiguration()
         let format = configuration.logFormat
         let level = configuration.logLevel

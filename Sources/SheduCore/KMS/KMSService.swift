@@ -245,6 +245,23 @@ public final class KMSService: Sendable {
         return signingKey
     }
 
+    /// Opens one stored private key, so that a server does not start with a master key that
+    /// opens none of them: a lost `master.key` is made anew, and a replaced one opens nothing.
+    /// Such a server would answer 500 for every CA and key it holds while it sealed new ones
+    /// under the other key.
+    public func checkMasterKeyOpensStoredKeys(masterKeyPath: String) async throws {
+        let sealed = try Filter(parsing: "has_private_key[eq]true", fields: KMSKey.fields)
+        guard let key = try await store.list(ListQuery(filters: [sealed], sort: .field("key_id"), pageSize: 1)).items.first else {
+            return
+        }
+        do {
+            _ = try await signingKey(keyID: key.id)
+        } catch let error as SheduError where error.kind == .internal {
+            throw SheduError.unavailable(
+                "\(masterKeyPath) does not open the private keys stored in the database (key \(key.id) cannot be unsealed): restore the master.key this database was made with; Shedu will not start with another")
+        }
+    }
+
     /// The signing key of a key prepared but not stored yet.
     public func signingKeyOf(_ prepared: StoredKey) throws -> SigningKey {
         guard let material = prepared.material else { throw SheduError.conflict("key '\(prepared.key.id)' has no private key") }

@@ -22,6 +22,8 @@ public final class SheduDatabase: Sendable {
     private let writerLoop: MultiThreadedEventLoopGroup
     private let checkpointer: WALCheckpointer?
     private let closing = Mutex<Task<Void, Never>?>(nil)
+    /// The descriptor holding ``claimForServer()``'s lock, until ``close()``.
+    private let serverLock = Mutex<Int32?>(nil)
 
     private init(
         dialect: SQLDialectKind, location: DatabaseLocation, readers: ConnectionPool, writer: WriteLane,
@@ -63,6 +65,8 @@ public final class SheduDatabase: Sendable {
             dialect = .postgres
             let configuration: SQLPostgresConfiguration
             do {
+                // A port past 65535 would be cut to 16 bits by the connection, reaching another one.
+                if let port = URLComponents(string: url)?.port, !(1...65_535).contains(port) { throw SheduError.badRequest("port") }
                 configuration = try SQLPostgresConfiguration(url: url)
             } catch {
                 throw SheduError.badRequest("database URL '\(location.redactedDescription)' is not a valid PostgreSQL URL")
@@ -142,6 +146,26 @@ public final class SheduDatabase: Sendable {
         }
     }
 
+    /// Makes an embedded (SQLite) database this server's alone, with an exclusive lock on a file
+    /// beside it, held until ``close()``: a second server on the same file would keep its own
+    /// caches, and answer OCSP and CRLs from them after the first revoked a certificate. Replicas
+    /// share PostgreSQL, which needs no such lock. Tools that open the database for a moment
+    /// (`shedu client-cert`) do not take it.
+    public func claimForServer() throws {
+        guard case .sqlite(let path) = location else { return }
+        let lockPath = path + ".lock"
+        let descriptor = Foundation.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw SheduError.unavailable("cannot open \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            Foundation.close(descriptor)
+            throw SheduError.unavailable(
+                "another Shedu server is running on the SQLite database \(path) (it holds \(lockPath)): one server per embedded database; replicas share PostgreSQL")
+        }
+        serverLock.withLock { $0 = descriptor }
+    }
+
     /// Finishes queued writes and closes every connection. A second call waits for the first:
     /// closing again would schedule work on the writer's stopped event loop, which never runs it.
     public func close() async {
@@ -149,11 +173,12 @@ public final class SheduDatabase: Sendable {
             if let closing { return closing }
             // In a task of its own: a caller that was cancelled (a service group stopping on an
             // error) must still finish the queued writes and close.
-            let task = Task { [writer, readers, writerLoop, checkpointer] in
+            let task = Task { [self, writer, readers, writerLoop, checkpointer] in
                 await writer.close()
                 await readers.close()
                 await checkpointer?.close()
                 try? await writerLoop.shutdownGracefully()
+                if let descriptor = serverLock.withLock({ $0.take() }) { _ = Foundation.close(descriptor) }
             }
             closing = task
             return task

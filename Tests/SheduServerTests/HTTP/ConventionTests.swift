@@ -35,6 +35,26 @@ struct ConventionTests {
         await app.cleanup()
     }
 
+    /// A second server on the same SQLite database is refused while the first runs: it would
+    /// answer OCSP and CRLs from its own caches after the first revoked a certificate. Once the
+    /// first stopped, a server starts again.
+    @Test func oneServerPerSQLiteDatabase() async throws {
+        let app = try await TestApp.make()
+        try await app.withRouter { client in
+            let second = await #expect(throws: SheduError.self) {
+                _ = try await buildApplication(configuration: app.configuration, logger: app.logger)
+            }
+            #expect(second?.message.contains("another Shedu server is running on the SQLite database") == true, "\(String(describing: second))")
+            let health = try await client.send(.get, "/health")
+            #expect(health.status == .ok, "the first server is unharmed")
+        }
+        try await app.withRouter { client in
+            let health = try await client.send(.get, "/health")
+            #expect(health.status == .ok)
+        }
+        await app.cleanup()
+    }
+
     /// A request that reaches the database after it closed (the server stopping, or one of its
     /// services failed) is a 503 that says so, for reads and writes alike, not a 500.
     @Test func aClosedDatabaseIsA503() async throws {

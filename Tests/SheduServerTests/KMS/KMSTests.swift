@@ -282,4 +282,32 @@ struct KMSTests {
         }
         await app.cleanup()
     }
+
+    /// A server does not start with a master key that opens none of the keys it holds, lost (a
+    /// missing master.key is made anew on start) or replaced: it would answer 500 for every CA and
+    /// seal new keys under the other one. The master key it was made with starts it again.
+    @Test func aMasterKeyThatOpensNoStoredKeyKeepsTheServerDown() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            try await CAClient(client: client, token: token).createCA(id: "root", expiration: "5y")
+        }
+        let masterKey = app.dataFolder.masterKey
+        let original = try Data(contentsOf: masterKey)
+        let another = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+        for replace in [{ try FileManager.default.removeItem(at: masterKey) }, { try another.write(to: masterKey) }] {
+            try replace()
+            let refused = await #expect(throws: SheduError.self) {
+                _ = try await buildApplication(configuration: app.configuration, logger: app.logger)
+            }
+            #expect(refused?.kind == .unavailable)
+            #expect(refused?.message.contains("\(masterKey.path) does not open the private keys stored in the database") == true, "\(String(describing: refused))")
+        }
+        try original.write(to: masterKey)
+        try await app.withRouter { client in
+            let root = try await client.send(.get, "/api/ca/v1/cas/root", token: token)
+            #expect(root.status == .ok, "\(root.text)")
+        }
+        await app.cleanup()
+    }
 }

@@ -91,13 +91,13 @@ struct CommandLineTests {
         #expect(unreachable.errors.split(separator: "\n").count == 1)
         #expect(!unreachable.errors.contains("hunter2"))
         // Nor when the URL does not parse.
-        for url in ["postgres://shedu:hunter2@[::1", "postgres://u:hunter2@h:notaport/db"] {
+        for url in ["postgres://shedu:hunter2@[::1", "postgres://u:hunter2@h:notaport/db", "postgres://u:hunter2@127.0.0.1:99999/db"] {
             let malformed = try await SheduProcess.run([
                 "serve", "--data-dir", folder.appendingPathComponent("c").path, "--port", "\(try freePort())", "--database-url", url,
             ])
             #expect(malformed.status != 0)
             #expect(malformed.errors.contains("is not a valid PostgreSQL URL"), "\(malformed.errors)")
-            #expect(malformed.errors.contains("postgres://***@"), "\(malformed.errors)")
+            #expect(malformed.errors.contains("***@"), "\(malformed.errors)")
             #expect(!malformed.errors.contains("hunter2"), "\(malformed.errors)")
         }
 

@@ -40,6 +40,27 @@ struct ServerLifecycleTests {
             signingKeyPEM: try folder.read(folder.tokenSigningKey), subject: "test", role: .admin, lifetime: .seconds(3600))
     }
 
+    /// What the server writes is its own, also in a data folder an operator made world-readable:
+    /// the database (webhook credentials, sealed keys) and its log files are 0600.
+    @Test func theDatabaseIsReadableByTheServerAlone() async throws {
+        let folder = try makeTemporaryFolder()
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let server = try await Self.serve(data: data.path, port: try freePort())
+        defer { server.process.removeCapturedOutput() }
+        let token = try await Self.token(data: data.path)
+        let created = try await server.client.request(
+            .POST, "/api/ca/v1/profiles", token: token, body: #"{"id":"p","validity":{"type":"Duration","duration":"1d"}}"#)
+        #expect(created.status == 201, "\(created.text)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: data.path).filter { $0.hasPrefix("shedu.sqlite") }
+        #expect(names.contains("shedu.sqlite") && names.contains("shedu.sqlite-wal"), "\(names)")
+        for name in names {
+            let mode = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent(name).path)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name): \(String(mode ?? 0, radix: 8))")
+        }
+        try await server.terminate()
+    }
+
     @Test func sigtermLetsTheRequestInFlightFinish() async throws {
         let folder = try makeTemporaryFolder()
         let data = folder.appendingPathComponent("data").path
