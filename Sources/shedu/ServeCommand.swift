@@ -116,6 +116,12 @@ struct Serve: AsyncParsableCommand {
                 "--public-url must be an http:// or https:// URL with a host and no query (it is written into certificates' CRL and OCSP addresses), not '\(url)'")
         }
         if let issuer = resolved(oidcIssuer, "SHEDU_OIDC_ISSUER") {
+            // Tokens name their issuer, and its keys are fetched from it: a URL with a host.
+            guard let components = URLComponents(string: issuer), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
+                components.host?.isEmpty == false
+            else {
+                throw ValidationError("--oidc-issuer must be the issuer's http:// or https:// URL, not '\(issuer)'")
+            }
             configuration.oidc = .init(
                 issuer: issuer, jwksURL: resolved(oidcJwksURL, "SHEDU_OIDC_JWKS_URL"),
                 audience: resolved(oidcAudience, "SHEDU_OIDC_AUDIENCE"))

@@ -78,8 +78,9 @@ enum ESTWireFormat {
             body += "--\(boundary)\r\nContent-Type: \(type)\r\nContent-Transfer-Encoding: base64\r\n\r\n\(content)\r\n"
         }
         body += "--\(boundary)--\r\n"
+        // The answer holds a private key: no cache on the way may keep it.
         return Response(
-            status: .ok, headers: [.contentType: "multipart/mixed; boundary=\(boundary)"],
+            status: .ok, headers: [.contentType: "multipart/mixed; boundary=\(boundary)", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }

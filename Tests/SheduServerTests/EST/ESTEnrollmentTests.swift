@@ -87,6 +87,7 @@ struct ESTEnrollmentTests {
             try await otherClient.shutdown()
             #expect(made.status == 200, "\(made.text)")
             #expect(made.header("Content-Type")?.hasPrefix("multipart/mixed; boundary=") == true)
+            #expect(made.header("Cache-Control") == "no-store", "the answer holds a private key")
             let parts = made.text.components(separatedBy: "--estServerKeyGenBoundary").dropFirst().filter { !$0.hasPrefix("--") }
             #expect(parts.count == 2)
             let keyPart = try #require(parts.first { $0.contains("application/pkcs8") })

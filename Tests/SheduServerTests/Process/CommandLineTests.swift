@@ -61,6 +61,7 @@ struct CommandLineTests {
         (["serve", "--public-url", "https://pki.example.com/?x=1"], "--public-url must be"),
         (["serve", "--public-url", "http://pki.example.com/pa th"], "--public-url must be"),
         (["serve", "--public-url", "http://pki.example.com:99999"], "--public-url must be"),
+        (["serve", "--oidc-issuer", "not a url"], "--oidc-issuer must be the issuer's http:// or https:// URL, not 'not a url'"),
     ])
     func badFlagsAreClearErrors(_ arguments: [String], _ message: String) async throws {
         let result = try await SheduProcess.run(arguments + ["--data-dir", "/tmp/shedu-never-created-\(UUID())"])
