@@ -9,6 +9,16 @@ public struct DMS: Sendable, Hashable {
     public var creationDate: Date
     public var settings: DMSSettings
 
+    /// The DMS with its webhooks' credentials masked: what a viewer, who may not change them, reads.
+    public var withCredentialsMasked: DMS {
+        var masked = self
+        masked.settings.enrollment.est.externalWebhook = settings.enrollment.est.externalWebhook.withCredentialsMasked
+        if let est = settings.reenrollment.est {
+            masked.settings.reenrollment.est?.externalWebhook = est.externalWebhook.withCredentialsMasked
+        }
+        return masked
+    }
+
     public init(id: String, name: String, metadata: [String: JSONValue] = [:], creationDate: Date, settings: DMSSettings) {
         self.id = id
         self.name = name

@@ -263,6 +263,23 @@ public struct ExternalWebhookSettings: Sendable, Hashable {
         }
     }
 
+    /// The settings with the call's credentials (`apikey.key`, `oidc.client_secret`) masked, for
+    /// a reader who may not change them.
+    public var withCredentialsMasked: ExternalWebhookSettings {
+        var masked = self
+        for (object, field) in [("apikey", "key"), ("oidc", "client_secret")] {
+            guard case .object(var members)? = masked.config[object], members[field] != nil else { continue }
+            members[field] = .string(Self.maskedCredential)
+            if case .object(var all) = masked.config {
+                all[object] = .object(members)
+                masked.config = .object(all)
+            }
+        }
+        return masked
+    }
+
+    public static let maskedCredential = "********"
+
     /// A field of the settings and what is wrong with it.
     public struct SettingProblem: Error, Sendable {
         public var field: String

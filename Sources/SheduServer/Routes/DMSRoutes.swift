@@ -21,17 +21,23 @@ struct DMSRoutes {
 
     struct Stats: Encodable { var total: Int }
 
+    /// A viewer reads a DMS with its webhooks' credentials masked; those who may change them see them.
+    static func shown(_ dms: DMS, to context: SheduRequestContext) -> DMS {
+        context.principal.map { $0.role >= .operator } == true ? dms : dms.withCredentialsMasked
+    }
+
     func register(on api: APIRouter) {
         let base = "/api/dmsmanager/v1"
-        api.on(.get, "\(base)/dms", summary: "List DMSs", tag: "DMS", response: "DMS", list: true) { request, _ in
-            ListEnvelope(try await dms.list(request.listQuery(fields: DMS.fields)))
+        api.on(.get, "\(base)/dms", summary: "List DMSs", tag: "DMS", response: "DMS", list: true) { request, context in
+            let page = try await dms.list(request.listQuery(fields: DMS.fields))
+            return ListEnvelope(Page(items: page.items.map { Self.shown($0, to: context) }, next: page.next))
         }
         api.on(.post, "\(base)/dms", summary: "Create a DMS", tag: "DMS", request: "DMSRequest", response: "DMS", status: .created) {
             request, context in
             JSONResponse(.created, try await dms.create(request.decodeJSON(as: DMSRequest.self, context: context)))
         }
         api.on(.get, "\(base)/dms/{id}", summary: "Get a DMS", tag: "DMS", response: "DMS") { _, context in
-            JSONResponse(.ok, try await dms.dms(id: try context.pathParameter("id")))
+            JSONResponse(.ok, Self.shown(try await dms.dms(id: try context.pathParameter("id")), to: context))
         }
         api.on(.put, "\(base)/dms/{id}", summary: "Replace a DMS's name, metadata and settings", tag: "DMS", request: "DMSRequest", response: "DMS") {
             request, context in

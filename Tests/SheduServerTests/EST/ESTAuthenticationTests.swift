@@ -24,6 +24,7 @@ struct ESTAuthenticationTests {
     @Test func webhookCallsAuthenticateAsConfigured() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)
+        let viewer = try await app.token(.viewer)
         let caPath = app.dataFolder.caCertificate.path
         let folder = try makeTemporaryFolder()
         _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "shedu-client.key",
@@ -60,6 +61,18 @@ struct ESTAuthenticationTests {
                 "validate_server_cert": false, "auth_mode": "mtls", "mtls": ["cert": .string(clientCertificate), "key": .string(clientKey)],
             ])
             _ = try await webhookDMS("no-mtls-dms", url: "\(mutual.baseURL)/allow", config: ["validate_server_cert": false])
+
+            // A viewer, who may not change a DMS, reads its webhook's credentials masked; the admin reads them.
+            func webhookConfig(_ dms: String, as reader: String) async throws -> JSONValue? {
+                let reply = try await server.request(.GET, "/api/dmsmanager/v1/dms/\(dms)", token: reader)
+                #expect(reply.status == 200, "\(reply.text)")
+                return try reply.json()["settings"]?["enrollment_settings"]?["est_rfc7030_settings"]?["external_webhook_settings"]?["config"]
+            }
+            #expect(try await webhookConfig("key-dms", as: viewer)?["apikey"] == ["header": "X-Api-Key", "key": "********"])
+            #expect(try await webhookConfig("token-dms", as: viewer)?["oidc"]?["client_secret"] == "********")
+            #expect(try await webhookConfig("key-dms", as: token)?["apikey"]?["key"] == .string(TestWebhook.apiKey))
+            let listed = try await server.request(.GET, "/api/dmsmanager/v1/dms?page_size=100", token: viewer)
+            #expect(!listed.text.contains(TestWebhook.apiKey) && !listed.text.contains(TestWebhook.clientSecret), "\(listed.text)")
 
             let anonymous = try server.withoutIdentity(caCertificatePath: caPath)
             var index = 0
