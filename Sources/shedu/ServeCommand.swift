@@ -83,6 +83,11 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "shedu")
         logger.logLevel = level
         do {
+            // Each listener starts on its own; a busy port found by the second one came after the
+            // first had said it listened, in an error naming both ports.
+            for port in [configuration.port] + (configuration.httpPort.map { [$0] } ?? []) {
+                if let refusal = Self.listenRefusal(host: configuration.host, port: port) { exitWithError(refusal) }
+            }
             let app = try await buildApplication(configuration: configuration, logger: logger)
             try await app.runService()
         } catch {
@@ -179,6 +184,22 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--database-url must start with sqlite:// or postgres://")
         }
         return configuration
+    }
+
+    /// Why the server could not listen on `host:port`, found by binding a socket there and closing
+    /// it (with SO_REUSEADDR, as the listener binds); nil when it can, or when `host` does not
+    /// resolve here (the listener then says why).
+    static func listenRefusal(host: String, port: Int) -> String? {
+        guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: port) else { return nil }
+        let descriptor = socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var reuse: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        let bound = address.withSockAddr { pointer, size in bind(descriptor, pointer, socklen_t(size)) }
+        guard bound != 0 else { return nil }
+        let reason = errno == EADDRINUSE ? "address already in use" : String(cString: strerror(errno)).lowercased()
+        return "cannot listen on \(host):\(port): \(reason)"
     }
 
     static func describe(_ error: any Error, configuration: ServerConfiguration) -> String {

@@ -80,6 +80,14 @@ struct CommandLineTests {
         ])
         #expect(taken.status == 1)
         #expect(taken.errors == "shedu: cannot listen on 127.0.0.1:\(port): address already in use\n", "\(taken.errors)")
+        // The plain HTTP port taken: named alone, without a "listening" line for the other one.
+        let free = try freePort()
+        let httpTaken = try await SheduProcess.run([
+            "serve", "--data-dir", folder.appendingPathComponent("a2").path, "--port", "\(free)", "--http-port", "\(port)",
+        ])
+        #expect(httpTaken.status == 1)
+        #expect(httpTaken.errors == "shedu: cannot listen on 127.0.0.1:\(port): address already in use\n", "\(httpTaken.errors)")
+        #expect(!httpTaken.output.contains("listening"), "\(httpTaken.output)")
         blocker.close()
 
         // A database that does not answer; its password never shows.
