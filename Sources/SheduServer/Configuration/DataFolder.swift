@@ -131,7 +131,9 @@ public struct DataFolder: Sendable {
     private func write(_ data: Data, to file: URL, mode: mode_t = 0o600) throws {
         let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).tmp")
         let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        guard descriptor >= 0 else {
+        // The mode asked for, whatever the umask (`serve` runs with 077; certificates are public).
+        guard descriptor >= 0, fchmod(descriptor, mode) == 0 else {
+            if descriptor >= 0 { close(descriptor) }
             throw SheduError.unavailable("cannot write \(file.path): \(String(cString: strerror(errno)))")
         }
         let written = data.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }

@@ -54,9 +54,15 @@ struct ServerLifecycleTests {
         #expect(created.status == 201, "\(created.text)")
         let names = try FileManager.default.contentsOfDirectory(atPath: data.path).filter { $0.hasPrefix("shedu.sqlite") }
         #expect(names.contains("shedu.sqlite") && names.contains("shedu.sqlite-wal"), "\(names)")
-        for name in names {
-            let mode = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent(name).path)[.posixPermissions] as? Int
-            #expect(mode == 0o600, "\(name): \(String(mode ?? 0, radix: 8))")
+        func mode(_ path: String) throws -> Int {
+            try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent(path).path)[.posixPermissions] as? Int ?? 0
+        }
+        // The database and the secrets are 0600; the certificates clients are given stay readable.
+        for (name, expected) in names.map({ ($0, 0o600) }) + [
+            ("master.key", 0o600), ("tls/ca-key.pem", 0o600), ("tls/ca.pem", 0o644), ("tls/server.pem", 0o644),
+        ] {
+            let actual = try mode(name)
+            #expect(actual == expected, "\(name): \(String(actual, radix: 8))")
         }
         try await server.terminate()
     }
