@@ -23,17 +23,29 @@ public func buildApplication(
 func buildServer(
     configuration: ServerConfiguration, logger: Logger, clock: any WallClock
 ) async throws -> (application: some ApplicationProtocol, services: SheduServices) {
+    // An embedded database is one server's: refused before this one writes anything.
+    let location = try DatabaseLocation(url: configuration.resolvedDatabaseURL)
+    let lock = try SQLiteServerLock.acquire(for: location)
+    if case .sqlite(let path) = location {
+        // The database holds webhook credentials and sealed keys: the server's alone, also when
+        // an earlier version wrote it 0644.
+        for suffix in ["", "-wal", "-shm"] { chmod(path + suffix, 0o600) }
+    }
     let dataFolder = DataFolder(path: configuration.dataDirectory)
-    try dataFolder.prepare(serverNames: DataFolder.serverNames(host: configuration.host))
-
-    let database = try await SheduDatabase.open(
-        try DatabaseLocation(url: configuration.resolvedDatabaseURL), logger: logger)
+    let database: SheduDatabase
+    do {
+        try dataFolder.prepare(serverNames: DataFolder.serverNames(host: configuration.host))
+        database = try await SheduDatabase.open(location, logger: logger)
+    } catch {
+        lock?.release()
+        throw error
+    }
+    database.hold(lock)
     let services = SheduServices(
         database: database, masterKey: try dataFolder.readMasterKey(), clock: clock,
         publicURL: configuration.resolvedPublicURL,
         systemCertificates: try PEMText.certificates(inPEM: try dataFolder.read(dataFolder.caCertificate)))
     do {
-        try database.claimForServer()
         try await services.kms.checkMasterKeyOpensStoredKeys(masterKeyPath: dataFolder.masterKey.path)
     } catch {
         await database.close()

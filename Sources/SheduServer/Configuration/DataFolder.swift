@@ -34,6 +34,10 @@ public struct DataFolder: Sendable {
             let key = SymmetricKey(size: .bits256)
             try write(key.withUnsafeBytes { Data($0) }, to: masterKey)
         }
+        // Secrets an earlier version or an operator left readable to others become the server's alone.
+        for secret in [masterKey, tokenSigningKey, caKey, serverKey] where exists(secret) {
+            chmod(secret.path, 0o600)
+        }
         if !exists(tokenSigningKey) {
             try write(Data(P256.Signing.PrivateKey().pemRepresentation.utf8), to: tokenSigningKey)
         }

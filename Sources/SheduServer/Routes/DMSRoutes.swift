@@ -23,13 +23,33 @@ struct DMSRoutes {
 
     /// A viewer reads a DMS with its webhooks' credentials masked; those who may change them see them.
     static func shown(_ dms: DMS, to context: SheduRequestContext) -> DMS {
-        context.principal.map { $0.role >= .operator } == true ? dms : dms.withCredentialsMasked
+        mayReadCredentials(context) ? dms : dms.withCredentialsMasked
+    }
+
+    static func mayReadCredentials(_ context: SheduRequestContext) -> Bool {
+        context.principal.map { $0.role >= .operator } == true
+    }
+
+    /// A viewer may not filter or sort by the settings: the answers would tell the credentials
+    /// it reads masked, a comparison at a time.
+    static func checkSettingsQuery(filters: [Filter], sort: SortKey?, context: SheduRequestContext) throws {
+        guard !mayReadCredentials(context) else { return }
+        let sortsBySettings: Bool =
+            switch sort {
+            case .field("settings"), .jsonPath(field: "settings", _): true
+            default: false
+            }
+        if sortsBySettings || filters.contains(where: { $0.field.name == "settings" }) {
+            throw SheduError.forbidden("a viewer may not filter or sort DMSs by their settings, which hold webhook credentials")
+        }
     }
 
     func register(on api: APIRouter) {
         let base = "/api/dmsmanager/v1"
         api.on(.get, "\(base)/dms", summary: "List DMSs", tag: "DMS", response: "DMS", list: true) { request, context in
-            let page = try await dms.list(request.listQuery(fields: DMS.fields))
+            let query = try request.listQuery(fields: DMS.fields)
+            try Self.checkSettingsQuery(filters: query.filters, sort: query.sort, context: context)
+            let page = try await dms.list(query)
             return ListEnvelope(Page(items: page.items.map { Self.shown($0, to: context) }, next: page.next))
         }
         api.on(.post, "\(base)/dms", summary: "Create a DMS", tag: "DMS", request: "DMSRequest", response: "DMS", status: .created) {
@@ -51,8 +71,10 @@ struct DMSRoutes {
             try await dms.delete(id: try context.pathParameter("id"))
             return Response(status: .noContent)
         }
-        api.on(.get, "\(base)/stats", summary: "DMS count", tag: "DMS", response: "DMSStats", filters: ["filter"]) { request, _ in
-            JSONResponse(.ok, Stats(total: try await dms.count(filters: try request.filters(fields: DMS.fields))))
+        api.on(.get, "\(base)/stats", summary: "DMS count", tag: "DMS", response: "DMSStats", filters: ["filter"]) { request, context in
+            let filters = try request.filters(fields: DMS.fields)
+            try Self.checkSettingsQuery(filters: filters, sort: nil, context: context)
+            return JSONResponse(.ok, Stats(total: try await dms.count(filters: filters)))
         }
         api.on(.post, "\(base)/dms/bind-identity", summary: "Bind a certificate as a device's identity", tag: "DMS", request: "BindIdentity", response: "BindIdentityResult") {
             request, context in

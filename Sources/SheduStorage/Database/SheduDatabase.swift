@@ -22,8 +22,8 @@ public final class SheduDatabase: Sendable {
     private let writerLoop: MultiThreadedEventLoopGroup
     private let checkpointer: WALCheckpointer?
     private let closing = Mutex<Task<Void, Never>?>(nil)
-    /// The descriptor holding ``claimForServer()``'s lock, until ``close()``.
-    private let serverLock = Mutex<Int32?>(nil)
+    /// The lock ``hold(_:)`` was given, released by ``close()``.
+    private let serverLock = Mutex<SQLiteServerLock?>(nil)
 
     private init(
         dialect: SQLDialectKind, location: DatabaseLocation, readers: ConnectionPool, writer: WriteLane,
@@ -146,24 +146,10 @@ public final class SheduDatabase: Sendable {
         }
     }
 
-    /// Makes an embedded (SQLite) database this server's alone, with an exclusive lock on a file
-    /// beside it, held until ``close()``: a second server on the same file would keep its own
-    /// caches, and answer OCSP and CRLs from them after the first revoked a certificate. Replicas
-    /// share PostgreSQL, which needs no such lock. Tools that open the database for a moment
-    /// (`shedu client-cert`) do not take it.
-    public func claimForServer() throws {
-        guard case .sqlite(let path) = location else { return }
-        let lockPath = path + ".lock"
-        let descriptor = Foundation.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw SheduError.unavailable("cannot open \(lockPath): \(String(cString: strerror(errno)))")
-        }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            Foundation.close(descriptor)
-            throw SheduError.unavailable(
-                "another Shedu server is running on the SQLite database \(path) (it holds \(lockPath)): one server per embedded database; replicas share PostgreSQL")
-        }
-        serverLock.withLock { $0 = descriptor }
+    /// Makes an embedded (SQLite) database this server's alone until ``close()``: see
+    /// ``SQLiteServerLock``. Taken before anything is written (the data folder, migrations).
+    public func hold(_ lock: SQLiteServerLock?) {
+        serverLock.withLock { $0 = lock }
     }
 
     /// Finishes queued writes and closes every connection. A second call waits for the first:
@@ -178,7 +164,7 @@ public final class SheduDatabase: Sendable {
                 await readers.close()
                 await checkpointer?.close()
                 try? await writerLoop.shutdownGracefully()
-                if let descriptor = serverLock.withLock({ $0.take() }) { _ = Foundation.close(descriptor) }
+                serverLock.withLock { $0.take() }?.release()
             }
             closing = task
             return task

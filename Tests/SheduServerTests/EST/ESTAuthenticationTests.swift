@@ -73,6 +73,16 @@ struct ESTAuthenticationTests {
             #expect(try await webhookConfig("key-dms", as: token)?["apikey"]?["key"] == .string(TestWebhook.apiKey))
             let listed = try await server.request(.GET, "/api/dmsmanager/v1/dms?page_size=100", token: viewer)
             #expect(!listed.text.contains(TestWebhook.apiKey) && !listed.text.contains(TestWebhook.clientSecret), "\(listed.text)")
+            // Nor may a viewer ask about them a comparison at a time, by filter or order.
+            let keyPath = "settings[jsonpath]$.enrollment_settings.est_rfc7030_settings.external_webhook_settings.config.apikey.key"
+            let guess = "filter=" + "\(keyPath) == \"\(TestWebhook.apiKey)\"".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let sortedBy = "sort_by=" + keyPath.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            for path in ["/api/dmsmanager/v1/dms?\(guess)", "/api/dmsmanager/v1/stats?\(guess)", "/api/dmsmanager/v1/dms?\(sortedBy)"] {
+                let asked = try await server.request(.GET, path, token: viewer)
+                #expect(asked.status == 403, "\(path): \(asked.text)")
+                let answered = try await server.request(.GET, path, token: token)
+                #expect(answered.status == 200, "the admin may: \(path): \(answered.text)")
+            }
 
             let anonymous = try server.withoutIdentity(caCertificatePath: caPath)
             var index = 0

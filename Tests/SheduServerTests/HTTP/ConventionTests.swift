@@ -45,6 +45,20 @@ struct ConventionTests {
                 _ = try await buildApplication(configuration: app.configuration, logger: app.logger)
             }
             #expect(second?.message.contains("another Shedu server is running on the SQLite database") == true, "\(String(describing: second))")
+            // Refused before it writes anything: another host name would have reissued the TLS certificate.
+            let serverCertificate = try Data(contentsOf: app.dataFolder.serverCertificate)
+            var elsewhere = app.configuration
+            elsewhere.host = "127.0.0.2"
+            await #expect(throws: SheduError.self) { _ = try await buildApplication(configuration: elsewhere, logger: app.logger) }
+            #expect(try Data(contentsOf: app.dataFolder.serverCertificate) == serverCertificate)
+            // A symbolic link names the same database.
+            let databasePath = String(app.configuration.resolvedDatabaseURL.dropFirst("sqlite://".count))
+            let link = app.folder.appendingPathComponent("link.sqlite").path
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: databasePath)
+            var linked = app.configuration
+            linked.databaseURL = "sqlite://\(link)"
+            let throughLink = await #expect(throws: SheduError.self) { _ = try await buildApplication(configuration: linked, logger: app.logger) }
+            #expect(throughLink?.message.contains("another Shedu server is running") == true, "\(String(describing: throughLink))")
             let health = try await client.send(.get, "/health")
             #expect(health.status == .ok, "the first server is unharmed")
         }

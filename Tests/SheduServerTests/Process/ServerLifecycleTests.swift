@@ -52,7 +52,7 @@ struct ServerLifecycleTests {
         let created = try await server.client.request(
             .POST, "/api/ca/v1/profiles", token: token, body: #"{"id":"p","validity":{"type":"Duration","duration":"1d"}}"#)
         #expect(created.status == 201, "\(created.text)")
-        let names = try FileManager.default.contentsOfDirectory(atPath: data.path).filter { $0.hasPrefix("shedu.sqlite") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: data.path).filter { $0.hasPrefix("shedu.sqlite") && !$0.hasSuffix(".lock") }
         #expect(names.contains("shedu.sqlite") && names.contains("shedu.sqlite-wal"), "\(names)")
         func mode(_ path: String) throws -> Int {
             try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent(path).path)[.posixPermissions] as? Int ?? 0
@@ -65,6 +65,19 @@ struct ServerLifecycleTests {
             #expect(actual == expected, "\(name): \(String(actual, radix: 8))")
         }
         try await server.terminate()
+
+        // A folder an earlier version left readable to others is made the server's again.
+        for name in names + ["master.key", "auth/signing-key.pem", "tls/ca-key.pem"] {
+            chmod(data.appendingPathComponent(name).path, 0o644)
+        }
+        let again = try await Self.serve(data: data.path, port: try freePort())
+        for name in names + ["master.key", "auth/signing-key.pem", "tls/ca-key.pem"]
+        where FileManager.default.fileExists(atPath: data.appendingPathComponent(name).path) {
+            let actual = try mode(name)
+            #expect(actual == 0o600, "after a restart, \(name): \(String(actual, radix: 8))")
+        }
+        try await again.terminate()
+        again.process.removeCapturedOutput()
     }
 
     @Test func sigtermLetsTheRequestInFlightFinish() async throws {
