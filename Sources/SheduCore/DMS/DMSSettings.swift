@@ -266,15 +266,14 @@ public struct ExternalWebhookSettings: Sendable, Hashable {
     /// The settings with the call's credentials (`apikey.key`, `oidc.client_secret`) masked, for
     /// a reader who may not change them.
     public var withCredentialsMasked: ExternalWebhookSettings {
-        var masked = self
+        guard var members = config.objectValue else { return self }
         for (object, field) in [("apikey", "key"), ("oidc", "client_secret")] {
-            guard case .object(var members)? = masked.config[object], members[field] != nil else { continue }
-            members[field] = .string(Self.maskedCredential)
-            if case .object(var all) = masked.config {
-                all[object] = .object(members)
-                masked.config = .object(all)
-            }
+            guard var credentials = members[object]?.objectValue, credentials[field] != nil else { continue }
+            credentials[field] = .string(Self.maskedCredential)
+            members[object] = .object(credentials)
         }
+        var masked = self
+        masked.config = .object(members)
         return masked
     }
 

@@ -213,9 +213,9 @@ public struct DeviceService: Sendable {
             }
             // Every identity the device was given, not only the current one: bind-identity leaves
             // the one it replaces live (as Lamassu does), and a retired device holds no valid
-            // certificate. Those already revoked, expired or deleted are left as they are.
-            var serials = Set(device.identity?.versions.values.map { $0 } ?? [])
-            if expired, let current = device.activeSerialNumber { serials.remove(current) }
+            // certificate. Those already revoked, past their end (marked EXPIRED or not) or deleted
+            // are left as they are (`onlyIfRevocable`).
+            let serials = Set(device.identity?.versions.values.map { $0 } ?? [])
             let changes = serials.sorted().map { CertificateChange(serialNumber: $0, skipsMissing: true, change: revoke) }
             return DeviceChange(
                 events: [try updateEvent("device.status.update", previous, device, at: now)], certificateChanges: changes)

@@ -31,22 +31,28 @@ extension CertificateSigningRequest {
         return Array(nodes)
     }
 
+    /// A request's DER read as far as its key: CertificationRequest ::= SEQUENCE {
+    /// certificationRequestInfo SEQUENCE { version, subject, subjectPKInfo, ... },
+    /// signatureAlgorithm SEQUENCE { OID, ... }, ... }. Nil when it is not shaped so.
+    private static func fields(of der: [UInt8]) -> (request: [ASN1Node], keyInfo: ASN1Node)? {
+        guard let root = try? DER.parse(der), let request = children(root), let info = children(request.first), info.count >= 3
+        else { return nil }
+        return (request, info[2])
+    }
+
     /// Why a request that is shaped as PKCS#10 does not decode: its key is of a kind Shedu does
     /// not handle, or, for a key it does, its signature's algorithm. Nil when it is not a PKCS#10
     /// request at all.
     public static func unsupportedKey(_ der: [UInt8]) -> String? {
-        // CertificationRequest ::= SEQUENCE { certificationRequestInfo SEQUENCE { version,
-        //   subject, subjectPKInfo SEQUENCE { algorithm SEQUENCE { OID, parameters }, ... }, ... },
-        //   signatureAlgorithm SEQUENCE { OID, ... }, ... }
-        guard let root = try? DER.parse(der), let request = children(root), let info = children(request.first),
-            info.count >= 3, let keyInfo = children(info[2]), let algorithm = children(keyInfo.first),
-            let first = algorithm.first, let oid = try? ASN1ObjectIdentifier(derEncoded: first)
+        // subjectPKInfo ::= SEQUENCE { algorithm SEQUENCE { OID, parameters }, subjectPublicKey }
+        guard let (request, keyInfoNode) = fields(of: der), let keyInfo = children(keyInfoNode),
+            let algorithm = children(keyInfo.first), let first = algorithm.first, let oid = try? ASN1ObjectIdentifier(derEncoded: first)
         else { return nil }
         let curve = algorithm.count > 1 ? try? ASN1ObjectIdentifier(derEncoded: algorithm[1]) : nil
         var kind = "algorithm \(oid)" + (curve.map { ", curve \($0)" } ?? "")
         var isCertified = oid == ed25519Key || (oid == .AlgorithmIdentifier.idEcPublicKey && curve.map(certifiedCurves.contains) == true)
         if oid == .AlgorithmIdentifier.rsaEncryption {
-            guard let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: Array(info[2].encodedBytes)) else {
+            guard let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: Array(keyInfoNode.encodedBytes)) else {
                 return "its RSA public key does not decode"
             }
             kind = "RSA of \(key.keySizeInBits) bits"
@@ -95,15 +101,14 @@ extension CertificateSigningRequest {
     /// The key decoded from it, so its algorithm identifier is the curve's own and its point is
     /// valid; what remains to check is that the point is uncompressed, with no unused bits.
     static func certifiedKeyInfo(in der: [UInt8], of key: Certificate.PublicKey) -> ArraySlice<UInt8>? {
-        guard let spec = KeySpec(of: key), spec.algorithm == .ecdsa,
-            let root = try? DER.parse(der), let request = children(root), let info = children(request.first),
-            info.count >= 3, let keyFields = children(info[2]), keyFields.count == 2,
+        guard let spec = KeySpec(of: key), spec.algorithm == .ecdsa, let (_, keyInfo) = fields(of: der),
+            let keyFields = children(keyInfo), keyFields.count == 2,
             keyFields[1].identifier == .bitString, case .primitive(let content) = keyFields[1].content
         else { return nil }
         let coordinateBytes = (spec.bits + 7) / 8
         // BIT STRING content: 0 unused bits, then 04 || X || Y.
         guard content.count == 2 + 2 * coordinateBytes, content.first == 0, content.dropFirst().first == 4 else { return nil }
-        return info[2].encodedBytes
+        return keyInfo.encodedBytes
     }
 
     /// Whether the request is signed by the key it carries (proof of possession).
