@@ -5,17 +5,21 @@ set -euo pipefail
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHEDU="$BENCH_ROOT/.build-release/release/shedu"
 
+source "$BENCH_ROOT/scripts/lib/debian.sh"
+
 build_release() {
+    ensure_fast_allocator
     echo "bench: building release (.build-release)" >&2
     (cd "$BENCH_ROOT" && swift build -c release --scratch-path .build-release --product shedu >&2)
 }
 
 ensure_tool() {  # ensure_tool COMMAND DEBIAN_PACKAGE
-    command -v "$1" >/dev/null 2>&1 && return 0
-    echo "bench: installing $2" >&2
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >&2
+    command -v "$1" >/dev/null 2>&1 || install_debian_packages "$2"
+}
+
+# allocator BINARY: the malloc the binary runs with.
+allocator() {
+    if readelf -d "$1" 2>/dev/null | grep -q 'libmimalloc'; then echo "mimalloc"; else echo "glibc malloc"; fi
 }
 
 free_port() {

@@ -77,12 +77,12 @@ cd - >/dev/null
 OPENSSL_SIGN=$(openssl speed -seconds 5 -multi "$(nproc)" ecdsap256 2>/dev/null | awk '/256 bits ecdsa/ {print $(NF-1)}' | tail -1)
 
 python3 - "$SHEDU_HTTP" "$SHEDU_HTTPS" "$CFSSL_DB" "$CFSSL_NODB" "$OPENSSL_SIGN" "$ISSUED" "$ERRORS" "$CFSSL_STORED" \
-    "$SHEDU_HTTP_CPU" "$SHEDU_HTTPS_CPU" "$CFSSL_DB_CPU" "$CFSSL_NODB_CPU" <<'PY'
+    "$SHEDU_HTTP_CPU" "$SHEDU_HTTPS_CPU" "$CFSSL_DB_CPU" "$CFSSL_NODB_CPU" "$(allocator "$SHEDU")" <<'PY'
 import sys
 shedu, shedu_tls, cfssl_db, cfssl_nodb, ceiling, issued, errors, cfssl_stored = sys.argv[1:9]
-cpu_http, cpu_https, cpu_cfssl_db, cpu_cfssl_nodb = sys.argv[9:]
+cpu_http, cpu_https, cpu_cfssl_db, cpu_cfssl_nodb, allocator = sys.argv[9:]
 f = lambda x: float(x or 0)
-print(f"CSR signing benchmark (distinct P-256 CSRs, P-256 issuing CA, wrk -t2 -c64)")
+print(f"CSR signing benchmark (distinct P-256 CSRs, P-256 issuing CA, wrk -t2 -c64; Shedu with {allocator})")
 print(f"  {'':54} {'certificates/s':>14} {'server CPU/cert':>16}")
 print(f"  {'Shedu, plain HTTP listener, SQLite (synchronous=FULL)':54} {f(shedu):14.0f} {cpu_http:>13} us   target >= 8,000/s")
 print(f"  {'Shedu, HTTPS':54} {f(shedu_tls):14.0f} {cpu_https:>13} us")

@@ -14,12 +14,10 @@ find_postgres_bin() {
     return 1
 }
 
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
+
 install_postgres() {
-    echo "test: installing PostgreSQL (Debian package)" >&2
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >&2
+    install_debian_packages postgresql
 }
 
 free_port() {

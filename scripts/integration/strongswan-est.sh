@@ -2,12 +2,9 @@
 # strongSwan's EST client (`pki --estca`, `pki --est`) against Shedu: it cannot set a label, so it
 # uses the label-less paths, served by --est-default-dms; it wants single-line base64 answers.
 source "$(dirname "$0")/../lib/server.sh"
+source "$(dirname "$0")/../lib/debian.sh"
 if ! command -v pki >/dev/null 2>&1; then
-    echo "installing strongSwan's pki tool (Debian)" >&2
-    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq strongswan-pki libstrongswan-extra-plugins \
-        libstrongswan-standard-plugins >&2
+    install_debian_packages strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins
 fi
 start_shedu --est-default-dms line-dms
 cd "$WORK"
