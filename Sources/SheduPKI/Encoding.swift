@@ -27,6 +27,10 @@ public enum PEMText {
         if utf8[first...].starts(with: "-----BEGIN".utf8) {
             return try fromPEM(String(text[first...last]), expecting: discriminators, field: field)
         }
+        // Looked for only in text of several lines, not in the one line of base64 most bodies are.
+        if utf8[first...last].contains(0x0A), let block = blockAfterExplanatoryText(text) {
+            return try fromPEM(block, expecting: discriminators, field: field)
+        }
         let trimmed = utf8[first...last]
         // Line breaks inside are allowed; most bodies carry none, and copying byte by byte to
         // drop them costs more than the base64 decoding itself.
@@ -39,7 +43,17 @@ public enum PEMText {
         if decoded.starts(with: Array("-----BEGIN".utf8)) {
             return try fromPEM(String(decoding: decoded, as: UTF8.self), expecting: discriminators, field: field)
         }
+        if decoded.first != 0x30, let block = blockAfterExplanatoryText(String(decoding: decoded, as: UTF8.self)) {  // 0x30: DER
+            return try fromPEM(block, expecting: discriminators, field: field)
+        }
         return Array(decoded)
+    }
+
+    /// The PEM block of text that starts with something else, such as `openssl req -text`
+    /// writes before it (RFC 7468 §2: parsers must not fail on text outside the block).
+    private static func blockAfterExplanatoryText(_ text: String) -> String? {
+        guard let start = text.range(of: "\n-----BEGIN ") else { return nil }
+        return String(text[text.index(after: start.lowerBound)...]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool {

@@ -86,6 +86,44 @@ public struct Subject: Sendable, Hashable, Codable {
         return "#" + Hex.encode(serializer.serializedBytes)
     }
 
+    /// What is wrong with a name value that swift-certificates did not read as a string (it reads
+    /// valid UTF8, Printable and IA5 strings), or nil: a value tagged as a string type but not valid
+    /// for it (a PrintableString holding a NUL or "*", a BMPString of an odd number of bytes), or,
+    /// for an attribute RFC 5280 types as a string, a value that is no string at all.
+    public static func encodingProblem(of value: RelativeDistinguishedName.Attribute.Value, mustBeString: Bool) -> String? {
+        var serializer = DER.Serializer()
+        guard (try? serializer.serialize(ASN1Any(value))) != nil, let node = try? DER.parse(serializer.serializedBytes),
+            node.identifier.tagClass == .universal, case .primitive(let content) = node.content,
+            let type = stringTypes[node.identifier.tagNumber]
+        else { return mustBeString ? "is not a string (RFC 5280 Appendix A.1)" : nil }
+        let valid: Bool
+        switch type {
+        case "UTF8String": valid = String(validating: content, as: UTF8.self) != nil
+        case "PrintableString": valid = content.allSatisfy(isPrintableStringCharacter)
+        case "IA5String": valid = content.allSatisfy { $0 < 0x80 }
+        case "VisibleString": valid = content.allSatisfy { (0x20...0x7E).contains($0) }
+        case "BMPString": valid = content.count % 2 == 0
+        case "UniversalString":
+            valid = content.count % 4 == 0 && stride(from: content.startIndex, to: content.endIndex, by: 4).allSatisfy {
+                Unicode.Scalar(content[$0..<($0 + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) != nil
+            }
+        default: valid = true  // TeletexString: any byte reads as Latin-1
+        }
+        return valid ? nil : "is not a valid \(type)"
+    }
+
+    private static let stringTypes: [UInt: String] = [
+        12: "UTF8String", 19: "PrintableString", 20: "TeletexString", 22: "IA5String", 26: "VisibleString",
+        28: "UniversalString", 30: "BMPString",
+    ]
+
+    private static func isPrintableStringCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: " '()+,-./:=?".utf8.contains(byte)
+        }
+    }
+
     /// The X.509 name, checked against RFC 5280's bounds as an issued certificate's would be: a
     /// profile's subject is checked when written, not at every signature after.
     public func checkedDistinguishedName() throws -> DistinguishedName {

@@ -51,6 +51,39 @@ struct PKIBasicsTests {
         #expect(notARequest?.description.contains("csr is not a PKCS#10 certificate request") == true)
     }
 
+    /// An EC private key is read on the curve it names, with the public key it carries: swift-crypto
+    /// alone read a secp256k1 or brainpool PKCS#8 key as a P-256 or P-384 key (another public
+    /// key), and took a SEC1 key whose public part is another key's.
+    @Test func ecPrivateKeysAreReadOnTheirOwnCurveWithTheirOwnPublicKey() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        func pem(_ command: String) throws -> String {
+            let made = try runCommand("/bin/sh", ["-c", command], in: folder)
+            #expect(made.status == 0, "\(made)")
+            return made.output
+        }
+        for (curve, oid) in [("secp256k1", "1.3.132.0.10"), ("brainpoolP256r1", "1.3.36.3.3.2.8.1.1.7"), ("brainpoolP384r1", "1.3.36.3.3.2.8.1.1.11")] {
+            let key = try pem("\(opensslPath) genpkey -algorithm EC -pkeyopt ec_paramgen_curve:\(curve)")
+            let error = #expect(throws: PKIError.self) { try SigningKey(pemEncoded: key) }
+            #expect(error?.description == "private_key is an EC key on curve \(oid); Shedu uses P-256, P-384 and P-521")
+        }
+        for curve in ["P-256", "P-384", "P-521"] {
+            let pkcs8 = try pem("\(opensslPath) genpkey -algorithm EC -pkeyopt ec_paramgen_curve:\(curve) | tee key.pem")
+            let sec1 = try pem("\(opensslPath) ec -in key.pem 2>/dev/null")
+            let expected = try pem("\(opensslPath) pkey -in key.pem -pubout")
+            for text in [pkcs8, sec1] {
+                #expect(try SigningKey(pemEncoded: text).publicKey == Certificate.PublicKey(pemEncoded: expected))
+            }
+        }
+        // A SEC1 key with another key's public point (the last 65 bytes of a P-256 key's DER).
+        let first = try pem("\(opensslPath) ecparam -name prime256v1 -genkey -noout | \(opensslPath) ec -outform DER 2>/dev/null | base64 -w0")
+        let second = try pem("\(opensslPath) ecparam -name prime256v1 -genkey -noout | \(opensslPath) ec -outform DER 2>/dev/null | base64 -w0")
+        let mixed = try #require(Data(base64Encoded: first)).dropLast(65) + (try #require(Data(base64Encoded: second))).suffix(65)
+        let mixedPEM = PEMDocument(type: "EC PRIVATE KEY", derBytes: Array(mixed)).pemString
+        let error = #expect(throws: PKIError.self) { try SigningKey(pemEncoded: mixedPEM) }
+        #expect(error?.description == "private_key carries a public key that is not its private key's")
+    }
+
     @Test func hexRoundTrips() {
         #expect(Hex.encode([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
         #expect(Hex.decode("000FA0ff") == [0x00, 0x0f, 0xa0, 0xff])
@@ -226,6 +259,54 @@ struct NULNameTests {
         #expect(try issue(commonName: "device", dnsName: "device.example").subject.description.contains("device"))
     }
 
+    /// A value that is not what its tag says was copied as it came, and the NUL check read its hex
+    /// form: a PrintableString "good.example\0.evil" was signed, and openssl verified the chain.
+    @Test func valuesThatAreNotTheirTagsStringAreRefused() throws {
+        let now = Date()
+        let root = try TestCA(.init(storedAlgorithm: .ecdsa, bits: 256), name: "Anchor", now: now)
+        let key = try SigningKey.generate(.init(storedAlgorithm: .ecdsa, bits: 256))
+        func value(tag: UInt8, _ content: [UInt8]) throws -> RelativeDistinguishedName.Attribute.Value {
+            .init(asn1Any: try ASN1Any(derEncoded: DER.parse([tag, UInt8(content.count)] + content)))
+        }
+        func issue(_ relativeNames: [RelativeDistinguishedName], honorSubject: Bool = true) throws -> Certificate {
+            try CertificateBuilder.issue(
+                .init(name: DistinguishedName(relativeNames), publicKey: key.publicKey),
+                policy: IssuancePolicy(notAfter: now.addingTimeInterval(86_400), honorSubject: honorSubject),
+                issuer: root.issuer, now: now)
+        }
+        func commonName(_ value: RelativeDistinguishedName.Attribute.Value) -> [RelativeDistinguishedName] {
+            [RelativeDistinguishedName(.init(type: .RDNAttributeType.commonName, value: value))]
+        }
+        let nulName = Array("good.example\u{0}.evil".utf8)
+        for (tag, content, problem) in [
+            (UInt8(0x13), nulName, "is not a valid PrintableString"),
+            (0x13, Array("*.example".utf8), "is not a valid PrintableString"),
+            (0x1A, nulName, "is not a valid VisibleString"),
+            (0x16, [0x64, 0xE9], "is not a valid IA5String"),
+            (0x1E, [0x00, 0x64, 0x00], "is not a valid BMPString"),
+            (0x1C, [0x00, 0x11, 0x00, 0x00], "is not a valid UniversalString"),
+            (0x04, nulName, "is not a string (RFC 5280 Appendix A.1)"),
+            (0x02, [0x05], "is not a string (RFC 5280 Appendix A.1)"),
+        ] {
+            for honorSubject in [true, false] {
+                let error = #expect(throws: PKIError.self) { try issue(commonName(try value(tag: tag, content)), honorSubject: honorSubject) }
+                #expect(error?.description == "the subject's common name \(problem)", "tag \(tag), honor \(honorSubject)")
+            }
+        }
+        let emptyRelativeName = #expect(throws: PKIError.self) {
+            try issue([RelativeDistinguishedName([])] + commonName(.init(utf8String: "device")))
+        }
+        #expect(emptyRelativeName?.description == "the subject has a relative distinguished name with no attribute (RFC 5280 Appendix A.1)")
+        // Strings that are valid for their type, and an attribute RFC 5280 does not type, pass.
+        let teletex = try issue(commonName(try value(tag: 0x14, Array("device-t".utf8))))
+        #expect(SheduPKI.Subject(teletex.subject).commonName == "device-t")
+        let bmp = try issue(commonName(try value(tag: 0x1E, [0x00, 0x64, 0x00, 0x31])))
+        #expect(SheduPKI.Subject(bmp.subject).commonName == "d1")
+        let custom = try issue(
+            commonName(.init(utf8String: "device")) + [RelativeDistinguishedName(.init(type: [1, 3, 6, 1, 4, 1, 99999, 1], value: try value(tag: 0x02, [0x05])))])
+        #expect(custom.subject.count == 2)
+    }
+
     /// Values outside RFC 5280's bounds do not decode for strict parsers (pkilint calls them
     /// FATAL): they are refused, counted in characters rather than bytes.
     @Test func namesOutsideRFC5280BoundsAreRefused() throws {
@@ -274,6 +355,10 @@ struct NULNameTests {
             (.dnsName(String(repeating: "a", count: 64) + ".example"), "is not a valid DNS name"),
             (.rfc822Name("not an email"), "'not an email' is not a valid e-mail address"),
             (.rfc822Name("ops@"), "'ops@' is not a valid e-mail address"),
+            (.rfc822Name("a@b@example.com"), "'a@b@example.com' is not a valid e-mail address"),
+            (.rfc822Name("ops..team@example.com"), "is not a valid e-mail address"),
+            (.rfc822Name(".ops@example.com"), "is not a valid e-mail address"),
+            (.rfc822Name("\"a\"b\"@example.com"), "is not a valid e-mail address"),
             (.uniformResourceIdentifier("no scheme here"), "'no scheme here' is not a valid URI"),
         ] {
             #expect(performing: { try issue([name]) }, throws: { error in
@@ -283,9 +368,10 @@ struct NULNameTests {
         }
         let accepted = try issue([
             .dnsName("device-001"), .dnsName("*.devices.example"), .dnsName("gate_4.site.example"), .rfc822Name("ops@example.com"),
+            .rfc822Name("ops.team+alerts@example.com"), .rfc822Name("\"night shift\"@example.com"),
             .uniformResourceIdentifier("spiffe://fleet.example/device/001"), .uniformResourceIdentifier("urn:uuid:2f1c0a52-1d2b-4bb5-9d0e-3e0f4f0f6a11"),
             .ipAddress(ASN1OctetString(contentBytes: [10, 0, 0, 1])),
         ])
-        #expect(try accepted.extensions.subjectAlternativeNames?.count == 7)
+        #expect(try accepted.extensions.subjectAlternativeNames?.count == 9)
     }
 }

@@ -168,9 +168,11 @@ extension CAService {
             id: id, certificate: record, creationDate: now, level: parent.map { $0.level + 1 } ?? 0,
             profileID: request.profileID, parentID: parent?.id, keyID: keyID)
 
-        // CAs this one issued, already known, become its children.
+        // CAs this one issued, already known, become its children: those with no parent, or with
+        // a parent that was deleted (a CA imported again after its delete takes its children back).
         var children: [String] = []
-        for candidate in try await store.casCertified(byAuthorityKeyID: record.info.subjectKeyID) where candidate.parentID == nil {
+        for candidate in try await store.casCertified(byAuthorityKeyID: record.info.subjectKeyID) {
+            if let parentID = candidate.parentID, try await store.ca(id: parentID) != nil { continue }
             if let child = try? candidate.certificate.certificate(), child.issuer == certificate.subject,
                 certificate.publicKey.isValidSignature(child.signature, for: child), !child.isSelfSigned
             {

@@ -49,7 +49,7 @@ public enum DomainJSON {
     public static func decodeRequest<T: Decodable>(_ type: T.Type, utf8 bytes: [UInt8]) throws -> T {
         try refuseNUL(utf8: bytes)
         do {
-            return try JSONValueDecoder.decode(type, utf8: bytes)
+            return try JSONValueDecoder.decode(type, utf8: bytes, maximumDepth: JSONValue.clientDepthLimit)
         } catch let error as DecodingError {
             throw SheduError.badRequest(error.fieldMessage)
         }

@@ -121,6 +121,45 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 extension JSONValue {
+    /// How deeply what a client stores (a request body, metadata after a patch) may nest: far
+    /// below what the stored documents are read back with (``JSONValueParser/maximumDepth``),
+    /// which also wrap it.
+    public static let clientDepthLimit = 64
+    /// How long, as JSON text, a document built from a client's patches may grow: the request
+    /// body limit.
+    public static let clientTextLimit = 1 << 20
+
+    /// Why a client may not store this document, or nil: it nests deeper than ``clientDepthLimit``
+    /// or its text would pass ``clientTextLimit`` (counted without escapes, so a little short).
+    /// The walk stops at the first limit passed: a document grown by repeated copies shares its
+    /// storage, but its text would not fit in memory.
+    public var clientLimitProblem: String? {
+        var budget = Self.clientTextLimit
+        func exceeds(_ value: JSONValue, depth: Int) -> String? {
+            switch value {
+            case .null, .bool: budget -= 5
+            case .int, .double: budget -= 8
+            case .string(let text): budget -= text.utf8.count + 2
+            case .array(let items):
+                guard depth < Self.clientDepthLimit else { return "nests deeper than \(Self.clientDepthLimit) levels" }
+                budget -= 2
+                for item in items {
+                    if let problem = exceeds(item, depth: depth + 1) { return problem }
+                    budget -= 1
+                }
+            case .object(let members):
+                guard depth < Self.clientDepthLimit else { return "nests deeper than \(Self.clientDepthLimit) levels" }
+                budget -= 2
+                for (key, member) in members {
+                    budget -= key.utf8.count + 4
+                    if let problem = exceeds(member, depth: depth + 1) { return problem }
+                }
+            }
+            return budget < 0 ? "would be longer than \(Self.clientTextLimit >> 20) MiB of JSON" : nil
+        }
+        return exceeds(self, depth: 0)
+    }
+
     /// Compact JSON text with sorted keys, the form stored in the database.
     public func jsonText() -> String {
         var writer = JSONTextWriter()

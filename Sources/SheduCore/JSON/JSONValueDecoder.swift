@@ -9,10 +9,11 @@ import Foundation
 public enum JSONValueDecoder {
     /// Decodes a document given as UTF-8; text that is not JSON is `DecodingError.dataCorrupted`
     /// at the top level.
-    public static func decode<T: Decodable>(_ type: T.Type, utf8 bytes: [UInt8]) throws -> T {
+    /// - Parameter maximumDepth: how deeply the document may nest (nil: as deep as a stored one).
+    public static func decode<T: Decodable>(_ type: T.Type, utf8 bytes: [UInt8], maximumDepth: Int? = nil) throws -> T {
         let value: JSONValue
         do {
-            value = try JSONValueParser.parse(utf8: bytes)
+            value = try JSONValueParser.parse(utf8: bytes, maximumDepth: maximumDepth ?? JSONValueParser.maximumDepth)
         } catch {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: [], debugDescription: "not valid JSON: \(error.reason) at offset \(error.offset)"))

@@ -6,10 +6,13 @@ struct JSONValueParser {
         var offset: Int
     }
 
-    /// Deep enough for any real document, shallow enough that recursion cannot exhaust the stack.
+    /// Deep enough for any stored document, shallow enough that recursion cannot exhaust the
+    /// stack. What clients send is held to less (``JSONValue/clientDepthLimit``), so that a stored
+    /// document that wraps a client's value stays readable.
     static let maximumDepth = 512
 
     private let bytes: [UInt8]
+    private let maximumDepth: Int
     private var index = 0
     private var depth = 0
 
@@ -18,8 +21,8 @@ struct JSONValueParser {
     }
 
     /// Parses UTF-8 bytes as they came, so that invalid UTF-8 is refused rather than repaired.
-    static func parse(utf8: [UInt8]) throws(Failure) -> JSONValue {
-        var parser = JSONValueParser(bytes: utf8)
+    static func parse(utf8: [UInt8], maximumDepth: Int = maximumDepth) throws(Failure) -> JSONValue {
+        var parser = JSONValueParser(bytes: utf8, maximumDepth: maximumDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -27,8 +30,9 @@ struct JSONValueParser {
         return value
     }
 
-    private init(bytes: [UInt8]) {
+    private init(bytes: [UInt8], maximumDepth: Int) {
         self.bytes = bytes
+        self.maximumDepth = maximumDepth
     }
 
     private func failure(_ reason: String) -> Failure {
@@ -66,7 +70,7 @@ struct JSONValueParser {
 
     private mutating func enterContainer() throws(Failure) {
         depth += 1
-        guard depth <= Self.maximumDepth else { throw failure("nested deeper than \(Self.maximumDepth) levels") }
+        guard depth <= maximumDepth else { throw failure("nested deeper than \(maximumDepth) levels") }
         index += 1
         skipWhitespace()
     }

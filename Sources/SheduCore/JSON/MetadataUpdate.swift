@@ -16,9 +16,9 @@ public enum MetadataUpdate: Sendable, Equatable {
         try DomainJSON.refuseNUL(utf8: bytes)
         let document: JSONValue
         do {
-            document = try JSONValueParser.parse(utf8: bytes)
+            document = try JSONValueParser.parse(utf8: bytes, maximumDepth: JSONValue.clientDepthLimit)
         } catch {
-            throw SheduError.badRequest("request body is not valid JSON")
+            throw SheduError.badRequest("request body is not valid JSON: \(error.reason) at offset \(error.offset)")
         }
         guard case .object(let members) = document else {
             throw SheduError.badRequest("metadata must be a JSON object, not \(document.typeName)")
@@ -61,6 +61,7 @@ public enum MetadataUpdate: Sendable, Equatable {
         guard case .object(let members) = result else {
             throw SheduError.badRequest("metadata must stay a JSON object")
         }
+        if let problem = result.clientLimitProblem { throw SheduError.badRequest("metadata \(problem)") }
         return members
     }
 }
@@ -85,7 +86,7 @@ extension DecodingError {
         case .valueNotFound(let type, let context):
             return "\(path(context.codingPath)) must be \(Self.typeName(type)), not null"
         case .dataCorrupted(let context):
-            if context.codingPath.isEmpty { return "request body is not valid JSON" }
+            if context.codingPath.isEmpty { return "request body is \(context.debugDescription)" }
             return "\(path(context.codingPath)): \(context.debugDescription)"
         @unknown default:
             return "request body is invalid"

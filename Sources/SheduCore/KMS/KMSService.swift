@@ -104,12 +104,18 @@ public final class KMSService: Sendable {
             throw SheduError.badRequest("size: \(error.description)")
         }
         // Required, as in Lamassu: a key is found again by its name.
-        guard let name = request.name, !name.isEmpty else { throw SheduError.badRequest("name is required") }
+        guard let name = request.name else { throw SheduError.badRequest("name is required") }
+        try Self.checkName(name)
         var stored = try prepareKey(spec: spec, name: name, engineID: request.engineID)
         stored.key.tags = request.tags ?? []
         stored.key.metadata = request.metadata ?? [:]
         try await store.insert(stored, events: [try event("kms.create", stored.key)])
         return stored.key
+    }
+
+    /// A key's name, when given, says something: one of spaces only is refused as empty.
+    static func checkName(_ name: String) throws {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SheduError.badRequest("name must not be empty") }
     }
 
     public func importKey(_ request: ImportRequest) async throws -> KMSKey {
@@ -121,6 +127,8 @@ public final class KMSService: Sendable {
         } else {
             throw SheduError.badRequest("private_key must be base64 of a PEM private key")
         }
+        // Optional here: an imported key is also found by its id, which its key determines.
+        if let name = request.name { try Self.checkName(name) }
         var stored = try prepareImport(pem: pem, name: request.name ?? "", engineID: request.engineID)
         stored.key.tags = request.tags ?? []
         stored.key.metadata = request.metadata ?? [:]
@@ -165,7 +173,7 @@ public final class KMSService: Sendable {
 
     public func rename(_ identifier: String, to name: String) async throws -> KMSKey {
         // As POST /keys requires one.
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SheduError.badRequest("name must not be empty") }
+        try Self.checkName(name)
         return try await update(identifier, type: "kms.name.update") { $0.name = name }
     }
 

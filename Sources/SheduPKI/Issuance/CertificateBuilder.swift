@@ -80,9 +80,10 @@ public enum CertificateBuilder {
                 policy.signAsCA ? BasicConstraints.isCertificateAuthority(maxPathLength: subject.maxPathLength) : .notCertificateAuthority)
             if let keyUsage { Critical(keyUsage) }
             if !extendedKeyUsage.isEmpty {
-                let usages = try ExtendedKeyUsage(extendedKeyUsage.map { ExtendedKeyUsage.Usage(oid: $0.oid) })
-                // A time-stamping authority's usage must be critical (RFC 3161 §2.3).
-                if extendedKeyUsage.contains(.timeStamping) { Critical(usages) } else { usages }
+                let usages = try ExtendedKeyUsage(extendedKeyUsage.map { ExtendedKeyUsage.Usage(oid: $0) })
+                // A time-stamping authority's usage must be critical (RFC 3161 §2.3), also beside
+                // any usage (where RFC 5280 §4.2.1.12 would rather not; pkilint sides with RFC 3161).
+                if extendedKeyUsage.contains(ExtendedKeyUsageName.timeStamping.oid) { Critical(usages) } else { usages }
             }
             SubjectKeyIdentifier(keyIdentifier: ArraySlice(subjectKeyIdentifier))
             if let issuer {
@@ -122,6 +123,7 @@ public enum CertificateBuilder {
     /// requested common name when the profile names none.
     static func subjectName(_ subject: Subject, policy: IssuancePolicy) throws -> DistinguishedName {
         if subject.keepsName { return subject.name }
+        try checkRequestedEncoding(of: subject.name)
         if policy.honorSubject { return try withRequiredStringTypes(subject.name) }
         var fields = policy.subject
         if fields.commonName.isEmpty { fields.commonName = SheduPKI.Subject(subject.name).commonName }
@@ -175,6 +177,25 @@ public enum CertificateBuilder {
         [2, 5, 4, 12]: ("title", 1...64),
         [2, 5, 4, 65]: ("pseudonym", 1...128),
     ]
+
+    /// Refuses a requested name that relying parties would read otherwise than Shedu: a relative
+    /// name with no attribute (RFC 5280: SIZE (1..MAX)), and values that are not what their tag
+    /// says (``Subject/encodingProblem(of:mustBeString:)``). Such values used to be copied as they
+    /// came, and the NUL check below saw only their hex form; the common name of one was also
+    /// what a profile that writes the subject took from the request.
+    static func checkRequestedEncoding(of name: DistinguishedName) throws {
+        for relativeName in name {
+            guard !relativeName.isEmpty else {
+                throw PKIError.invalidInput("the subject has a relative distinguished name with no attribute (RFC 5280 Appendix A.1)")
+            }
+            for attribute in relativeName where String(attribute.value) == nil {
+                let field = attributeBounds[attribute.type]?.field
+                if let problem = SheduPKI.Subject.encodingProblem(of: attribute.value, mustBeString: field != nil) {
+                    throw PKIError.invalidInput("the subject's \(field ?? "attribute \(attribute.type)") \(problem)")
+                }
+            }
+        }
+    }
 
     /// Refuses a name that relying parties would misread or reject: a value holding a NUL
     /// character reads as a shorter name to software that stops there ("bank.example\0.evil.example",
@@ -235,7 +256,7 @@ public enum CertificateBuilder {
     /// usage is left: an end-entity certificate may go without the extension.
     static func keyUsage(_ subject: Subject, policy: IssuancePolicy, spec: KeySpec) throws -> KeyUsage? {
         var names = policy.keyUsage
-        if policy.honorKeyUsage, let requested = try subject.requestedExtensions?.keyUsage {
+        if policy.honorKeyUsage, let requested = try requestedExtension("key usage (RFC 5280 §4.2.1.3)", { try subject.requestedExtensions?.keyUsage }) {
             names = KeyUsageName.names(requested)
         }
         if policy.signAsCA { names += [.certSign, .crlSign] } else { names.removeAll { $0 == .certSign } }
@@ -248,10 +269,23 @@ public enum CertificateBuilder {
         return names.isEmpty ? nil : KeyUsageName.keyUsage(names)
     }
 
-    static func extendedKeyUsages(_ subject: Subject, policy: IssuancePolicy) throws -> [ExtendedKeyUsageName] {
-        guard policy.honorExtendedKeyUsages, let requested = try subject.requestedExtensions?.extendedKeyUsage else {
-            return policy.extendedKeyUsages
+    /// The usages' OIDs: requested ones are copied as they are, those Shedu has no name for too
+    /// (dropping every one of them left a certificate without the extension: one for any purpose).
+    static func extendedKeyUsages(_ subject: Subject, policy: IssuancePolicy) throws -> [ASN1ObjectIdentifier] {
+        guard policy.honorExtendedKeyUsages,
+            let requested = try requestedExtension("extended key usage (RFC 5280 §4.2.1.12)", { try subject.requestedExtensions?.extendedKeyUsage })
+        else {
+            return policy.extendedKeyUsages.map(\.oid)
         }
-        return requested.compactMap { ExtendedKeyUsageName(oid: ASN1ObjectIdentifier($0)) }
+        return requested.map { ASN1ObjectIdentifier($0) }
+    }
+
+    /// A requested extension, decoded; one that does not decode is the requester's mistake (a 400).
+    private static func requestedExtension<Value>(_ name: String, _ decode: () throws -> Value?) throws -> Value? {
+        do {
+            return try decode()
+        } catch {
+            throw PKIError.invalidInput("the requested \(name) does not decode")
+        }
     }
 }

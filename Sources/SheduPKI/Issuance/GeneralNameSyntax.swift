@@ -17,14 +17,30 @@ enum GeneralNameSyntax {
         }
     }
 
-    /// An RFC 822 mailbox (RFC 5280 §4.2.1.6: `local-part@domain`): a local part of printable
-    /// characters without spaces, and a domain name.
+    /// An RFC 5321 mailbox (RFC 5280 §4.2.1.6: `local-part@domain`): a local part that is a
+    /// dot-string of atext (`a.b+tag`) or a quoted string (`"a b"`), and a domain name.
     static func isMailbox(_ text: String) -> Bool {
         guard let at = text.utf8.lastIndex(of: UInt8(ascii: "@")) else { return false }
         let local = text.utf8[..<at]
         let domain = String(decoding: text.utf8[text.utf8.index(after: at)...], as: UTF8.self)
-        return (1...64).contains(local.count) && local.allSatisfy { (0x21...0x7E).contains($0) } && isDomainName(domain, wildcard: false)
+        guard (1...64).contains(local.count), isDomainName(domain, wildcard: false) else { return false }
+        let quote = UInt8(ascii: "\"")
+        if local.first == quote {
+            // Printable ASCII inside, a quote or backslash only after a backslash.
+            guard local.count >= 2, local.last == quote else { return false }
+            var escaped = false
+            for byte in local.dropFirst().dropLast() {
+                guard (0x20...0x7E).contains(byte) else { return false }
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == quote { return false }
+            }
+            return !escaped
+        }
+        return local.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).allSatisfy { atom in
+            !atom.isEmpty && atom.allSatisfy { isLetterOrDigit($0) || mailboxAtomSymbols.contains($0) }
+        }
     }
+
+    private static let mailboxAtomSymbols = Set("!#$%&'*+-/=?^_`{|}~".utf8)
 
     /// A URI with a scheme (RFC 3986 §3.1) and no spaces or control characters.
     static func isURI(_ text: String) -> Bool {

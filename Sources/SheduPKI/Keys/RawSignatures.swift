@@ -102,22 +102,29 @@ extension SigningKey {
 }
 
 extension Certificate.PublicKey {
-    /// Checks a signature made by ``SigningKey/sign(_:scheme:)``.
+    /// Checks a signature made by ``SigningKey/sign(_:scheme:)``. The input is checked first: a
+    /// hash of the wrong length is refused whatever the signature holds.
     public func isValidSignature(_ signature: Data, for input: SignedInput, scheme: SignatureScheme) throws -> Bool {
         guard let spec = KeySpec(of: self), spec.algorithm == scheme.algorithm else {
             throw PKIError.invalidInput("\(scheme.rawValue) does not apply to this key")
         }
         if let key = P256.Signing.PublicKey(self) {
-            guard let parsed = try? P256.Signing.ECDSASignature(derRepresentation: signature) else { return false }
-            return try SigningKey.withDigest(input, scheme) { key.isValidSignature(parsed, for: $0) }
+            return try SigningKey.withDigest(input, scheme) { digest in
+                guard let parsed = try? P256.Signing.ECDSASignature(derRepresentation: signature) else { return false }
+                return key.isValidSignature(parsed, for: digest)
+            }
         }
         if let key = P384.Signing.PublicKey(self) {
-            guard let parsed = try? P384.Signing.ECDSASignature(derRepresentation: signature) else { return false }
-            return try SigningKey.withDigest(input, scheme) { key.isValidSignature(parsed, for: $0) }
+            return try SigningKey.withDigest(input, scheme) { digest in
+                guard let parsed = try? P384.Signing.ECDSASignature(derRepresentation: signature) else { return false }
+                return key.isValidSignature(parsed, for: digest)
+            }
         }
         if let key = P521.Signing.PublicKey(self) {
-            guard let parsed = try? P521.Signing.ECDSASignature(derRepresentation: signature) else { return false }
-            return try SigningKey.withDigest(input, scheme) { key.isValidSignature(parsed, for: $0) }
+            return try SigningKey.withDigest(input, scheme) { digest in
+                guard let parsed = try? P521.Signing.ECDSASignature(derRepresentation: signature) else { return false }
+                return key.isValidSignature(parsed, for: digest)
+            }
         }
         if let key = _RSA.Signing.PublicKey(self) {
             let padding: _RSA.Signing.Padding =

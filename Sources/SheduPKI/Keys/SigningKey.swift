@@ -36,7 +36,7 @@ public enum SigningKey: Sendable {
         let der = document.derBytes
         switch document.discriminator {
         case "EC PRIVATE KEY", "PRIVATE KEY", "RSA PRIVATE KEY":
-            if let key = Self.parseDER(der, pkcs8: document.discriminator == "PRIVATE KEY") {
+            if let key = try Self.parseDER(der, pkcs8: document.discriminator == "PRIVATE KEY") {
                 self = key
                 return
             }
@@ -52,10 +52,21 @@ public enum SigningKey: Sendable {
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
     ]
 
-    private static func parseDER(_ der: [UInt8], pkcs8: Bool) -> SigningKey? {
-        if let key = try? P256.Signing.PrivateKey(derRepresentation: der) { return .p256(key) }
-        if let key = try? P384.Signing.PrivateKey(derRepresentation: der) { return .p384(key) }
-        if let key = try? P521.Signing.PrivateKey(derRepresentation: der) { return .p521(key) }
+    private static func parseDER(_ der: [UInt8], pkcs8: Bool) throws -> SigningKey? {
+        // swift-crypto reads the scalar of a PKCS#8 EC key on any curve of its size as its own
+        // curve's, and a SEC1 key's public key is not compared with its scalar: both are checked here.
+        if let key = try? P256.Signing.PrivateKey(derRepresentation: der) {
+            try ECPrivateKeyClaims(der: der, pkcs8: pkcs8).check(curve: .NamedCurves.secp256r1, publicKey: key.publicKey.x963Representation)
+            return .p256(key)
+        }
+        if let key = try? P384.Signing.PrivateKey(derRepresentation: der) {
+            try ECPrivateKeyClaims(der: der, pkcs8: pkcs8).check(curve: .NamedCurves.secp384r1, publicKey: key.publicKey.x963Representation)
+            return .p384(key)
+        }
+        if let key = try? P521.Signing.PrivateKey(derRepresentation: der) {
+            try ECPrivateKeyClaims(der: der, pkcs8: pkcs8).check(curve: .NamedCurves.secp521r1, publicKey: key.publicKey.x963Representation)
+            return .p521(key)
+        }
         if let key = try? _RSA.Signing.PrivateKey(derRepresentation: der) { return .rsa(key) }
         if pkcs8, der.count == 48, Array(der.prefix(16)) == ed25519PKCS8Prefix,
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: der.suffix(32))

@@ -135,6 +135,30 @@ struct JSONPatchTests {
         #expect(try plain.apply(to: current) == ["patches": [1, 2], "b": 1])
     }
 
+    @Test("what a client stores is held to 64 levels and 1 MiB, also when patches build it")
+    func clientDocumentsAreBounded() throws {
+        let current: [String: JSONValue] = ["a": 1]
+        // A body nested 65 levels is refused as it is read.
+        let deepBody = String(repeating: #"{"a":"#, count: 65) + "1" + String(repeating: "}", count: 65)
+        let bodyError = #expect(throws: SheduError.self) { try MetadataUpdate(body: Data(deepBody.utf8), isPatch: false) }
+        #expect(bodyError?.message.hasPrefix("request body is not valid JSON: nested deeper than 64 levels at offset") == true)
+        let nearlyDeep = String(repeating: #"{"a":"#, count: 64) + "1" + String(repeating: "}", count: 64)
+        #expect(try MetadataUpdate(body: Data(nearlyDeep.utf8), isPatch: false).apply(to: current).count == 1)
+        // A patch path can nest further than its body does.
+        let deepPath = "/" + Array(repeating: "b", count: 65).joined(separator: "/")
+        let deepPatch = try MetadataUpdate(
+            body: Data(#"{"patches":[{"op":"add","path":"\#(deepPath)","value":1}]}"#.utf8), isPatch: true)
+        let pathError = #expect(throws: SheduError.self) { try deepPatch.apply(to: current) }
+        #expect(pathError?.message == "patch 0 (add \(deepPath)): the document nests deeper than 64 levels")
+        // Each copy of the root doubles the document: 40 steps would be a terabyte of text.
+        let filler = String(repeating: "x", count: 1000)
+        let copies = (0..<40).map { #"{"op":"copy","from":"","path":"/c\#($0)"}"# }.joined(separator: ",")
+        let doubling = try MetadataUpdate(body: Data(#"{"patches":[\#(copies)]}"#.utf8), isPatch: true)
+        let sizeError = #expect(throws: SheduError.self) { try doubling.apply(to: ["filler": .string(filler)]) }
+        #expect(sizeError?.message.hasSuffix("the document would be longer than 1 MiB of JSON") == true, "\(sizeError?.message ?? "")")
+        #expect(sizeError?.message.contains("(copy /c") == true)
+    }
+
     @Test func pointersEscapeOnlyWithTildeZeroAndOne() throws {
         #expect(try JSONPointer("/a~1b/c~0d").tokens == ["a/b", "c~d"])
         #expect(try JSONPointer("/~01").tokens == ["~1"], "~0 is decoded after ~1")

@@ -258,6 +258,25 @@ struct CAIssuanceTests {
             // A time-stamping usage is critical (RFC 3161 §2.3).
             let stamper = try await issue(try TestPKI.csr(commonName: "tsa", key: ec, extendedKeyUsage: [.timeStamping]))
             #expect(try extensions(stamper.pem).contains("X509v3 Extended Key Usage: critical"))
+            // A usage Shedu has no name for is copied: dropped, it left a certificate with no
+            // extended key usage at all, good for any purpose.
+            let custom = try await issue(try TestPKI.csr(
+                commonName: "custom", key: ec, extendedKeyUsage: [.init(oid: [1, 3, 6, 1, 4, 1, 99999, 7]), .clientAuth]))
+            let customUsages = try extensions(custom.pem)
+            #expect(customUsages.contains("1.3.6.1.4.1.99999.7") && customUsages.contains("TLS Web Client Authentication"), "\(customUsages)")
+            #expect(custom.json["extensions"]?["extended_key_usage"] == ["ClientAuth"])
+            // Usages that do not decode are the request's mistake: a 400, not a 500.
+            for (requested, name) in [
+                (Certificate.Extension(oid: .X509ExtensionID.keyUsage, critical: false, value: [0x03, 0x04, 0x00, 0xFF, 0xFF, 0xFF]),
+                 "key usage (RFC 5280 §4.2.1.3)"),
+                (Certificate.Extension(oid: .X509ExtensionID.extendedKeyUsage, critical: false, value: [0x02, 0x01, 0x01]),
+                 "extended key usage (RFC 5280 §4.2.1.12)"),
+            ] {
+                let malformed = try TestPKI.csr(commonName: "malformed", key: ec, extraExtensions: [requested])
+                let answer = try await client.send(.post, "/api/ca/v1/cas/ca/sign", token: token, json: #"{"csr":"\#(malformed)","profile":\#(honoring)}"#)
+                #expect(answer.status == .badRequest, "\(answer.text)")
+                #expect(try answer.json()["err"] == .string("the requested \(name) does not decode"))
+            }
             // A country written as UTF8String is written as PrintableString.
             let utf8Country = try DistinguishedName([
                 RelativeDistinguishedName(.init(type: .RDNAttributeType.countryName, utf8String: "DE")),
@@ -335,7 +354,11 @@ struct CAIssuanceTests {
             let pem = PEMText.pem(derCertificate: Array(Data(base64Encoded: good)!), discriminator: "CERTIFICATE REQUEST")
             #expect(try await api.sign(ca: "ca", csr: pem).status == .created)
             #expect(try await api.sign(ca: "ca", csr: Data(pem.utf8).base64EncodedString()).status == .created)
-            #expect(try await api.get("/api/ca/v1/cas/ca/certificates")["list"]?.arrayValue?.count == 2)
+            // With the text `openssl req -text` writes before the block (RFC 7468 §2), as PEM and base64 of it.
+            let explained = "Certificate Request:\n    Data:\n        Version: 1 (0x0)\n" + pem
+            #expect(try await api.sign(ca: "ca", csr: explained).status == .created)
+            #expect(try await api.sign(ca: "ca", csr: Data(explained.utf8).base64EncodedString()).status == .created)
+            #expect(try await api.get("/api/ca/v1/cas/ca/certificates")["list"]?.arrayValue?.count == 4)
         }
         await app.cleanup()
     }

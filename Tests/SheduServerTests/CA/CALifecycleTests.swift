@@ -722,6 +722,7 @@ struct CALifecycleTests {
             let ski = try #require(try await importRoot("outside", "first.pem")["certificate"]?["subject_key_id"]?.stringValue)
             let signed = try await api.sign(ca: "outside", csr: try TestPKI.csr(commonName: "d-1", key: try TestPKI.key("ECDSA", 256)))
             let leaf = try #require(try signed.json()["serial_number"]?.stringValue)
+            _ = try await api.createCA(id: "outside-sub", parent: "outside", expiration: "1y")
             _ = try await api.status("/api/ca/v1/certificates/\(leaf)/status", "REVOKED", reason: "KeyCompromise")
             _ = try await api.status("/api/ca/v1/cas/outside/status", "REVOKED")
             #expect(try await client.send(.delete, "/api/ca/v1/cas/outside", token: token).status == .noContent)
@@ -735,6 +736,10 @@ struct CALifecycleTests {
             #expect(crl.status == .ok)
             let entries = try CertificateRevocationList(derEncoded: Array(crl.body.readableBytesView)).entries
             #expect(entries.contains { $0.serialNumber.hexString == leaf }, "the revoked leaf is on the CRL again")
+            // Its subordinate CA too: it pointed at the deleted id.
+            let sub = try await api.get("/api/ca/v1/cas/outside-sub")
+            #expect(sub["certificate"]?["issuer_metadata"]?["id"] == "outside-again", "\(sub)")
+            #expect(sub["level"] == 1)
 
             // A new CA that only reuses an id does not take what the old one issued.
             try await api.createCA(id: "reused", expiration: "5y", profileID: "device-profile")

@@ -109,6 +109,14 @@ struct KMSTests {
                     json: #"{"algorithm":"\#(scheme)","message":"AAAA","message_type":"hash"}"#)
                 #expect(wrongLength.status == .badRequest)
                 #expect(try wrongLength.json()["err"]?.stringValue?.contains("bytes") == true)
+                // Verifying a hash of the wrong length is refused alike, whatever the signature
+                // holds (a signature that did not parse answered {"valid": false}).
+                for candidate in [signature, Data("garbage".utf8).base64EncodedString()] {
+                    let verifyWrongLength = try await client.send(
+                        .post, "/api/kms/v1/keys/\(id)/verify", token: token,
+                        json: #"{"algorithm":"\#(scheme)","message":"AAAA","message_type":"hash","signature":"\#(candidate)"}"#)
+                    #expect(verifyWrongLength.status == .badRequest, "\(verifyWrongLength.text)")
+                }
             }
         }
         await app.cleanup()
@@ -178,7 +186,9 @@ struct KMSTests {
                 ("/api/kms/v1/keys", #"{"size":256}"#, "algorithm is required"),
                 ("/api/kms/v1/keys", #"{"algorithm":"RSA","name":"k"}"#, "size is required for RSA keys: one of 2048, 3072, 4096"),
                 ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256}"#, "name is required"),
-                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256,"name":""}"#, "name is required"),
+                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256,"name":""}"#, "name must not be empty"),
+                ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":256,"name":"   "}"#, "name must not be empty"),
+                ("/api/kms/v1/keys/import", #"{"name":" ","private_key":"\#(Data(encrypted.utf8).base64EncodedString())"}"#, "name must not be empty"),
                 ("/api/kms/v1/keys/import", #"{"private_key":"not base64!"}"#, "private_key must be base64 of a PEM private key"),
                 ("/api/kms/v1/keys/import", #"{"private_key":"\#(Data("hello".utf8).base64EncodedString())"}"#, "private_key is not a PEM private key"),
                 ("/api/kms/v1/keys/import", #"{"private_key":"\#(Data(encrypted.utf8).base64EncodedString())"}"#, "private_key is encrypted"),
@@ -266,6 +276,18 @@ struct KMSTests {
 
             let metadata = try await client.send(.patch, "/api/kms/v1/keys/gateway/metadata", token: operatorToken, json: #"{"site":"plant-1"}"#)
             #expect(try metadata.json()["metadata"] == ["site": "plant-1"])
+            // Metadata nested past what is read back, or grown by copies, is refused and not stored:
+            // stored, it left the key (and the whole list) answering 500.
+            let deepPath = String(repeating: "/a", count: 600)
+            let copies = (0..<30).map { #"{"op":"copy","from":"","path":"/c\#($0)"}"# }.joined(separator: ",")
+            for patch in [#"{"patches":[{"op":"add","path":"\#(deepPath)","value":1}]}"#, #"{"patches":[\#(copies)]}"#] {
+                let refused = try await client.send(.patch, "/api/kms/v1/keys/gateway/metadata", token: operatorToken, json: patch)
+                #expect(refused.status == .badRequest, "\(refused.text)")
+                #expect(try refused.json()["err"]?.stringValue?.contains("deeper than 64 levels") == true
+                    || refused.json()["err"]?.stringValue?.contains("longer than 1 MiB") == true, "\(refused.text)")
+            }
+            #expect(try await client.send(.get, "/api/kms/v1/keys/gateway", token: viewer).json()["metadata"] == ["site": "plant-1"])
+            #expect(try await client.send(.get, "/api/kms/v1/keys", token: viewer).status == .ok)
 
             let filtered = try await client.send(.get, "/api/kms/v1/keys?filter=tags[contains]gw&filter=algorithm[eq]ECDSA", token: viewer)
             #expect(try filtered.json()["list"]?.arrayValue?.count == 1)

@@ -15,7 +15,8 @@ enum TestPKI {
     /// A CSR signed by `key`, as base64 of its DER (the seeds' form).
     static func csr(
         commonName: String, organization: String? = nil, key: SigningKey, dnsNames: [String] = [],
-        keyUsage: KeyUsage? = nil, extendedKeyUsage: [ExtendedKeyUsage.Usage] = [], name requestedName: DistinguishedName? = nil
+        keyUsage: KeyUsage? = nil, extendedKeyUsage: [ExtendedKeyUsage.Usage] = [], name requestedName: DistinguishedName? = nil,
+        extraExtensions: [Certificate.Extension] = []
     ) throws -> String {
         let name = try requestedName ?? DistinguishedName {
             if let organization { OrganizationName(organization) }
@@ -29,6 +30,7 @@ enum TestPKI {
         if !extendedKeyUsage.isEmpty {
             try extensions.append(Certificate.Extension(try ExtendedKeyUsage(extendedKeyUsage), critical: false))
         }
+        for extra in extraExtensions { try extensions.append(extra) }
         var attributes = CertificateSigningRequest.Attributes()
         if !extensions.isEmpty {
             attributes.insert(try CertificateSigningRequest.Attribute(ExtensionRequest(extensions: extensions)))
