@@ -232,6 +232,9 @@ extension CAService {
 
     /// Sets the default issuance profile of what the CA signs.
     public func setCAProfile(id: String, profileID: String) async throws -> CertificateAuthority {
+        guard !profileID.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw SheduError.badRequest("profile_id must name an issuance profile")
+        }
         _ = try await profiles.profile(id: profileID)
         let now = clock.now()
         let updated = try await store.updateCA(id: id) { ca in
@@ -306,9 +309,10 @@ extension CAService {
             let certificate = try build(
                 subject, policy: profile.policy(now: now), issuer: parent?.issuer, selfSigningKey: context.issuer.key,
                 serialNumber: serial, now: now)
+            // The CA's status stays: an INACTIVE CA is given a certificate, not its signing back.
             var record = try CertificateRecord(
-                certificate: certificate, type: ca.certificate.type, engineID: ca.certificate.engineID, keyID: ca.keyID,
-                caID: id,
+                certificate: certificate, status: ca.status, type: ca.certificate.type, engineID: ca.certificate.engineID,
+                keyID: ca.keyID, caID: id,
                 issuer: parent.map { .init(serialNumber: $0.ca.certificate.serialNumber, id: $0.ca.id, level: $0.ca.level) }
                     ?? ca.certificate.issuer,
                 creationDate: now)

@@ -144,9 +144,14 @@ extension CAService {
         }
     }
 
-    public func certificate(serialNumber: String) async throws -> CertificateRecord {
+    /// - Parameter caID: the CA that must have issued it (`/cas/{id}/certificates/{sn}`).
+    public func certificate(serialNumber: String, issuedBy caID: String? = nil) async throws -> CertificateRecord {
+        if let caID { _ = try await ca(id: caID) }
         guard let record = try await store.certificate(serialNumber: Self.normalizedSerial(serialNumber)) else {
             throw SheduError.notFound("certificate '\(serialNumber)' not found")
+        }
+        if let caID, record.issuer.id != caID {
+            throw SheduError.notFound("certificate '\(serialNumber)' was not issued by CA '\(caID)'")
         }
         return record
     }

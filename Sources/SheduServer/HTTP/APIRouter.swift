@@ -30,6 +30,8 @@ struct DocumentedRoute: Sendable {
     var isList: Bool
     /// The filter parameters a route takes without being a list (the stats routes).
     var filterParameters: [String] = []
+    /// Other query parameters the route reads: name and description (strings).
+    var queryParameters: [(name: String, description: String)] = []
     var contentTypes: (request: String, response: String)
 }
 
@@ -47,7 +49,8 @@ final class APIRouter: @unchecked Sendable {
     func on<Output: ResponseGenerator>(
         _ method: HTTPRequest.Method, _ path: String, access: Access? = nil, summary: String, tag: String,
         request: String? = nil, response: String? = nil, status: HTTPResponse.Status = .ok, list: Bool = false,
-        filters: [String] = [], contentTypes: (request: String, response: String) = ("application/json", "application/json"),
+        filters: [String] = [], queries: [(name: String, description: String)] = [],
+        contentTypes: (request: String, response: String) = ("application/json", "application/json"),
         handler: @escaping @Sendable (Request, SheduRequestContext) async throws -> Output
     ) {
         let access = access ?? .role(Access.defaultRole(for: method))
@@ -55,7 +58,7 @@ final class APIRouter: @unchecked Sendable {
             DocumentedRoute(
                 method: method, path: path, summary: summary, tag: tag, access: access, requestSchema: request,
                 responseSchema: response, successStatus: status, isList: list, filterParameters: filters,
-                contentTypes: contentTypes))
+                queryParameters: queries, contentTypes: contentTypes))
         router.on(RouterPath(path), method: method) { request, context -> Response in
             if case .role(let required) = access {
                 try Self.authorize(required: required, method: method, path: path, context: context)

@@ -58,6 +58,7 @@ struct OpenAPIDocument {
                 "schema": ["type": "array", "items": ["type": "string"]],
             ])
         }
+        parameters += route.queryParameters.map { Self.queryParameter($0.name, "string", $0.description) }
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         if let schema = route.requestSchema {
             operation["requestBody"] = [

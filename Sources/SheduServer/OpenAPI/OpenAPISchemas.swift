@@ -69,8 +69,9 @@ enum OpenAPISchemas {
                 ], required: ["ca"]),
             "StatusChange": object(
                 [
-                    "status": string(values: CertificateStatus.allCases.map(\.rawValue)),
-                    "revocation_reason": string(values: RevocationReason.allCases.map(\.rawValue)),
+                    // EXPIRED is the monitor's to set, and RemoveFromCRL is a CRL entry's reason, not a revocation's.
+                    "status": string(values: CertificateStatus.allCases.filter { $0 != .expired }.map(\.rawValue)),
+                    "revocation_reason": string(values: RevocationReason.allCases.filter { $0 != .removeFromCRL }.map(\.rawValue)),
                 ], required: ["status"]),
             "CAProfile": object(["profile_id": string()], required: ["profile_id"]),
             "ReissueCA": object(["profile_id": string(), "profile": reference("IssuanceProfile")]),

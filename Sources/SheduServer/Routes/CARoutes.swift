@@ -76,8 +76,9 @@ struct CARoutes {
         }
         api.on(.get, "\(base)/cas/cn/{cn}", summary: "List CAs by subject common name", tag: "CA", response: "CA", list: true) {
             request, context in
-            var query = try request.listQuery(fields: CertificateAuthority.fields)
-            query.filters.append(try Filter(parsing: "subject.common_name[eq]\(try context.pathParameter("cn"))", fields: CertificateAuthority.fields))
+            let query = Self.adding(
+                try Filter(parsing: "subject.common_name[eq]\(try context.pathParameter("cn"))", fields: CertificateAuthority.fields),
+                to: try request.listQuery(fields: CertificateAuthority.fields))
             return ListEnvelope(try await ca.listCAs(query))
         }
         for method in [HTTPRequest.Method.post, .put] {
@@ -153,7 +154,7 @@ struct CARoutes {
             return ListEnvelope(try await ca.listCertificates(query, scope: .issuedBy(caID: try context.pathParameter("id"))))
         }
         api.on(.get, "\(base)/cas/{id}/certificates/{sn}", summary: "Get a certificate", tag: "CA", response: "Certificate") { _, context in
-            JSONResponse(.ok, try await ca.certificate(serialNumber: try context.pathParameter("sn")))
+            JSONResponse(.ok, try await ca.certificate(serialNumber: try context.pathParameter("sn"), issuedBy: try context.pathParameter("id")))
         }
     }
 
@@ -166,7 +167,11 @@ struct CARoutes {
             request, context in
             ListEnvelope(try await ca.listCertificates(try Self.withStatus(try request.listQuery(fields: CertificateRecord.fields), context)))
         }
-        api.on(.get, "\(base)/certificates/expiration", summary: "Live certificates expiring in a window", tag: "Certificates", response: "Certificate", list: true) {
+        api.on(
+            .get, "\(base)/certificates/expiration", summary: "Live certificates expiring in a window", tag: "Certificates", response: "Certificate",
+            list: true,
+            queries: [("expires_after", "RFC 3339 time or YYYY-MM-DD: valid_to after it"), ("expires_before", "RFC 3339 time or YYYY-MM-DD: valid_to before it")]
+        ) {
             request, _ in
             func instant(_ name: String) throws -> Date? {
                 guard let text = request.queryValue(name), !text.isEmpty else { return nil }
@@ -217,8 +222,15 @@ struct CARoutes {
 
     /// A list query narrowed to the `{status}` of the path.
     static func withStatus(_ query: ListQuery, _ context: SheduRequestContext) throws -> ListQuery {
+        adding(try Filter(parsing: "status[eq]\(try context.pathParameter("status").uppercased())", fields: CertificateRecord.fields), to: query)
+    }
+
+    /// A list route's own filter (`/status/{status}`, `/cn/{cn}`), added once: a bookmark carries
+    /// the filters of the first page, this one included (added on every page, it piled up until
+    /// page 101 passed the limit of 100 filters).
+    static func adding(_ filter: Filter, to query: ListQuery) -> ListQuery {
         var query = query
-        query.filters.append(try Filter(parsing: "status[eq]\(try context.pathParameter("status").uppercased())", fields: CertificateRecord.fields))
+        if !query.filters.contains(filter) { query.filters.append(filter) }
         return query
     }
 }

@@ -210,13 +210,20 @@ public struct SQLCAStore: CAStore {
             if try await !Self.takeOver(certificate, on: db) {
                 try await insertCertificateRow(certificate, requireActiveCA: requireActiveParent, on: db)
             }
-            // What a deleted CA of the same id issued is not this CA's; what it issued with this
-            // CA's key (checked by signature) is, and its revocations belong on this CA's CRL.
+            // What a deleted CA of the same id issued is not this CA's, subordinate CAs included;
+            // what it issued with this CA's key (checked by signature: `adopt`, `reparent`) is,
+            // and its revocations belong on this CA's CRL.
             try await db.raw(
                 """
                 UPDATE certificates SET issuer_ca_id = '-', issuer_serial = '-', issuer_level = -1
-                WHERE issuer_ca_id = \(bind: ca.id) AND NOT self_signed AND ca_id IS NULL
+                WHERE issuer_ca_id = \(bind: ca.id) AND NOT self_signed
                     AND NOT EXISTS (SELECT 1 FROM cas WHERE cas.id = certificates.issuer_ca_id)
+                """
+            ).run()
+            try await db.raw(
+                """
+                UPDATE cas SET parent_id = NULL
+                WHERE parent_id = \(bind: ca.id) AND NOT EXISTS (SELECT 1 FROM cas parent WHERE parent.id = \(bind: ca.id))
                 """
             ).run()
             for range in ChunkSizes.ranges(count: adopt.count, limit: 512) {

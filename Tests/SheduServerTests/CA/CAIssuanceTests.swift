@@ -68,6 +68,15 @@ struct CAIssuanceTests {
             let fetched = try await api.get("/api/ca/v1/certificates/\(serial)")
             #expect(fetched == certificate)
             #expect(try await api.get("/api/ca/v1/cas/issuing-ca-01/certificates/\(serial)") == certificate)
+            // Under another CA, or one that does not exist, it is not found.
+            for (path, message) in [
+                ("/api/ca/v1/cas/root-ca/certificates/\(serial)", "certificate '\(serial)' was not issued by CA 'root-ca'"),
+                ("/api/ca/v1/cas/nope/certificates/\(serial)", "CA 'nope' not found"),
+            ] {
+                let elsewhere = try await client.send(.get, path, token: token)
+                #expect(elsewhere.status == .notFound)
+                #expect(try elsewhere.json()["err"] == .string(message), "\(elsewhere.text)")
+            }
         }
         try? FileManager.default.removeItem(at: work)
         await app.cleanup()

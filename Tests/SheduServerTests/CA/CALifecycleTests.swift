@@ -374,6 +374,9 @@ struct CALifecycleTests {
         try await app.withRouter { client in
             let api = CAClient(client: client, token: token)
             try await api.createCA(id: "root", expiration: "5y")
+            let unnamed = try await client.send(.post, "/api/ca/v1/cas/root/profile", token: token, json: #"{"profile_id":" "}"#)
+            #expect(unnamed.status == .badRequest)
+            #expect(try unnamed.json()["err"] == "profile_id must name an issuance profile")
             for round in 0..<12 {
                 let keyID = try #require(try await client.send(
                     .post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"ECDSA","size":256,"name":"k\#(round)"}"#).json()["key_id"]?.stringValue)
@@ -563,6 +566,13 @@ struct CALifecycleTests {
             let mineAgain = try await client.send(.post, "/api/ca/v1/cas/mine/reissue", token: token, json: "{}").json()
             let subAgain = try await client.send(.post, "/api/ca/v1/cas/mine-sub/reissue", token: token, json: "{}").json()
             #expect(subAgain["certificate"]?["issuer_metadata"]?["serial_number"] == mineAgain["serial_number"])
+            // An INACTIVE CA stays INACTIVE: a reissue gives it a certificate, not its signing back.
+            _ = try await api.status("/api/ca/v1/cas/mine-sub/status", "INACTIVE")
+            let inactiveReissued = try await client.send(.post, "/api/ca/v1/cas/mine-sub/reissue", token: token, json: "{}")
+            #expect(inactiveReissued.status == .ok, "\(inactiveReissued.text)")
+            #expect(try inactiveReissued.json()["certificate"]?["status"] == "INACTIVE")
+            let refusedSign = try await api.sign(ca: "mine-sub", csr: try TestPKI.csr(commonName: "dev-3", key: try TestPKI.key("ECDSA", 256)))
+            #expect(refusedSign.status == .conflict, "\(refusedSign.text)")
         }
         try? FileManager.default.removeItem(at: work)
         await app.cleanup()
@@ -744,10 +754,13 @@ struct CALifecycleTests {
             // A new CA that only reuses an id does not take what the old one issued.
             try await api.createCA(id: "reused", expiration: "5y", profileID: "device-profile")
             let old = try #require(try await api.sign(ca: "reused", csr: try TestPKI.csr(commonName: "d-2", key: try TestPKI.key("ECDSA", 256))).json()["serial_number"]?.stringValue)
+            _ = try await api.createCA(id: "reused-sub", parent: "reused", expiration: "1y")
             _ = try await api.status("/api/ca/v1/cas/reused/status", "REVOKED")
             #expect(try await client.send(.delete, "/api/ca/v1/cas/reused", token: token).status == .noContent)
             try await api.createCA(id: "reused", expiration: "5y", profileID: "device-profile")
             #expect(try await api.get("/api/ca/v1/certificates/\(old)")["issuer_metadata"]?["id"] == "-")
+            // Nor its subordinate CA (which was listed, counted and put on the new CA's CRL).
+            #expect(try await api.get("/api/ca/v1/cas/reused-sub")["certificate"]?["issuer_metadata"]?["id"] == "-")
             let counts = try await api.get("/api/ca/v1/stats/reused")
             #expect(counts["REVOKED"] == 0 && counts["ACTIVE"] == 0, "\(counts)")
             #expect(try await api.get("/api/ca/v1/cas/reused/certificates")["list"]?.arrayValue?.isEmpty == true)

@@ -42,6 +42,13 @@ struct OpenAPITests {
         }
         let caStatsParameters = paths["/api/ca/v1/stats"]?["get"]?["parameters"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
         #expect(caStatsParameters == ["ca_filter", "cert_filter"])
+        // The expiration window's own parameters; a status change offers only what the server takes.
+        let expiring = paths["/api/ca/v1/certificates/expiration"]?["get"]?["parameters"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(expiring.contains("expires_after") && expiring.contains("expires_before"), "\(expiring)")
+        let statusChange = document["components"]?["schemas"]?["StatusChange"]?["properties"]
+        #expect(statusChange?["status"]?["enum"]?.arrayValue?.contains("EXPIRED") == false)
+        #expect(statusChange?["revocation_reason"]?["enum"]?.arrayValue?.contains("RemoveFromCRL") == false)
+        #expect(statusChange?["revocation_reason"]?["enum"]?.arrayValue?.contains("KeyCompromise") == true)
         let device = paths["/api/devmanager/v1/devices/{id}"]
         #expect(device?["get"]?["responses"]?["404"] != nil)
         #expect(device?["delete"]?["responses"]?["409"] != nil, "a device with a live identity")
