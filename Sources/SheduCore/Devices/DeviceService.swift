@@ -175,7 +175,8 @@ public struct DeviceService: Sendable {
             device.windows = windows
             var certificateChanges = [CertificateChange(serialNumber: serial, change: attach)]
             if let previousSerial {
-                certificateChanges.append(CertificateChange(serialNumber: previousSerial, change: retire))
+                // A previous identity deleted since (its CA gone) has nothing left to retire.
+                certificateChanges.append(CertificateChange(serialNumber: previousSerial, skipsMissing: true, change: retire))
             }
             return DeviceChange(
                 events: [try updateEvent("device.identity.update", previous, device, at: now)],

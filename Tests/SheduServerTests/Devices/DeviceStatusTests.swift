@@ -67,6 +67,32 @@ struct DeviceStatusTests {
         await app.cleanup()
     }
 
+    /// A device whose identity was deleted (its CA revoked and deleted first) takes a new one:
+    /// retiring the missing certificate answered 404 for a serial the caller never sent.
+    @Test(arguments: TestBackend.available)
+    func aDeviceWhoseIdentityWasDeletedIsBoundAgain(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            try await world.register("lone-1")
+            try await world.api.createCA(id: "lone-ca", parent: "root-ca", expiration: "2y", profileID: "device-profile")
+            let lost = try await world.api.sign(ca: "lone-ca", csr: try TestPKI.csr(commonName: "lone-1", key: try TestPKI.key("ECDSA", 256)))
+            let lostSerial = try #require(try lost.json()["serial_number"]?.stringValue)
+            #expect(try await world.bind("lone-1", lostSerial).status == .ok)
+            _ = try await world.api.status("/api/ca/v1/cas/lone-ca/status", "REVOKED")
+            #expect(try await client.send(.delete, "/api/ca/v1/cas/lone-ca", token: token).status == .noContent)
+            #expect(try await client.send(.delete, "/api/ca/v1/certificates/\(lostSerial)", token: token).status == .noContent)
+
+            let replacement = try await world.issue(for: "lone-1")
+            let bound = try await world.bind("lone-1", replacement)
+            #expect(bound.status == .ok, "\(bound.text)")
+            #expect(try await world.device("lone-1")["identity_slot"]?["versions"]?["1"] == .string(replacement))
+            #expect(try await world.status(of: "lone-1") == "ACTIVE")
+        }
+        await app.cleanup()
+    }
+
     /// An identity on hold that is replaced or decommissioned is revoked for good: releasing the
     /// hold brought it back, live in OCSP and off the CRL, beside the device's current one.
     @Test(arguments: TestBackend.available)

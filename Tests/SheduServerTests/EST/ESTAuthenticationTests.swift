@@ -231,7 +231,7 @@ struct ESTAuthenticationTests {
     /// A factory CA Shedu only knows by its certificate: its devices' bootstrap certificates are
     /// checked against the factory's own CRL; a chain through an intermediate is accepted, and
     /// `chain_level_validation` limits how much of it counts.
-    @Test func externalBootstrapCertificatesAreCheckedAgainstTheirCRL() async throws {
+    @Test func externalBootstrapCertificatesAreCheckedAgainstTheirCRLAndOCSPResponder() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)
         let caPath = app.dataFolder.caCertificate.path
@@ -272,6 +272,25 @@ struct ESTAuthenticationTests {
             #expect(refused.status == 401, "revoked in the factory's CRL: \(refused.text)")
             #expect((try? refused.json())?["err"]?.stringValue?.contains("revoked") == true)
             #expect(crlServer.calls >= 1)
+
+            // Revoked only in the factory's OCSP responder (its CRL does not list it): the
+            // responder is asked, also for a certificate with critical extensions (it was not).
+            var withdrawn = try TestDevice("line-withdrawn")
+            let withdrawnLeaf = try factory.issue(
+                withdrawn.name, key: withdrawn.key, crlURL: crlURL, ocspURL: "\(crlServer.baseURL)/factory-ocsp")
+            #expect(withdrawnLeaf.extensions.contains { $0.critical }, "the case that was missed")
+            withdrawn.certificatePEM = PEMText.pem(derCertificate: withdrawnLeaf.derBytes) + PEMText.pem(derCertificate: factory.intermediate.derBytes)
+            crlServer.answerOCSP(as: try OCSPResponder(certificate: factory.intermediate, key: factory.intermediateKey), revoked: [withdrawnLeaf.serialNumber])
+            let withdrawnClient = try withdrawn.client(server, caCertificatePath: caPath)
+            let refusedByOCSP = try await withdrawnClient.est("/.well-known/est/factory-dms/simpleenroll", csr: try withdrawn.csrBody())
+            #expect(refusedByOCSP.status == 401, "revoked in the factory's OCSP responder: \(refusedByOCSP.text)")
+            #expect((try? refusedByOCSP.json())?["err"]?.stringValue?.contains("revoked") == true)
+            #expect(crlServer.ocspCalls >= 1)
+            // The same responder calling it good lets it enroll.
+            crlServer.answerOCSP(as: try OCSPResponder(certificate: factory.intermediate, key: factory.intermediateKey), revoked: [])
+            let acceptedByOCSP = try await withdrawnClient.est("/.well-known/est/factory-dms/simpleenroll", csr: try withdrawn.csrBody())
+            #expect(acceptedByOCSP.status == 200, "\(acceptedByOCSP.text)")
+            try await withdrawnClient.shutdown()
             try await goodClient.shutdown()
             try await badClient.shutdown()
         }
@@ -333,6 +352,10 @@ final class TestWebhook: Sendable {
             var calls = 0
             var tokensIssued = 0
             var crl: [UInt8] = []
+            /// Who answers OCSP requests at /factory-ocsp, and what it calls revoked.
+            var ocspResponder: OCSPResponder?
+            var ocspRevoked: Set<Certificate.SerialNumber> = []
+            var ocspCalls = 0
         }
         let state = Mutex(State())
 
@@ -361,6 +384,13 @@ final class TestWebhook: Sendable {
     var crl: [UInt8] {
         get { recorder.state.withLock { $0.crl } }
         set { recorder.state.withLock { $0.crl = newValue } }
+    }
+    var ocspCalls: Int { recorder.state.withLock { $0.ocspCalls } }
+    func answerOCSP(as responder: OCSPResponder, revoked: Set<Certificate.SerialNumber>) {
+        recorder.state.withLock { state in
+            state.ocspResponder = responder
+            state.ocspRevoked = revoked
+        }
     }
 
     private init(recorder: Recorder, port: Int, scheme: String, group: ServiceGroup, task: Task<Void, any Error>) {
@@ -429,6 +459,23 @@ final class TestWebhook: Sendable {
             }
             return Response(status: .ok, headers: [.contentType: "application/pkix-crl"], body: .init(byteBuffer: ByteBuffer(bytes: crl)))
         }
+        router.post("/factory-ocsp") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            let ocspRequest = try OCSPRequest(derEncoded: Array(body.readableBytesView))
+            let (responder, revoked) = recorder.state.withLock { state in
+                state.ocspCalls += 1
+                return (state.ocspResponder, state.ocspRevoked)
+            }
+            guard let responder else { return Response(status: .notFound) }
+            let now = Date()
+            let answers = ocspRequest.certIDs.map { certID in
+                OCSPSingleResponse(
+                    certID: certID, status: revoked.contains(certID.serialNumber) ? .revoked(time: now, reason: .keyCompromise) : .good,
+                    thisUpdate: now, nextUpdate: now.addingTimeInterval(3600))
+            }
+            let der = try responder.response(answers, nonce: ocspRequest.nonce, producedAt: now)
+            return Response(status: .ok, headers: [.contentType: "application/ocsp-response"], body: .init(byteBuffer: ByteBuffer(bytes: der)))
+        }
         let address = BindAddress.hostname("127.0.0.1", port: port)
         let service: any Service
         if tls {
@@ -489,11 +536,12 @@ struct ExternalFactoryCA {
             issuer: Issuer(certificate: root, key: rootKey, crlURL: nil, ocspURL: nil), now: now)
     }
 
-    func issue(_ name: String, key: SigningKey, crlURL: String) throws -> Certificate {
+    /// A device certificate (critical key usage and basic constraints, as CertificateBuilder writes them).
+    func issue(_ name: String, key: SigningKey, crlURL: String, ocspURL: String? = nil) throws -> Certificate {
         try CertificateBuilder.issue(
             .init(name: try DistinguishedName { CommonName(name) }, publicKey: key.publicKey),
             policy: IssuancePolicy(notAfter: Date().addingTimeInterval(86_400 * 30), extendedKeyUsages: [.clientAuth]),
-            issuer: Issuer(certificate: intermediate, key: intermediateKey, crlURL: crlURL, ocspURL: nil), now: Date())
+            issuer: Issuer(certificate: intermediate, key: intermediateKey, crlURL: crlURL, ocspURL: ocspURL), now: Date())
     }
 
     func crl(revoking serials: [Certificate.SerialNumber]) throws -> [UInt8] {

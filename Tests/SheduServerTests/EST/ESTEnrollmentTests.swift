@@ -79,6 +79,22 @@ struct ESTEnrollmentTests {
             #expect(stale.status == 401 || stale.status == 403, "\(stale.text)")
             try await identityClient.shutdown()
 
+            // Renewals sent at once with the current certificate: one wins (each passed the check
+            // made before the write, and every one took a new identity).
+            device.certificatePEM = PEMText.pem(derCertificate: second.derBytes)
+            let racers = try (0..<6).map { _ in try device.client(server, caCertificatePath: caPath) }
+            let csr = try device.csrBody()
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for racer in racers {
+                    group.addTask { try await racer.est("/.well-known/est/factory-dms/simplereenroll", csr: csr).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for racer in racers { try await racer.shutdown() }
+            #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
+            #expect(statuses.allSatisfy { $0 == 200 || $0 == 403 || $0 == 401 }, "\(statuses)")
+            #expect(try await world.get("/api/devmanager/v1/devices/sensor-1")["identity_slot"]?["active_version"] == 2)
+
             // Server key generation through the alias path: key and certificate in a multipart answer.
             var other = try TestDevice("sensor-2")
             try await world.bootstrap(&other)

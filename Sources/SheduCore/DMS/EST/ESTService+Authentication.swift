@@ -87,6 +87,7 @@ extension ESTService {
             })
         else { return false }
         var verifier = Verifier(rootCertificates: CertificateStore([issuer])) {
+            ValidatedChainPolicy([certificate, issuer])
             OCSPVerifierPolicy(failureMode: .soft, requester: OCSPOverHTTP(http: http, ownURL: publicURL))
         }
         switch await verifier.validate(leaf: certificate, intermediates: CertificateStore()) {

@@ -108,7 +108,7 @@ public struct ESTService: Sendable {
             authentication, anchors: authentication.clientCertificate.validationCAs, dms: dms, csr: der, deviceID: deviceID,
             request: request)
         try checkSignature(csr, dms: dms)
-        return try await issueAndBind(dms: dms, subject: .init(csr: csr, der: der), deviceID: deviceID, renewal: false)
+        return try await issueAndBind(dms: dms, subject: .init(csr: csr, der: der), deviceID: deviceID, renewing: nil)
     }
 
     /// `/serverkeygen`: as `/simpleenroll`, but for a key Shedu makes; the key goes back to the
@@ -135,7 +135,7 @@ public struct ESTService: Sendable {
             throw SheduError.badRequest(error.description)
         }
         let subject = CertificateBuilder.Subject(name: csr.subject, publicKey: key.publicKey, requestedExtensions: try csr.requestedExtensions())
-        let record = try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewal: false)
+        let record = try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewing: nil)
         return (key, record)
     }
 
@@ -192,7 +192,7 @@ public struct ESTService: Sendable {
         }
         try await checkRenewalKeepsNames(csr, of: try current.certificate(), dms: dms)
         try checkSignature(csr, dms: dms)
-        return try await issueAndBind(dms: dms, subject: .init(csr: csr, der: der), deviceID: deviceID, renewal: true)
+        return try await issueAndBind(dms: dms, subject: .init(csr: csr, der: der), deviceID: deviceID, renewing: currentSerial)
     }
 
     /// A renewal keeps the names of the certificate it renews (RFC 7030 §4.2.2), where the CA
@@ -248,11 +248,13 @@ public struct ESTService: Sendable {
 
     /// Issues a certificate with the enrollment CA and binds it to the device, in one
     /// transaction: a refused enrollment leaves no device, certificate or slot behind.
-    func issueAndBind(dms: DMS, subject: CertificateBuilder.Subject, deviceID: String, renewal: Bool) async throws
+    /// - Parameter currentSerial: for a renewal, the certificate the device authenticated with.
+    func issueAndBind(dms: DMS, subject: CertificateBuilder.Subject, deviceID: String, renewing currentSerial: String?) async throws
         -> CertificateRecord
     {
         let settings = dms.settings
-        // The write reads the device and checks it as it is when written (``checkEnrollable(_:dms:renewal:)``),
+        let renewal = currentSerial != nil
+        // The write reads the device and checks it as it is when written (``checkEnrollable(_:dms:renewing:)``),
         // creating it when the DMS provisions just in time; under pre-registration, a device that
         // is not there is refused before anything is signed.
         var creation: (device: Device, events: [DomainEvent])?
@@ -271,11 +273,13 @@ public struct ESTService: Sendable {
                     "device '\(deviceID)' is not registered, and DMS '\(dms.id)' only enrolls registered devices (registration_mode PRE_REGISTRATION)")
             }
         }
-        return try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewal: renewal, creation: creation)
+        return try await issueAndBind(dms: dms, subject: subject, deviceID: deviceID, renewing: currentSerial, creation: creation)
     }
 
     /// Whether a device may take a new identity from this DMS now.
-    static func checkEnrollable(_ device: Device, dms: DMS, renewal: Bool) throws {
+    /// - Parameter currentSerial: for a renewal, the certificate the device authenticated with.
+    static func checkEnrollable(_ device: Device, dms: DMS, renewing currentSerial: String?) throws {
+        let renewal = currentSerial != nil
         guard device.dmsOwner == dms.id else {
             throw SheduError.forbidden("device '\(device.id)' is registered to DMS '\(device.dmsOwner)', not '\(dms.id)'")
         }
@@ -286,13 +290,26 @@ public struct ESTService: Sendable {
             throw SheduError.forbidden(
                 "device '\(device.id)' already has an identity and DMS '\(dms.id)' does not replace it (enable_replaceable_enrollment); renew it with simplereenroll")
         }
+        // Checked again as written: renewals sent at once with one certificate all passed the
+        // checks made before, and each took a new identity; one made while the certificate was
+        // revoked would renew it.
+        if let currentSerial {
+            guard device.activeSerialNumber == currentSerial else {
+                throw SheduError.forbidden(
+                    "the client certificate (serial \(currentSerial)) is no longer device '\(device.id)''s current certificate (\(device.activeSerialNumber ?? "none")): another renewal took its place")
+            }
+            guard device.status != .revoked else {
+                throw SheduError.forbidden("device '\(device.id)''s current certificate \(currentSerial) is REVOKED; it cannot be renewed")
+            }
+        }
     }
 
     private func issueAndBind(
-        dms: DMS, subject: CertificateBuilder.Subject, deviceID: String, renewal: Bool,
+        dms: DMS, subject: CertificateBuilder.Subject, deviceID: String, renewing currentSerial: String?,
         creation: (device: Device, events: [DomainEvent])?
     ) async throws -> CertificateRecord {
         let settings = dms.settings
+        let renewal = currentSerial != nil
         let supersede: RevocationReason? =
             renewal ? (settings.reenrollment.revokeOnReenrollment ? .superseded : nil) : .superseded
         let profileID = settings.issuanceProfileID.isEmpty ? nil : settings.issuanceProfileID
@@ -313,7 +330,7 @@ public struct ESTService: Sendable {
             _ = try await devices.store.write(
                 id: deviceID, now: plan.now, newCertificate: certificate, createIfMissing: creation
             ) { device in
-                try Self.checkEnrollable(device, dms: dms, renewal: renewal)
+                try Self.checkEnrollable(device, dms: dms, renewing: currentSerial)
                 return try plan.change(&device)
             }
             return prepared.record
