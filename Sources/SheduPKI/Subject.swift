@@ -90,7 +90,7 @@ public struct Subject: Sendable, Hashable, Codable {
     /// valid UTF8, Printable and IA5 strings), or nil: a value tagged as a string type but not valid
     /// for it (a PrintableString holding a NUL or "*", a BMPString of an odd number of bytes), or,
     /// for an attribute RFC 5280 types as a string, a value that is no string at all.
-    public static func encodingProblem(of value: RelativeDistinguishedName.Attribute.Value, mustBeString: Bool) -> String? {
+    static func encodingProblem(of value: RelativeDistinguishedName.Attribute.Value, mustBeString: Bool) -> String? {
         var serializer = DER.Serializer()
         guard (try? serializer.serialize(ASN1Any(value))) != nil, let node = try? DER.parse(serializer.serializedBytes),
             node.identifier.tagClass == .universal, case .primitive(let content) = node.content,

@@ -48,8 +48,11 @@ public struct JSONPatch: Sendable, Equatable {
         for (index, step) in steps.enumerated() {
             do {
                 try apply(step, to: &document)
-                // A copy can double the document, and a short patch would then outgrow memory.
-                if let problem = document.clientLimitProblem { throw SheduError.badRequest("the document \(problem)") }
+                // A copy can double the document, and a short patch would then outgrow memory. A
+                // test or a remove cannot make it larger or deeper: no walk of it after those.
+                if step.op != .test, step.op != .remove, let problem = document.clientLimitProblem {
+                    throw SheduError.badRequest("the document \(problem)")
+                }
             } catch let error as SheduError {
                 throw SheduError(error.kind, "patch \(index) (\(step.op.rawValue) \(step.path)): \(error.message)")
             }

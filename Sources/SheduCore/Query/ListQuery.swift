@@ -48,6 +48,14 @@ public struct ListQuery: Sendable, Hashable {
         self.list = list
     }
 
+    /// Adds the filters a route makes of its own (the status in its path, an expiration window)
+    /// to the first page only: a bookmark carries them with the request's others (added again on
+    /// every page, they piled up until page 101 passed the limit of 100 filters).
+    public mutating func addRouteFilters(_ routeFilters: [Filter]) {
+        guard cursor == nil else { return }
+        filters += routeFilters
+    }
+
     /// The first page of everything, in the resource's default order.
     public init(fields: FieldSet, pageSize: Int = defaultPageSize) {
         self.init(sort: fields.defaultSort, descending: fields.defaultSortDescending, pageSize: pageSize)

@@ -76,9 +76,9 @@ struct CARoutes {
         }
         api.on(.get, "\(base)/cas/cn/{cn}", summary: "List CAs by subject common name", tag: "CA", response: "CA", list: true) {
             request, context in
-            let query = Self.adding(
-                try Filter(parsing: "subject.common_name[eq]\(try context.pathParameter("cn"))", fields: CertificateAuthority.fields),
-                to: try request.listQuery(fields: CertificateAuthority.fields))
+            var query = try request.listQuery(fields: CertificateAuthority.fields)
+            query.addRouteFilters(
+                [try Filter(parsing: "subject.common_name[eq]\(try context.pathParameter("cn"))", fields: CertificateAuthority.fields)])
             return ListEnvelope(try await ca.listCAs(query))
         }
         for method in [HTTPRequest.Method.post, .put] {
@@ -183,12 +183,9 @@ struct CARoutes {
             // The window becomes filters on valid_to, so the bookmark carries it to the next pages.
             var query = try request.listQuery(fields: CertificateRecord.expiringFields)
             let window = [("after", try instant("expires_after")), ("before", try instant("expires_before"))]
-            if query.cursor == nil {
-                for case let (operation, date?) in window {
-                    query.filters.append(
-                        try Filter(parsing: "valid_to[\(operation)]\(RFC3339.format(date))", fields: CertificateRecord.expiringFields))
-                }
-            }
+            query.addRouteFilters(try window.compactMap { operation, date in
+                try date.map { try Filter(parsing: "valid_to[\(operation)]\(RFC3339.format($0))", fields: CertificateRecord.expiringFields) }
+            })
             return ListEnvelope(try await ca.listCertificates(query, scope: .expiring))
         }
         api.on(.get, "\(base)/certificates/{sn}", summary: "Get a certificate", tag: "Certificates", response: "Certificate") { _, context in
@@ -222,15 +219,8 @@ struct CARoutes {
 
     /// A list query narrowed to the `{status}` of the path.
     static func withStatus(_ query: ListQuery, _ context: SheduRequestContext) throws -> ListQuery {
-        adding(try Filter(parsing: "status[eq]\(try context.pathParameter("status").uppercased())", fields: CertificateRecord.fields), to: query)
-    }
-
-    /// A list route's own filter (`/status/{status}`, `/cn/{cn}`), added once: a bookmark carries
-    /// the filters of the first page, this one included (added on every page, it piled up until
-    /// page 101 passed the limit of 100 filters).
-    static func adding(_ filter: Filter, to query: ListQuery) -> ListQuery {
         var query = query
-        if !query.filters.contains(filter) { query.filters.append(filter) }
+        query.addRouteFilters([try Filter(parsing: "status[eq]\(try context.pathParameter("status").uppercased())", fields: CertificateRecord.fields)])
         return query
     }
 }
