@@ -9,7 +9,7 @@ STATION_DEVICES=${1:-20000}
 DEVICES=${2:-2000}
 build_release
 echo "bench: building the fleet simulator (.build-release)" >&2
-(cd "$BENCH_ROOT" && swift build -c release --scratch-path .build-release --product shedu-fleet >&2)
+swift_build_release shedu-fleet
 WORK=$(mktemp -d /tmp/shedu-bench-est.XXXXXX)
 trap 'stop_server; rm -rf "$WORK"' EXIT
 DATA="$WORK/data"
