@@ -44,7 +44,8 @@ func buildServer(
     let services = SheduServices(
         database: database, masterKey: try dataFolder.readMasterKey(), clock: clock,
         publicURL: configuration.resolvedPublicURL,
-        systemCertificates: try PEMText.certificates(inPEM: try dataFolder.read(dataFolder.caCertificate)))
+        systemCertificates: try PEMText.certificates(inPEM: try dataFolder.read(dataFolder.caCertificate)),
+        apiClientCAIDs: configuration.apiClientCAs)
     do {
         try await services.kms.checkMasterKeyOpensStoredKeys(masterKeyPath: dataFolder.masterKey.path)
     } catch {
@@ -67,7 +68,7 @@ func buildServer(
     router.add(
         middleware: AuthenticationMiddleware(
             authenticator: authenticator,
-            clientCertificates: APIClientCertificates(ca: services.ca, configuredCAs: configuration.apiClientCAs, clock: clock),
+            clientCertificates: APIClientCertificates(ca: services.ca, clock: clock),
             certificateSource: certificateSource))
     let rateLimits = RateLimits(
         publicRoutes: configuration.publicRateLimit.map(RateLimiter.init), clients: configuration.clientRateLimit.map(RateLimiter.init))
@@ -116,7 +117,7 @@ func registerRoutes(
 ) {
     SystemRoutes.register(on: api, registry: MetricsRegistry.shared)
     ProfileRoutes(service: services.profiles).register(on: api)
-    KMSRoutes(kms: services.kms).register(on: api)
+    KMSRoutes(kms: services.kms, ca: services.ca).register(on: api)
     CARoutes(ca: services.ca).register(on: api)
     DMSRoutes(dms: services.dms, devices: services.devices).register(on: api)
     DeviceRoutes(devices: services.devices, groups: services.deviceGroups).register(on: api)
@@ -154,14 +155,16 @@ struct SheduServices: Sendable {
 
     init(
         database: SheduDatabase, masterKey: SymmetricKey, clock: any WallClock, publicURL: String,
-        systemCertificates: [Certificate] = [], http: any OutboundHTTP = OutboundHTTPClient(client: .shared)
+        systemCertificates: [Certificate] = [], apiClientCAIDs: [String] = [],
+        http: any OutboundHTTP = OutboundHTTPClient(client: .shared)
     ) {
         self.database = database
         profiles = IssuanceProfileService(store: SQLIssuanceProfileStore(database: database))
         kms = KMSService(
             store: SQLKMSStore(database: database), engines: [SoftwareKeyEngine(masterKey: masterKey)], clock: clock)
         let caStore = SQLCAStore(database: database)
-        ca = CAService(store: caStore, profiles: profiles, kms: kms, clock: clock, publicURL: publicURL)
+        ca = CAService(
+            store: caStore, profiles: profiles, kms: kms, clock: clock, publicURL: publicURL, apiClientCAIDs: apiClientCAIDs)
         let dmsStore = SQLDMSStore(database: database)
         dms = DMSService(store: dmsStore, ca: ca, profiles: profiles, clock: clock)
         devices = DeviceService(

@@ -19,14 +19,12 @@ public final class APIClientCertificates: Sendable {
     public static let anchorLifetime: TimeInterval = 2
 
     let ca: CAService
-    let configuredCAs: [String]
     let clock: any WallClock
     private let anchors = Mutex<(certificates: [Certificate], until: Date)?>(nil)
     private let verifiedChains = VerifiedChainCache()
 
-    public init(ca: CAService, configuredCAs: [String], clock: any WallClock) {
+    public init(ca: CAService, clock: any WallClock) {
         self.ca = ca
-        self.configuredCAs = configuredCAs
         self.clock = clock
     }
 
@@ -48,6 +46,11 @@ public final class APIClientCertificates: Sendable {
         let name = Subject(leaf.subject).commonName
         guard leaf.notValidAfter > now else {
             throw SheduError.unauthorized("the client certificate '\(name)' expired at \(RFC3339.format(leaf.notValidAfter))")
+        }
+        // RFC 5280 §4.2.1.12: a certificate with extended key usages serves those purposes only.
+        if let usages = try? leaf.extensions.extendedKeyUsage, !usages.contains(.clientAuth), !usages.contains(.any) {
+            throw SheduError.unauthorized(
+                "the client certificate '\(name)' is not for client authentication: its extended key usage lacks clientAuth")
         }
         for certificate in validated.dropLast() {
             let serial = certificate.serialNumber.hexString
@@ -78,7 +81,7 @@ public final class APIClientCertificates: Sendable {
     func currentAnchors() async throws -> [Certificate] {
         let now = clock.now()
         if let cached = anchors.withLock({ $0 }), cached.until > now { return cached.certificates }
-        var ids = Set(configuredCAs)
+        var ids = Set(ca.apiClientCAIDs)
         let flagged = try ListQuery(
             filters: ["metadata[jsonpath]$['\(Self.metadataKey)'] == true"], sortBy: nil, sortMode: nil,
             pageSize: String(ListQuery.maximumPageSize), bookmark: nil, fields: CertificateAuthority.fields)

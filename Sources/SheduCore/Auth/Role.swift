@@ -28,6 +28,13 @@ public enum Role: String, Sendable, Hashable, Comparable, CaseIterable, Codable 
     }
 }
 
+/// The role of the API caller the current task serves; nil for a device over EST or a background
+/// job. Routes check roles themselves; this serves the few checks that depend on what a request
+/// touches (a CA whose certificates are API credentials, ``CAService``).
+public enum Caller {
+    @TaskLocal public static var role: Role?
+}
+
 /// Who is calling, once authenticated.
 public struct Principal: Sendable, Hashable {
     public enum Method: String, Sendable, Hashable {

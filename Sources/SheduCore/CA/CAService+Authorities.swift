@@ -10,6 +10,7 @@ extension CAService {
             throw SheduError.badRequest("subject.common_name is required")
         }
         if try await store.ca(id: id) != nil { throw SheduError.conflict("CA '\(id)' already exists") }
+        try requireAdminToCreate(id, metadata: request.metadata)
         if let profileID = request.profileID, !profileID.isEmpty { _ = try await profiles.profile(id: profileID) }
 
         // The CA certificate's own profile: inline, by id, or the default made from ca_expiration.
@@ -128,6 +129,7 @@ extension CAService {
             throw SheduError.badRequest("ca is not a CA certificate (its BasicConstraints do not say CA:TRUE)")
         }
         if try await store.ca(id: id) != nil { throw SheduError.conflict("CA '\(id)' already exists") }
+        try requireAdminToCreate(id, metadata: nil)
         if let profileID = request.profileID, !profileID.isEmpty { _ = try await profiles.profile(id: profileID) }
 
         var newKey: StoredKey?
@@ -249,9 +251,11 @@ extension CAService {
 
     public func updateCAMetadata(id: String, _ update: MetadataUpdate) async throws -> CertificateAuthority {
         let now = clock.now()
-        let updated = try await store.updateCA(id: id) { ca in
+        let role = Caller.role
+        let updated = try await store.updateCA(id: id) { [self] ca in
             let previous = ca
             ca.metadata = try update.apply(to: ca.metadata)
+            if isAPIClientCA(ca) != isAPIClientCA(previous) { try Self.requireAdmin(toDesignateAPIClientCA: id, role: role) }
             return [try DomainEvent(type: "ca.metadata.update", service: "ca", subject: "ca/\(ca.id)", time: now, previous: previous, updated: ca)]
         }
         guard let updated else { throw notFound(ca: id) }
@@ -350,6 +354,7 @@ extension CAService {
         guard let keyID = ca.keyID else { throw SheduError.conflict("CA '\(id)' has no private key in Shedu") }
         // What a revoked, held or expired CA signs could pass for its word: as for certificates.
         if let refusal = Self.signingRefusal(ca, at: clock.now()) { throw refusal }
+        try await requireAdminForAPICredentials(of: id)
         return try await kms.sign(keyID, request.kmsRequest)
     }
 

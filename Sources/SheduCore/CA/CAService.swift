@@ -14,22 +14,30 @@ public final class CAService: Sendable {
     let clock: any WallClock
     /// Base of the CRL and OCSP URLs written into certificates (`--public-url`).
     let publicURL: String
+    /// CAs named by `--api-client-ca`; see ``APIClientCertificates``.
+    public let apiClientCAIDs: [String]
 
     struct IssuerContext: Sendable {
         var ca: CertificateAuthority
         var issuer: Issuer
+        /// What it signs authenticates API callers (``issuesAPICredentials(_:)``).
+        var issuesAPICredentials: Bool
     }
 
     private let issuers = Mutex<[String: IssuerContext]>([:])
     /// CA certificates parsed, for the chains EST verifies against them.
     private let caCertificates = Mutex<[String: Certificate]>([:])
 
-    public init(store: any CAStore, profiles: IssuanceProfileService, kms: KMSService, clock: any WallClock, publicURL: String) {
+    public init(
+        store: any CAStore, profiles: IssuanceProfileService, kms: KMSService, clock: any WallClock, publicURL: String,
+        apiClientCAIDs: [String] = []
+    ) {
         self.store = store
         self.profiles = profiles
         self.kms = kms
         self.clock = clock
         self.publicURL = publicURL
+        self.apiClientCAIDs = apiClientCAIDs
     }
 
     // MARK: Shared helpers
@@ -83,16 +91,68 @@ public final class CAService: Sendable {
         let keyIdentifier = certificate.subjectKeyIdentifierBytes ?? certificate.publicKey.keyIdentifier
         let urls = issuerURLs(keyIdentifier: keyIdentifier)
         let context = IssuerContext(
-            ca: ca, issuer: try Issuer(certificate: certificate, key: key, crlURL: urls.crl, ocspURL: urls.ocsp))
+            ca: ca, issuer: try Issuer(certificate: certificate, key: key, crlURL: urls.crl, ocspURL: urls.ocsp),
+            issuesAPICredentials: try await issuesAPICredentials(caID))
         issuers.withLock { $0[caID] = context }
         return context
     }
 
-    /// An ACTIVE CA that holds its key, ready to sign.
+    /// An ACTIVE CA that holds its key, ready to sign for this caller.
     func activeIssuer(_ caID: String) async throws -> IssuerContext {
         let context = try await issuerContext(caID)
         if let refusal = Self.signingRefusal(context.ca, at: clock.now()) { throw refusal }
+        if context.issuesAPICredentials { try Self.requireAdmin(toSignWith: caID) }
         return context
+    }
+
+    // MARK: API credentials
+
+    /// Whether `ca` authenticates API callers: named by `--api-client-ca`, or flagged in its metadata.
+    public func isAPIClientCA(_ ca: CertificateAuthority) -> Bool {
+        apiClientCAIDs.contains(ca.id) || ca.metadata[APIClientCertificates.metadataKey] == .bool(true)
+    }
+
+    /// Whether what `caID` signs is an API credential: it, or a CA above it, is an API client CA.
+    func issuesAPICredentials(_ caID: String) async throws -> Bool {
+        try await chain(of: caID).contains(where: isAPIClientCA)
+    }
+
+    /// Only an admin signs with a CA whose certificates are API credentials, or makes a CA one: an
+    /// operator could otherwise give itself an admin certificate. Devices over EST (no caller)
+    /// sign through a DMS, which only an admin points at such a CA.
+    static func requireAdmin(toSignWith caID: String) throws {
+        guard let role = Caller.role, role < .admin else { return }
+        throw SheduError.forbidden(
+            "CA '\(caID)' issues API client certificates (it or a CA above it authenticates API callers); only an admin may sign with it")
+    }
+
+    /// ``requireAdmin(toSignWith:)`` for a CA by id, when it issues API credentials.
+    public func requireAdminForAPICredentials(of caID: String) async throws {
+        guard let role = Caller.role, role < .admin else { return }
+        if try await issuesAPICredentials(caID) { try Self.requireAdmin(toSignWith: caID) }
+    }
+
+    /// ``requireAdmin(toSignWith:)`` for a KMS key (by id or alias) that is a CA's key.
+    public func requireAdminToSign(withKey identifier: String) async throws {
+        guard let role = Caller.role, role < .admin else { return }
+        guard let caID = try await kms.authority(usingKey: identifier) else { return }
+        try await requireAdminForAPICredentials(of: caID)
+    }
+
+    /// A new CA with this id and metadata would be an API client CA: only for an admin.
+    func requireAdminToCreate(_ id: String, metadata: [String: JSONValue]?) throws {
+        if apiClientCAIDs.contains(id) || metadata?[APIClientCertificates.metadataKey] == .bool(true) {
+            try Self.requireAdmin(toDesignateAPIClientCA: id)
+        }
+    }
+
+    /// Only an admin makes a CA an API client CA (creating one `--api-client-ca` names, or
+    /// flagging one in its metadata) or unmakes one.
+    /// - Parameter role: the caller's, read on the request's task (a store's write runs on another).
+    static func requireAdmin(toDesignateAPIClientCA id: String, role: Role? = Caller.role) throws {
+        guard let role, role < .admin else { return }
+        throw SheduError.forbidden(
+            "CA '\(id)' authenticates API callers (--api-client-ca or metadata \(APIClientCertificates.metadataKey)); only an admin may create it or change that")
     }
 
     /// Why a CA does not sign, if it does not: it is not ACTIVE (a hold says what lifts it), or

@@ -98,6 +98,11 @@ public struct DMSService: Sendable {
                 throw SheduError.badRequest("settings.\(field): CA '\(id)' does not exist")
             }
         }
+        // Devices enrolling through it would get API credentials, with no caller to check then.
+        try await ca.requireAdminForAPICredentials(of: settings.enrollment.enrollmentCA)
+        try Device.checkTags(
+            settings.enrollment.deviceProvisioningProfile.tags,
+            field: "settings.enrollment_settings.device_provisioning_profile.tags")
         try settings.issuanceProfile?.checkRules(field: "settings.issuance_profile")
         if !settings.issuanceProfileID.isEmpty {
             do {

@@ -78,6 +78,15 @@ extension IdentitySlot: JSONWritable {
 /// A device of the inventory (API.md §4).
 public struct Device: Sendable, Hashable {
     public static let maximumIDLength = 256
+    /// Tags a device carries at most, as a list filter's `in` takes at most 1,000 values.
+    public static let maximumTagCount = 1000
+
+    /// Refuses more than ``maximumTagCount`` distinct tags (400 naming `field`).
+    public static func checkTags(_ tags: [String], field: String) throws {
+        let count = Set(tags).count
+        guard count > maximumTagCount else { return }
+        throw SheduError.badRequest("\(field) holds \(count) distinct tags; a device carries at most \(maximumTagCount)")
+    }
 
     /// Whether `id` can name a device (``ResourceID``; spaces inside allowed).
     public static func canBeID(_ id: String) -> Bool {

@@ -48,15 +48,8 @@ public struct DeviceHistory: Sendable, Hashable {
 }
 
 extension DeviceHistory: Decodable, JSONWritable {
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
+        let container = try decoder.container(keyedBy: MemberKey.self)
         var entries: [String: DeviceEvent] = [:]
         for key in container.allKeys { entries[key.stringValue] = try container.decode(DeviceEvent.self, forKey: key) }
         self.entries = entries

@@ -23,6 +23,7 @@ public struct DeviceService: Sendable {
         }
         try ResourceID.check(id, maximumLength: Device.maximumIDLength, spaces: .inside, routeSegments: Device.routeSegments)
         guard let dmsID = request.dmsID, !dmsID.isEmpty else { throw SheduError.badRequest("dms_id is required") }
+        try Device.checkTags(request.tags ?? [], field: "tags")
         // The store refuses a DMS that does not exist, inside the write: no read before it, and no
         // window for the DMS to be deleted in between.
         let device = newDevice(
@@ -113,6 +114,12 @@ public struct DeviceService: Sendable {
         guard commonName == deviceID else {
             throw SheduError.badRequest(
                 "certificate \(certificate.serialNumber) is for '\(commonName)' (its subject CN), not for device '\(deviceID)'")
+        }
+        // Retiring it later (a new identity, a decommission) would revoke a CA without its cascade.
+        guard !certificate.info.isCA, certificate.caID == nil else {
+            let name = certificate.caID.map { "the certificate of CA '\($0)'" } ?? "a CA certificate"
+            throw SheduError.badRequest(
+                "certificate \(certificate.serialNumber) is \(name); a device identity is an end-entity certificate")
         }
         guard certificate.status == .active else {
             throw SheduError.conflict(

@@ -18,3 +18,23 @@ extension KeyedDecodingContainer {
         return value
     }
 }
+
+/// Any member name of a JSON object, for objects whose keys are data or must be checked.
+struct MemberKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension Decoder {
+    /// Refuses (400) an object member not in `known`: a misspelt option would otherwise be dropped
+    /// without a word while the call answers 200.
+    func refuseUnknownMembers(known: Set<String>, in object: String) throws {
+        let path = codingPath.map(\.stringValue).joined(separator: ".")
+        for key in try container(keyedBy: MemberKey.self).allKeys where !known.contains(key.stringValue) {
+            let name = path.isEmpty ? key.stringValue : "\(path).\(key.stringValue)"
+            throw SheduError.badRequest("\(name) is not a field of \(object); it takes \(known.sorted().joined(separator: ", "))")
+        }
+    }
+}

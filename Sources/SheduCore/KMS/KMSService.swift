@@ -141,6 +141,12 @@ public final class KMSService: Sendable {
         try await storedKey(identifier).key
     }
 
+    /// The CA whose key this is (by id or alias), if one is.
+    func authority(usingKey identifier: String) async throws -> String? {
+        let keyID = try await storedKey(identifier).key.id
+        return try await store.authority(usingKey: keyID, at: clock.now())?.caID
+    }
+
     func storedKey(_ identifier: String) async throws -> StoredKey {
         var id = identifier
         if identifier.hasPrefix("pkcs11:") {

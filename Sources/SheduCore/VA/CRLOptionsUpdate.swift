@@ -28,8 +28,15 @@ public struct CRLOptionsUpdate: Sendable, Hashable, Decodable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         if container.contains(.crlOptions) {
+            // The role as GET answers it, edited and sent back, is accepted as it is.
+            try decoder.refuseUnknownMembers(known: ["ca_ski", "crl_options", "latest_crl"], in: "a CRL role")
             self = try container.decode(CRLOptionsUpdate.self, forKey: .crlOptions)
             return
+        }
+        let options = ["refresh_interval", "validity", "regenerate_on_revoke", "subject_key_id_signer"]
+        try decoder.refuseUnknownMembers(known: Set(options), in: "the CRL options")
+        guard !container.allKeys.isEmpty else {
+            throw SheduError.badRequest("the body names no CRL option: give one or more of \(options.joined(separator: ", "))")
         }
         refreshInterval = try container.decodeIfPresent(TimeDuration.self, forKey: .refreshInterval)
         validity = try container.decodeIfPresent(TimeDuration.self, forKey: .validity)

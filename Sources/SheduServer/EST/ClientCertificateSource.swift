@@ -76,25 +76,49 @@ struct ClientCertificateSource: Sendable {
         return []
     }
 
-    /// Envoy's `x-forwarded-client-cert`: `key=value` pairs split by `;`, the PEM (URL-encoded,
-    /// quoted) under `Cert` and `Chain`.
+    /// Envoy's `x-forwarded-client-cert`: elements split by `,`, each `key=value` pairs split by
+    /// `;`, the PEM (URL-encoded, quoted) under `Cert` and `Chain`. Only the last element counts:
+    /// a proxy appending (Envoy's APPEND_FORWARD, Lamassu's gateway) adds the client it verified
+    /// after whatever the client sent, so earlier elements may be forged.
     static func envoyChain(_ header: String) throws -> [Certificate] {
+        guard let element = quoteAwareSplit(header[...], at: ",").last else { return [] }
         var leaf: [Certificate] = []
         var chain: [Certificate] = []
-        for element in header.split(separator: ",") {
-            for pair in element.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2 else { continue }
-                let key = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
-                guard key == "cert" || key == "chain" else { continue }
-                let value = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
-                let certificates = try certificates(value.removingPercentEncoding ?? value, header: "x-forwarded-client-cert")
-                if key == "cert" { leaf += certificates } else { chain += certificates }
-            }
+        for pair in quoteAwareSplit(element, at: ";") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let key = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+            guard key == "cert" || key == "chain" else { continue }
+            let value = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+            let certificates = try certificates(value.removingPercentEncoding ?? value, header: "x-forwarded-client-cert")
+            if key == "cert" { leaf += certificates } else { chain += certificates }
         }
         // Chain holds the leaf too; keep it once, first.
         let rest = chain.filter { !leaf.contains($0) }
         return leaf.isEmpty ? chain : leaf + rest
+    }
+
+    /// `text` split at `separator` outside double quotes (a quoted `Subject="CN=a,O=b"` stays whole).
+    static func quoteAwareSplit(_ text: Substring, at separator: Character) -> [Substring] {
+        var parts: [Substring] = []
+        var start = text.startIndex
+        var quoted = false
+        var escaped = false
+        for index in text.indices {
+            let character = text[index]
+            if escaped {
+                escaped = false
+            } else if character == "\\" {
+                escaped = quoted
+            } else if character == "\"" {
+                quoted.toggle()
+            } else if character == separator, !quoted {
+                parts.append(text[start..<index])
+                start = text.index(after: index)
+            }
+        }
+        parts.append(text[start...])
+        return parts
     }
 
     static func certificates(_ pem: String, header: String) throws -> [Certificate] {

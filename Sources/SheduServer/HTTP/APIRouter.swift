@@ -63,7 +63,9 @@ final class APIRouter: @unchecked Sendable {
             if case .role(let required) = access {
                 try Self.authorize(required: required, method: method, path: path, context: context)
             }
-            return try await handler(request, context).response(from: request, context: context)
+            return try await Caller.$role.withValue(context.principal?.role) {
+                try await handler(request, context).response(from: request, context: context)
+            }
         }
     }
 

@@ -315,7 +315,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             else { return }
             limitHeaders = admitted
         }
-        run(request, request.fastRequest, subject: principal.subject, limitHeaders: limitHeaders, handler: handler, context: context)
+        run(
+            request, request.fastRequest, caller: principal, limitHeaders: limitHeaders, handler: handler, context: context)
     }
 
     /// A request to a public route that carries no credentials (a bearer token sends it to the
@@ -331,13 +332,13 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let admitted = admitPublic(request, context: context) else { return }
         var fastRequest = request.fastRequest
         fastRequest.tlsPeer = TLSPeer(context.pipeline.syncOperations)
-        run(request, fastRequest, subject: nil, limitHeaders: admitted.headers, handler: handler, context: context)
+        run(request, fastRequest, caller: nil, limitHeaders: admitted.headers, handler: handler, context: context)
     }
 
     /// Runs a handler on a task of its own and writes its answer back on this event loop; until
     /// then the connection's next requests wait.
     private func run(
-        _ request: CollectedRequest, _ fastRequest: FastPathRequest, subject: String?, limitHeaders: [(String, String)],
+        _ request: CollectedRequest, _ fastRequest: FastPathRequest, caller: Principal?, limitHeaders: [(String, String)],
         handler: @escaping @Sendable (FastPathRequest) async throws -> FastPathResponse, context: ChannelHandlerContext
     ) {
         let logger = routes.logger
@@ -353,7 +354,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         Task {
             var response: FastPathResponse
             do {
-                response = try await handler(fastRequest)
+                response = try await Caller.$role.withValue(caller?.role) { try await handler(fastRequest) }
             } catch {
                 response = .error(error, requestID: requestID, logger: logger)
             }
@@ -367,7 +368,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 handler.counters.count(route: request.route, status: answer.status, duration: elapsed)
                 AuthenticationMiddleware.audit(
                     method: request.head.method.rawValue, path: request.path, status: Int(answer.status.code),
-                    subject: subject, elapsed: elapsed, logger: logger, requestID: requestID)
+                    subject: caller?.subject, elapsed: elapsed, logger: logger, requestID: requestID)
                 handler.resumeAfterTask(context: context)
             }
         }

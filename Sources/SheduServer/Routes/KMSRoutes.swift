@@ -5,6 +5,8 @@ import SheduCore
 /// The KMS under `/api/kms/v1` (API.md §3).
 struct KMSRoutes {
     let kms: KMSService
+    /// A CA's key whose certificates are API credentials signs only for an admin.
+    let ca: CAService
 
     struct NameBody: Decodable { var name: String }
     struct TagsBody: Decodable { var tags: [String] }
@@ -74,7 +76,9 @@ struct KMSRoutes {
             response: "Signature"
         ) { request, context in
             let body = try await request.decodeJSON(as: KMSService.SignRequest.self, context: context)
-            let signature = try await kms.sign(try context.pathParameter("id"), body)
+            let id = try context.pathParameter("id")
+            try await ca.requireAdminToSign(withKey: id)
+            let signature = try await kms.sign(id, body)
             return JSONResponse(.ok, SignatureBody(signature: signature.base64EncodedString()))
         }
         // A check that changes nothing: a viewer may make it.

@@ -814,7 +814,7 @@ public struct SQLCAStore: CAStore {
         let update = try await database.write { db in
             try await updateCertificate(serialNumber: serialNumber, now: now, change, on: db)
         }
-        if let update, update.statusChanged { statusChanges.publish(.certificates([ChangedCertificate(update.record)])) }
+        if let update, update.revocationChanged { statusChanges.publish(.certificates([ChangedCertificate(update.record)])) }
         return update?.record
     }
 
@@ -824,12 +824,13 @@ public struct SQLCAStore: CAStore {
     func updateCertificate(
         serialNumber: String, now: Date, _ change: @Sendable (inout CertificateRecord) throws -> [DomainEvent],
         on db: any SQLDatabase
-    ) async throws -> (record: CertificateRecord, statusChanged: Bool)? {
+    ) async throws -> (record: CertificateRecord, revocationChanged: Bool)? {
         let select = certificateSelect
         let dialect = self.dialect
         guard let row = try await db.raw("SELECT \(select) FROM certificates t WHERE t.serial_number = \(bind: serialNumber)").first()
         else { return nil }
         var record = try Self.decodeCertificate(row)
+        let previous = record
         let previousStatus = record.status
         let events = try change(&record)
         guard !events.isEmpty else { return (record, false) }
@@ -851,7 +852,13 @@ public struct SQLCAStore: CAStore {
                 where: "devices.active_serial = \(bind: serialNumber)", now: now, followCertificate: true, on: db,
                 dialect: dialect)
         }
-        return (record, record.status != previousStatus)
+        // A hold made a final revocation keeps the status and changes the reason and time, which
+        // OCSP and the CRL say as well.
+        return (
+            record,
+            record.status != previousStatus || record.revocationReason != previous.revocationReason
+                || record.revocationTimestamp != previous.revocationTimestamp
+        )
     }
 
     public func deleteCertificate(serialNumber: String, events: [DomainEvent]) async throws -> Bool {

@@ -334,7 +334,7 @@ public struct SQLDeviceStore: DeviceStore {
                 if certificateChange.skipsMissing { continue }
                 throw SheduError.notFound("certificate '\(certificateChange.serialNumber)' not found")
             }
-            if update.statusChanged { changed.append(ChangedCertificate(update.record)) }
+            if update.revocationChanged { changed.append(ChangedCertificate(update.record)) }
         }
         for statement in write.eventStatements { try await statement.run(on: db) }
         try await DeviceStatusSync.sync(

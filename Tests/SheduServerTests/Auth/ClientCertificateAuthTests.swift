@@ -101,6 +101,82 @@ struct ClientCertificateAuthTests {
         await app.cleanup()
     }
 
+    /// What an API client CA signs is a credential: an operator may not sign with it (CSR, new
+    /// subordinate, raw signature through the CA or the KMS), point a DMS at it, create the CA
+    /// `--api-client-ca` names, or flag one in its metadata. Each would mint it an admin certificate.
+    /// And a certificate of that CA without clientAuth among its extended key usages is no credential.
+    @Test func onlyAnAdminSignsWithAnAPIClientCA() async throws {
+        let app = try await TestApp.make { $0.apiClientCAs = ["partner-ca", "future-ca"] }
+        let admin = try await app.token(.admin)
+        let operatorToken = try await app.token(.operator, subject: "line-operator")
+        try await app.withLiveServer { server in
+            func post(_ path: String, _ token: String, _ body: String) async throws -> (status: Int, text: String) {
+                let response = try await server.request(.POST, path, token: token, body: body)
+                return (Int(response.status), response.text)
+            }
+            // Subordinates are made for less than their parents: a child may not outlive its parent.
+            let caBody = { (id: String, extra: String) in
+                let duration = extra.contains("parent_id") ? "30d" : "1y"
+                return #"{"id":"\#(id)","subject":{"common_name":"\#(id)"},"key_metadata":{"type":"ECDSA","bits":256},"ca_expiration":{"type":"Duration","duration":"\#(duration)"}\#(extra)}"#
+            }
+            #expect(try await post("/api/ca/v1/cas", admin, caBody("partner-ca", "")).status == 201)
+            #expect(try await post("/api/ca/v1/cas", admin, caBody("partner-sub", #","parent_id":"partner-ca""#)).status == 201)
+            #expect(try await post("/api/ca/v1/cas", operatorToken, caBody("device-ca", "")).status == 201)
+            let key = try TestPKI.key("ECDSA", 256)
+            let csr = try TestPKI.csr(commonName: "minted", key: key)
+            let signBody = #"{"csr":"\#(csr)","profile":{"validity":{"type":"Duration","duration":"1d"},"honor_extensions":true}}"#
+            for caID in ["partner-ca", "partner-sub"] {
+                // Twice: the second goes through the fast path, for a token the router has seen.
+                for _ in 0..<2 {
+                    let refused = try await post("/api/ca/v1/cas/\(caID)/certificates/sign", operatorToken, signBody)
+                    #expect(refused.status == 403 && refused.text.contains("only an admin may sign"), "\(caID): \(refused.text)")
+                }
+            }
+            #expect(try await post("/api/ca/v1/cas/device-ca/certificates/sign", operatorToken, signBody).status == 201)
+            #expect(try await post("/api/ca/v1/cas/partner-ca/certificates/sign", admin, signBody).status == 201)
+            let subordinate = try await post("/api/ca/v1/cas", operatorToken, caBody("operator-sub", #","parent_id":"partner-ca""#))
+            #expect(subordinate.status == 403, "\(subordinate.text)")
+            let message = #"{"message":"\#(Data("x".utf8).base64EncodedString())","message_type":"raw","signature_algorithm":"ECDSA_SHA_256"}"#
+            let raw = try await post("/api/ca/v1/cas/partner-ca/signature/sign", operatorToken, message)
+            #expect(raw.status == 403, "\(raw.text)")
+            let keyID = try #require(try await server.request(.GET, "/api/ca/v1/cas/partner-ca", token: admin).json()["certificate"]?["subject_key_id"]?.stringValue)
+            let kms = try await post("/api/kms/v1/keys/\(keyID)/sign", operatorToken, #"{"message":"eA==","message_type":"raw","algorithm":"ECDSA_SHA_256"}"#)
+            #expect(kms.status == 403, "\(kms.text)")
+            let dms = try await post(
+                "/api/dmsmanager/v1/dms", operatorToken,
+                #"{"id":"partner-dms","name":"partner","settings":{"enrollment_settings":{"enrollment_ca":"partner-sub","protocol":"EST_RFC7030","est_rfc7030_settings":{"auth_mode":"NO_AUTH"}}}}"#)
+            #expect(dms.status == 403, "\(dms.text)")
+            let future = try await post("/api/ca/v1/cas", operatorToken, caBody("future-ca", ""))
+            #expect(future.status == 403, "\(future.text)")
+            let flagged = try await server.request(
+                .PATCH, "/api/ca/v1/cas/device-ca/metadata", token: operatorToken, body: #"{"shedu.io/api-client-ca": true}"#)
+            #expect(flagged.status == 403, "\(flagged.text)")
+            let flaggedAtBirth = try await post("/api/ca/v1/cas", operatorToken, caBody("flagged-ca", #","metadata":{"shedu.io/api-client-ca":true}"#))
+            #expect(flaggedAtBirth.status == 403, "\(flaggedAtBirth.text)")
+            // Nothing was made or changed by what was refused.
+            let cas = try await server.request(.GET, "/api/ca/v1/cas", token: admin).text
+            for id in ["operator-sub", "future-ca", "flagged-ca"] { #expect(!cas.contains(#""id":"\#(id)""#), "\(id)") }
+            #expect(try await server.request(.GET, "/api/ca/v1/cas/device-ca", token: admin).text.contains("api-client-ca") == false)
+            #expect(try await server.request(.GET, "/api/dmsmanager/v1/dms/partner-dms", token: admin).status == 404)
+
+            // A certificate of the API client CA whose extended key usages exclude clientAuth
+            // (RFC 5280 §4.2.1.12) authenticates nothing; one with clientAuth does.
+            for (usage, expected) in [("ServerAuth", 401), ("ClientAuth", 200)] {
+                var device = try TestDevice("partner-\(usage)")
+                let signed = try await server.request(
+                    .POST, "/api/ca/v1/cas/partner-ca/sign", token: admin,
+                    body: #"{"csr":"\#(try TestPKI.csr(commonName: device.name, key: device.key))","profile":{"validity":{"type":"Duration","duration":"1d"},"extended_key_usages":["\#(usage)"]}}"#)
+                device.certificatePEM = try TestPKI.pem(fromAPI: try #require(try signed.json()["certificate"]?.stringValue))
+                let client = try device.client(server, caCertificatePath: app.dataFolder.caCertificate.path)
+                let answer = try await client.request(.GET, "/api/ca/v1/cas")
+                #expect(answer.status == expected, "\(usage): \(answer.text)")
+                if expected == 401 { #expect(answer.text.contains("lacks clientAuth"), "\(answer.text)") }
+                try await client.shutdown()
+            }
+        }
+        await app.cleanup()
+    }
+
     /// `shedu client-cert create` writes a certificate with the role and a private key file of
     /// mode 0600, from the data folder.
     @Test func theCommandLineIssuesClientCredentialsInOneStep() async throws {

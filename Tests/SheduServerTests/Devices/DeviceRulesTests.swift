@@ -35,6 +35,32 @@ struct DeviceRulesTests {
     }
 
     /// Each mistake is a 4xx that names the problem, and changes nothing.
+    /// A CA's certificate is no device identity, even for a device named like the CA: retiring it
+    /// later (a new identity, a decommission) would revoke the CA without its cascade.
+    @Test func aCACertificateCannotBecomeADeviceIdentity() async throws {
+        let app = try await TestApp.make()
+        let token = try await app.token(.admin)
+        try await app.withRouter { client in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            let ca = try await world.api.get("/api/ca/v1/cas/issuing-ca-01")
+            let serial = try #require(ca["serial_number"]?.stringValue)
+            let name = try #require(ca["certificate"]?["subject"]?["common_name"]?.stringValue)
+            try await world.register(name)
+            let path = "/api/devmanager/v1/devices/\(name.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+            for (method, route, body) in [
+                (HTTPRequest.Method.put, "\(path)/idslot", #"{"certificate_serial_number":"\#(serial)"}"#),
+                (.post, "/api/dmsmanager/v1/dms/bind-identity", #"{"device_id":"\#(name)","certificate_serial_number":"\#(serial)"}"#),
+            ] {
+                let refused = try await client.send(method, route, token: token, json: body)
+                #expect(refused.status == .badRequest, "\(route): \(refused.text)")
+                #expect(try refused.json()["err"]?.stringValue?.contains("the certificate of CA 'issuing-ca-01'") == true, "\(refused.text)")
+            }
+            #expect(try await world.api.get("/api/ca/v1/cas/issuing-ca-01")["certificate"]?["status"] == "ACTIVE")
+            #expect(try await client.send(.get, path, token: token).json()["status"] == "NO_IDENTITY")
+        }
+        await app.cleanup()
+    }
+
     @Test func badInputIsRefusedAndChangesNothing() async throws {
         let app = try await TestApp.make()
         let token = try await app.token(.admin)
@@ -43,7 +69,13 @@ struct DeviceRulesTests {
             try await world.register("device-1", tags: ["a"])
             let before = try await world.device("device-1")
             let otherSerial = try await world.issue(for: "someone-else")
+            // More tags than a device carries: SQLite's bound-variable limit answered 500 past ~80,000.
+            let tooManyTags = (0...Device.maximumTagCount).map { "\"t\($0)\"" }.joined(separator: ",")
             let cases: [(HTTPRequest.Method, String, String?, HTTPResponse.Status, String)] = [
+                (.post, "/api/devmanager/v1/devices", #"{"id":"x","dms_id":"manufacturing-dms","tags":[\#(tooManyTags)]}"#, .badRequest, "tags holds 1001 distinct tags"),
+                (.post, "/api/dmsmanager/v1/dms",
+                 DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: #""registration_mode":"JITP","#, with: #""registration_mode":"JITP","device_provisioning_profile":{"tags":[\#(tooManyTags)]},"#),
+                 .badRequest, "device_provisioning_profile.tags holds 1001"),
                 (.post, "/api/devmanager/v1/devices", #"{"id":"x","dms_id":"no-such-dms"}"#, .notFound, "DMS 'no-such-dms' not found"),
                 (.post, "/api/devmanager/v1/devices", #"{"id":"device-1","dms_id":"manufacturing-dms"}"#, .conflict, "already exists"),
                 (.post, "/api/devmanager/v1/devices", #"{"dms_id":"manufacturing-dms"}"#, .badRequest, "id is required"),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -226,6 +227,29 @@ struct ESTAuthenticationTests {
             #expect(try await world.deviceIDs() == (trusted ? ["proxied-1"] : []))
         }
         await app.cleanup()
+    }
+
+    /// Envoy's header lists each proxy's client, the one the last proxy verified at the end: an
+    /// element the client itself sent first (a forged Cert, with only a public certificate) never
+    /// counts, and quoted values may hold commas.
+    @Test func forwardedEnvoyHeaderCountsItsLastElementOnly() throws {
+        func selfSigned(_ name: String) throws -> (certificate: Certificate, escapedPEM: String) {
+            let key = P256.Signing.PrivateKey()
+            let subject = try DistinguishedName { CommonName(name) }
+            let certificate = try Certificate(
+                version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey), notValidBefore: Date(),
+                notValidAfter: Date().addingTimeInterval(3600), issuer: subject, subject: subject,
+                signatureAlgorithm: .ecdsaWithSHA256, extensions: .init(), issuerPrivateKey: .init(key))
+            let pem = try certificate.serializeAsPEM().pemString
+            return (certificate, pem.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        }
+        let forged = try selfSigned("an admin")
+        let verified = try selfSigned("the real client")
+        let appended = #"Hash=aa;Cert="\#(forged.escapedPEM)";Subject="CN=an admin,O=x",By=spiffe://gateway;Hash=bb;Subject="CN=the real client,O=y";Cert="\#(verified.escapedPEM)""#
+        #expect(try ClientCertificateSource.envoyChain(appended) == [verified.certificate])
+        #expect(try ClientCertificateSource.envoyChain(#"Subject="CN=a,O=b";Cert="\#(verified.escapedPEM)""#) == [verified.certificate])
+        let forgedLast = #"Cert="\#(verified.escapedPEM)",Hash=cc;Subject="O=z""#
+        #expect(try ClientCertificateSource.envoyChain(forgedLast).isEmpty, "the last element carries no certificate")
     }
 
     /// A factory CA Shedu only knows by its certificate: its devices' bootstrap certificates are

@@ -82,4 +82,21 @@ struct VARevocationVisibilityTests {
                 world, "issuing", serial: issuingSerial, ski: rootSKI, reason: .cessationOfOperation, issuer: "root.pem")
         }
     }
+
+    /// A hold made final (the same REVOKED status, a new reason and time) reaches OCSP answers
+    /// already kept for the hold, as it reaches the CRL.
+    @Test(arguments: TestBackend.available)
+    func aHoldMadeFinalIsVisibleInOCSPAndTheCRL(_ backend: TestBackend) async throws {
+        try await VAWorld.run(backend) { world in
+            let ski = try await world.ski(of: "issuing-ca-01")
+            let leaf = try await world.issue("held")
+            try await warm(world, "held", ski: ski)
+            let path = "/api/ca/v1/certificates/\(leaf)/status"
+            #expect(try await world.api.status(path, "REVOKED", reason: "CertificateHold").status == .ok)
+            try await expectRevoked(world, "held", serial: leaf, ski: ski, reason: .certificateHold)
+            _ = try await world.ocspGET(try world.read("held.req"), file: "held.resp")  // kept for the hold
+            #expect(try await world.api.status(path, "REVOKED", reason: "KeyCompromise").status == .ok)
+            try await expectRevoked(world, "held", serial: leaf, ski: ski, reason: .keyCompromise)
+        }
+    }
 }

@@ -61,6 +61,12 @@ struct VARoleTests {
                 (#"{"refresh_interval":"2w","validity":"1w"}"#, "validity '1w' must be at least 1m longer than refresh_interval '2w'"),
                 (#"{"subject_key_id_signer":"abcd"}"#, "subject_key_id_signer 'abcd' is not the CA's own key"),
                 (#"{"regenerate_on_revoke":"yes"}"#, "regenerate_on_revoke"),
+                // A misspelt or camel-case option answered 200 and changed nothing.
+                (#"{"validty":"2w"}"#, "validty is not a field of the CRL options"),
+                (#"{"refreshInterval":"1d","validity":"2w"}"#, "refreshInterval is not a field of the CRL options"),
+                (#"{"crl_options":{"validty":"2w"}}"#, "crl_options.validty is not a field of the CRL options"),
+                (#"{"crl_options":{"validity":"2w"},"owner":"x"}"#, "owner is not a field of a CRL role"),
+                ("{}", "the body names no CRL option"),
             ]
             for (body, message) in cases {
                 let response = try await world.client.send(.put, "/api/va/v1/roles/\(ski)", token: world.token, json: body)
@@ -68,12 +74,15 @@ struct VARoleTests {
                 #expect(try response.json()["err"]?.stringValue?.contains(message) == true, "\(body): \(response.text)")
             }
             #expect(try await world.client.send(.get, "/api/va/v1/roles/\(ski)").json()["crl_options"]?["validity"] == "1w", "unchanged")
+            // The role as GET answers it goes back as it is.
+            let role = try await world.client.send(.get, "/api/va/v1/roles/\(ski)").text
+            #expect(try await world.client.send(.put, "/api/va/v1/roles/\(ski)", token: world.token, json: role).status == .ok)
 
             let unknown = String(repeating: "0", count: 64)
             let missing = try await world.client.send(.get, "/api/va/v1/roles/\(unknown)")
             #expect(missing.status == .notFound)
             #expect(try missing.json()["err"] == .string("VA role '\(unknown)' not found: no CA has that subject key identifier"))
-            #expect(try await world.client.send(.put, "/api/va/v1/roles/\(unknown)", token: world.token, json: "{}").status == .notFound)
+            #expect(try await world.client.send(.put, "/api/va/v1/roles/\(unknown)", token: world.token, json: #"{"validity":"1w"}"#).status == .notFound)
             #expect(try await world.client.send(.get, "/api/va/v1/roles/xyz").status == .badRequest)
         }
     }
