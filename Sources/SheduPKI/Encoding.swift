@@ -93,7 +93,8 @@ public enum PEMText {
         return (label, Array(der))
     }
 
-    static func base64URLToStandard(_ text: String) -> String {
+    /// Base64url (RFC 4648 §5, padding optional) as standard base64 with padding.
+    public static func base64URLToStandard(_ text: String) -> String {
         var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         standard += String(repeating: "=", count: (4 - standard.count % 4) % 4)
         return standard

@@ -135,6 +135,11 @@ public struct DMSService: Sendable {
                 } catch {
                     throw SheduError.badRequest("\(field).\(error.field) \(error.problem)")
                 }
+                if let timeout = authentication.externalWebhook.config["call_timeout"], timeout != .null {
+                    guard case .string(let text) = timeout, let duration = try? TimeDuration(parsing: text), duration > .zero else {
+                        throw SheduError.badRequest("\(field).config.call_timeout must be a positive duration such as 10s, not \((try? DomainJSON.text(timeout)) ?? "that")")
+                    }
+                }
                 if case .mutualTLS(let certificateFile, let keyFile) = callAuthentication {
                     for (name, path) in [("cert", certificateFile), ("key", keyFile)] where !FileManager.default.isReadableFile(atPath: path) {
                         throw SheduError.badRequest("\(field).config.mtls.\(name): no readable file at '\(path)' on the server")

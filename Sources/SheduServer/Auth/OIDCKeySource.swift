@@ -70,13 +70,7 @@ actor OIDCKeySource {
 
     /// The `kid` of a token's header, without verifying anything.
     static func keyID(of token: String) -> String? {
-        guard let header = token.split(separator: ".").first else { return nil }
-        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64),
-            let value = try? JSONValue.parse(String(decoding: data, as: UTF8.self), field: "header")
-        else { return nil }
-        return value["kid"]?.stringValue
+        TokenAuthenticator.header(of: token)?["kid"]?.stringValue
     }
 
     private func jwksURL() async throws -> String {

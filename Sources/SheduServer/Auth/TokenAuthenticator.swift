@@ -2,6 +2,7 @@ import Foundation
 import JWTKit
 import Logging
 import SheduCore
+import SheduPKI
 import Synchronization
 
 /// Checks bearer tokens: ES256 tokens signed with the data folder's key, and, when configured,
@@ -36,9 +37,11 @@ final class TokenAuthenticator: Sendable {
         do {
             let unverified = try await localKeys.unverified(token, as: TokenClaims.self)
             if let oidc, unverified.issuer == oidc.issuer {
+                try Self.checkHeader(of: token, expectedAlgorithm: nil)
                 claims = try await oidc.verify(token)
                 method = .oidcToken
             } else {
+                try Self.checkHeader(of: token, expectedAlgorithm: "ES256")
                 claims = try await localKeys.verify(token, as: TokenClaims.self)
                 method = .localToken
             }
@@ -72,6 +75,29 @@ final class TokenAuthenticator: Sendable {
     func cachedPrincipal(bearer token: String) -> Principal? {
         guard let cached = cache.withLock({ $0[token] }), cached.expires > clock.now() else { return nil }
         return cached.principal
+    }
+
+    /// A token's JWS header, without verifying anything; nil unless it is base64url of a JSON object.
+    static func header(of token: String) -> [String: JSONValue]? {
+        guard let encoded = token.split(separator: ".", maxSplits: 1).first,
+            let data = Data(base64Encoded: PEMText.base64URLToStandard(String(encoded))),
+            case .object(let header)? = try? JSONValue.parse(String(decoding: data, as: UTF8.self), field: "header")
+        else { return nil }
+        return header
+    }
+
+    /// Refuses a JWS header listing critical extensions (RFC 7515 §4.1.11: Shedu implements none)
+    /// or, for Shedu's own tokens, naming another algorithm than they are signed with (RFC 8725 §3.1).
+    static func checkHeader(of token: String, expectedAlgorithm: String?) throws {
+        guard let header = header(of: token) else {
+            throw SheduError.unauthorized("the bearer token is not valid: its header is not base64url JSON")
+        }
+        if header["crit"] != nil {
+            throw SheduError.unauthorized("the bearer token's header lists critical extensions (crit), which Shedu does not implement")
+        }
+        if let expectedAlgorithm, header["alg"] != .string(expectedAlgorithm) {
+            throw SheduError.unauthorized("the bearer token's header must name alg \(expectedAlgorithm), the algorithm of Shedu's tokens")
+        }
     }
 
     /// The token of an `Authorization` header value `Bearer <token>` (the scheme in any case).

@@ -19,8 +19,29 @@ struct AuthTests {
         let expired = try await LocalTokenIssuer.makeToken(
             signingKeyPEM: try app.dataFolder.readSigningKeyAfterPrepare(host: app.configuration.host), subject: "old",
             role: .admin, lifetime: .seconds(60), now: Date().addingTimeInterval(-7200))
+        // Signed with the data folder's key, but with a header Shedu must refuse (RFC 7515
+        // §4.1.11, RFC 8725 §3.1).
+        let signingKeyPEM = try app.dataFolder.readSigningKeyAfterPrepare(host: app.configuration.host)
+        let genuine = try await LocalTokenIssuer.makeToken(signingKeyPEM: signingKeyPEM, subject: "alice", role: .admin, lifetime: .seconds(600))
+        func resigned(header: String) throws -> String {
+            let base64URL = { (data: Data) in
+                data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                    .replacingOccurrences(of: "=", with: "")
+            }
+            let input = base64URL(Data(header.utf8)) + "." + genuine.split(separator: ".")[1]
+            let signature = try P256.Signing.PrivateKey(pemRepresentation: signingKeyPEM).signature(for: Data(input.utf8))
+            return input + "." + base64URL(signature.rawRepresentation)
+        }
+        let critical = try resigned(header: #"{"alg":"ES256","typ":"JWT","crit":["exp-ext"],"exp-ext":1}"#)
+        let mislabelled = try resigned(header: #"{"alg":"ES384","typ":"JWT"}"#)
+        #expect(try await TokenAuthenticator(
+            localPublicKeyPEM: try P256.Signing.PrivateKey(pemRepresentation: signingKeyPEM).publicKey.pemRepresentation,
+            rolesClaim: "roles", oidc: nil, clock: SystemClock()
+        ).authenticate(bearer: try resigned(header: #"{"alg":"ES256","typ":"JWT"}"#)).subject == "alice", "re-signing itself keeps a token valid")
         try await app.withRouter { client in
             let cases: [(HTTPFields, String)] = [
+                ([.authorization: "Bearer \(critical)"], "the bearer token's header lists critical extensions (crit)"),
+                ([.authorization: "Bearer \(mislabelled)"], "the bearer token's header must name alg ES256"),
                 ([:], "a bearer token is required"),
                 ([.authorization: "Basic YTpi"], "the Authorization header must be 'Bearer <token>'"),
                 ([.authorization: "Bearer not-a-jwt"], "the bearer token is not valid"),

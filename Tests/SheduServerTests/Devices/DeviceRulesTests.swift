@@ -106,6 +106,12 @@ struct DeviceRulesTests {
                 (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: "CLIENT_CERTIFICATE", with: "MAGIC"), .badRequest, "MAGIC"),
                 (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: "\"CLIENT_CERTIFICATE\"", with: "\"EXTERNAL_WEBHOOK\""), .badRequest, "url"),
                 (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: "JITP", with: "WHENEVER"), .badRequest, "registration_mode"),
+                // An unreadable timeout was dropped for the default 10 s without a word.
+                (.post, "/api/dmsmanager/v1/dms",
+                 DeviceWorld.dmsJSON("dms-x").replacingOccurrences(
+                    of: #""auth_mode":"CLIENT_CERTIFICATE","client_certificate_settings":{"validation_cas":["root-ca"]}"#,
+                    with: #""auth_mode":"EXTERNAL_WEBHOOK","external_webhook_settings":{"url":"https://hooks.example/enroll","config":{"call_timeout":"forever"}}"#),
+                 .badRequest, #"config.call_timeout must be a positive duration such as 10s, not "forever""#),
                 (.delete, "/api/dmsmanager/v1/dms/manufacturing-dms", nil, .conflict, "device"),
                 (.get, "/api/dmsmanager/v1/dms/no-such-dms", nil, .notFound, "DMS 'no-such-dms' not found"),
                 (.put, "/api/dmsmanager/v1/dms/manufacturing-dms", DeviceWorld.dmsJSON("other-id"), .badRequest, "differs"),

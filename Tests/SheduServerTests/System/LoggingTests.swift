@@ -44,6 +44,12 @@ struct LoggingTests {
         #expect(fields.count == 7, "\(line)")
         #expect(RFC3339.parse(String(fields[0])) != nil)
         #expect(fields[1...].joined(separator: " ") == "warning shedu: dependency unavailable error=timeout hb.request.id=r-1")
+
+        // A value a client chose (a token's subject) cannot start a line of its own.
+        logger.info("POST /x 201", metadata: ["auth.subject": "evil\n2026-12-05T03:00:00.000Z info shedu: FORGED\u{2028}x\u{1b}"])
+        let forged = try #require(lines.value.last)
+        #expect(forged.dropLast().contains("\n") == false, "\(forged)")
+        #expect(forged.hasSuffix(#"auth.subject=evil\n2026-12-05T03:00:00.000Z info shedu: FORGED\u{2028}x\u{1b} hb.request.id=r-1"# + "\n"), "\(forged)")
     }
 
     @Test func serveWritesJSONLinesWhenAsked() async throws {
