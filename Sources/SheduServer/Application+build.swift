@@ -53,6 +53,13 @@ func buildServer(
         throw error
     }
 
+    // A mistyped id would leave client certificates authenticating nothing, without a word.
+    for id in configuration.apiClientCAs where (try? await services.ca.ca(id: id)) == nil {
+        logger.warning(
+            "--api-client-ca names CA '\(id)', which does not exist: its certificates authenticate nobody until an admin creates it",
+            metadata: ["ca.id": "\(id)"])
+    }
+
     let oidc = configuration.oidc.map {
         OIDCKeySource(configuration: $0, httpClient: HTTPClient.shared, logger: logger)
     }

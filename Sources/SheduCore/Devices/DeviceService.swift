@@ -239,6 +239,14 @@ public struct DeviceService: Sendable {
             throw SheduError.conflict(
                 "device '\(id)' is \(current.status.rawValue) with a live certificate; decommission it before deleting it")
         }
+        // A hold is lifted by a release, which would bring back an identity of no device.
+        if current.status == .revoked, let serial = current.identity?.activeSerialNumber,
+            let certificate = try? await ca.certificate(serialNumber: serial), certificate.status == .revoked,
+            certificate.revocationReason == .certificateHold
+        {
+            throw SheduError.conflict(
+                "device '\(id)' has its certificate \(serial) on hold (CertificateHold), which a release lifts; decommission it before deleting it")
+        }
         guard try await store.delete(id: id, events: [try event("device.delete", current)]) else { throw Self.notFound(id) }
     }
 

@@ -174,6 +174,7 @@ struct ClientCertificateAuthTests {
                 try await client.shutdown()
             }
         }
+        #expect(app.logs.all.contains { $0.contains("--api-client-ca names CA 'future-ca', which does not exist") }, "a start names what is missing")
         await app.cleanup()
     }
 

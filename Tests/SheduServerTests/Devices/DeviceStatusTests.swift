@@ -29,6 +29,10 @@ struct DeviceStatusTests {
             // On hold: REVOKED; released: ACTIVE again.
             #expect(try await world.api.status("/api/ca/v1/certificates/\(serial)/status", "REVOKED", reason: "CertificateHold").status == .ok)
             #expect(try await world.status(of: "d-1") == "REVOKED")
+            // A device on hold is not deleted: the release would bring back an identity of no device.
+            let deleted = try await client.send(.delete, "/api/devmanager/v1/devices/d-1", token: token)
+            #expect(deleted.status == .conflict, "\(deleted.text)")
+            #expect(try deleted.json()["err"]?.stringValue?.contains("on hold (CertificateHold)") == true, "\(deleted.text)")
             #expect(try await world.api.status("/api/ca/v1/certificates/\(serial)/status", "ACTIVE").status == .ok)
             #expect(try await world.status(of: "d-1") == "ACTIVE")
             #expect(try await world.status(of: "d-2") == "ACTIVE", "only the device of that certificate moves")
