@@ -352,7 +352,8 @@ enum Oracle {
                 if case .value(let x, let s) = left, case .value(let y, let t) = right {
                     return x != y ? x < y : Array(s.utf8).lexicographicallyPrecedes(Array(t.utf8))
                 }
-                return right == .missing
+                // A missing value (NULL) sorts first: before every value ascending, after them descending.
+                return left == .missing
             }
             return false
         }

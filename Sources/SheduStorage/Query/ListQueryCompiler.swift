@@ -53,8 +53,9 @@ struct ListQueryCompiler {
         filters += try remaining.map(compile)
         let sortExpressions = try sortExpressions(for: query.sort, overrides: sortColumnOverrides)
         let direction = query.descending ? "DESC" : "ASC"
-        // NULL sorts as the largest value on both dialects.
-        let nulls = query.descending ? " NULLS FIRST" : " NULLS LAST"
+        // NULL sorts as the smallest value on both dialects, as in Lamassu: first ascending, last
+        // descending (a descending sort by a metadata value starts with the devices that have one).
+        let nulls = query.descending ? " NULLS LAST" : " NULLS FIRST"
         var orderParts: [SQLQueryString] = sortExpressions.map {
             "\($0.sql) \(unsafeRaw: direction)\(unsafeRaw: $0.nullable ? nulls : "")"
         }
@@ -181,17 +182,17 @@ struct ListQueryCompiler {
             descending: descending)
         let sql = expression.sql
         if value == .null {
-            // After a NULL: later NULLs, and (descending) every non-NULL value.
-            return descending ? "(\(sql) IS NOT NULL OR (\(sql) IS NULL AND \(rest)))" : "(\(sql) IS NULL AND \(rest))"
+            // After a NULL: later NULLs, and (ascending) every non-NULL value.
+            return descending ? "(\(sql) IS NULL AND \(rest))" : "(\(sql) IS NOT NULL OR (\(sql) IS NULL AND \(rest)))"
         }
         let bound = try bindable(value, as: expression.type)
         let strict = descending ? "<" : ">"
         let inclusive = descending ? "<=" : ">="
         let nonNull: SQLQueryString =
             "(\(sql) \(unsafeRaw: inclusive) \(bind: bound) AND (\(sql) \(unsafeRaw: strict) \(bind: bound) OR \(rest)))"
-        // NULLs sort last ascending; a column that cannot be NULL leaves the condition a plain range,
+        // NULLs sort last descending; a column that cannot be NULL leaves the condition a plain range,
         // which the index seeks to instead of scanning every row before the page.
-        return descending || !expression.nullable ? nonNull : "(\(nonNull) OR \(sql) IS NULL)"
+        return !descending || !expression.nullable ? nonNull : "(\(nonNull) OR \(sql) IS NULL)"
     }
 
     private func bindable(_ value: JSONValue, as type: SortExpression.ValueType) throws -> any Encodable & Sendable {

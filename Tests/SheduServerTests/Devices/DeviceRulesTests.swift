@@ -284,7 +284,10 @@ struct DeviceRulesTests {
                         for index in stride(from: worker, to: count, by: 20) {
                             // Some devices share a creation instant, so ties are broken by id.
                             let tags = index % 7 == 0 ? ["rare", "all"] : ["all"]
-                            _ = try await services.devices.register(RegisterDeviceRequest(id: String(format: "dev-%05d", index), dmsID: "dms", tags: tags))
+                            // A third carry a number to sort by; the others have none (NULL).
+                            let metadata: [String: JSONValue] = index % 3 == 0 ? ["i": .int(Int64(index))] : [:]
+                            _ = try await services.devices.register(
+                                RegisterDeviceRequest(id: String(format: "dev-%05d", index), dmsID: "dms", tags: tags, metadata: metadata))
                             if index % 50 == 0 { clock.advance(by: 1) }
                         }
                     }
@@ -295,6 +298,7 @@ struct DeviceRulesTests {
                 ([String](), nil as String?, false, count), (["tags[contains]rare"], nil, false, (count + 6) / 7),
                 (["tags[contains]rare"], nil, true, (count + 6) / 7), (["tags[contains]all", "status[eq]NO_IDENTITY"], "id", true, count),
                 (["tags[contains_ignorecase]RARE"], nil, false, (count + 6) / 7),
+                ([], "metadata[jsonpath]$.i", false, count), ([], "metadata[jsonpath]$.i", true, count),
             ] {
                 var seen: [String] = []
                 var bookmark: String?
@@ -309,6 +313,15 @@ struct DeviceRulesTests {
                 } while bookmark != nil
                 #expect(seen.count == expected, "\(filters)")
                 #expect(Set(seen).count == expected, "\(filters): each exactly once")
+                if let sort, sort.hasPrefix("metadata") {
+                    // As Lamassu: devices without the value first ascending, last descending.
+                    let numbered = stride(from: 0, to: count, by: 3).map { String(format: "dev-%05d", $0) }
+                    if descending {
+                        #expect(Array(seen.prefix(numbered.count)) == numbered.reversed(), "the largest value first")
+                    } else {
+                        #expect(Array(seen.suffix(numbered.count)) == numbered, "the devices without a value before the smallest")
+                    }
+                }
                 if sort == nil {
                     let devices = try await services.devices.list(try ListQuery(filters: filters, sortBy: nil, sortMode: descending ? "desc" : "asc", pageSize: "1000", bookmark: nil, fields: Device.fields))
                     let order = devices.items.map { ($0.creationDate, $0.id) }
