@@ -34,6 +34,9 @@ struct ClientCertificate: AsyncParsableCommand {
         @Option(help: "Path prefix of the files written (default: the subject).")
         var out: String?
 
+        @Option(help: "The server's --public-url, written into the certificate's CRL and OCSP addresses. [env: SHEDU_PUBLIC_URL]")
+        var publicURL: String?
+
         func validate() throws {
             guard Role(claimValue: role) != nil, role.lowercased() != "pki-admin" else {
                 throw ValidationError("--role must be admin, operator or viewer, not '\(role)'")
@@ -44,12 +47,14 @@ struct ClientCertificate: AsyncParsableCommand {
             } catch let error as SheduError {
                 throw ValidationError(error.message)
             }
+            _ = try resolvedPublicURL(publicURL)
         }
 
         func run() async throws {
             var configuration = ServerConfiguration()
             configuration.dataDirectory = try existingDataFolder(dataDir).path.path
             configuration.databaseURL = resolved(databaseURL, "SHEDU_DATABASE_URL")
+            configuration.publicURL = try resolvedPublicURL(publicURL)
             var logger = Logger(label: "shedu")
             logger.logLevel = .error
             do {

@@ -115,11 +115,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--http-port must differ from --port")
         }
         configuration.databaseURL = resolved(databaseURL, "SHEDU_DATABASE_URL")
-        configuration.publicURL = resolved(publicURL, "SHEDU_PUBLIC_URL")
-        if let url = configuration.publicURL, !ServerConfiguration.isPublicBaseURL(url) {
-            throw ValidationError(
-                "--public-url must be an http:// or https:// URL with a host and no query (it is written into certificates' CRL and OCSP addresses), not '\(url)'")
-        }
+        configuration.publicURL = try resolvedPublicURL(publicURL)
         if let issuer = resolved(oidcIssuer, "SHEDU_OIDC_ISSUER") {
             // Tokens name their issuer, and its keys are fetched from it: a URL with a host.
             guard let components = URLComponents(string: issuer), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),

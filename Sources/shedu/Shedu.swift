@@ -25,6 +25,16 @@ func resolved(_ flag: String?, _ variable: String) -> String? {
     return nil
 }
 
+/// `--public-url` (or `SHEDU_PUBLIC_URL`), checked: it is written into certificates.
+func resolvedPublicURL(_ flag: String?) throws -> String? {
+    let url = resolved(flag, "SHEDU_PUBLIC_URL")
+    if let url, !ServerConfiguration.isPublicBaseURL(url) {
+        throw ValidationError(
+            "--public-url must be an http:// or https:// URL with a host and no query (it is written into certificates' CRL and OCSP addresses), not '\(url)'")
+    }
+    return url
+}
+
 /// `--data-dir` (or `SHEDU_DATA_DIR`, or the default); an empty flag is refused rather than
 /// making the working directory itself the data folder.
 func dataDirectory(_ flag: String?) throws -> String {

@@ -9,8 +9,8 @@ import X509
 /// A certificate counts when it chains to an *API client CA*: a CA named in the configuration
 /// (`--api-client-ca`) or one whose metadata sets `shedu.io/api-client-ca` to `true` (so an admin
 /// can designate one at run time through `PUT /api/ca/v1/cas/{id}/metadata`). The caller is the
-/// certificate's subject CN; its role is the first `urn:shedu:role:<role>` URI in its subject
-/// alternative names, else its OU when that is a role name, else `viewer`. A certificate that
+/// certificate's subject CN; its role is the highest `urn:shedu:role:<role>` URI in its subject
+/// alternative names (as for a token's roles), else its OU when that is a role name, else `viewer`. A certificate that
 /// chains to no API client CA authenticates nothing — it may be a device's EST certificate.
 public final class APIClientCertificates: Sendable {
     public static let metadataKey = "shedu.io/api-client-ca"
@@ -65,16 +65,13 @@ public final class APIClientCertificates: Sendable {
 
     /// The role a certificate carries (see the type's documentation).
     public static func role(of certificate: Certificate) -> Role {
-        if let names = try? certificate.extensions.subjectAlternativeNames {
-            for name in names {
-                if case .uniformResourceIdentifier(let uri) = name, uri.lowercased().hasPrefix(roleURIPrefix),
-                    let role = Role(claimValue: String(uri.dropFirst(roleURIPrefix.count)))
-                {
-                    return role
-                }
-            }
+        let names = (try? certificate.extensions.subjectAlternativeNames).map(Array.init) ?? []
+        let roles = names.compactMap { name -> Role? in
+            guard case .uniformResourceIdentifier(let uri) = name, uri.lowercased().hasPrefix(roleURIPrefix) else { return nil }
+            return Role(claimValue: String(uri.dropFirst(roleURIPrefix.count)))
         }
-        return Role(claimValue: Subject(certificate.subject).organizationUnit) ?? .viewer
+        // The highest it names, as for a token's roles.
+        return roles.max() ?? Role(claimValue: Subject(certificate.subject).organizationUnit) ?? .viewer
     }
 
     /// The certificates of the API client CAs, read again every ``anchorLifetime``.

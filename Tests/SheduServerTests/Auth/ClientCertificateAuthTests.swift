@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import SheduCore
@@ -178,6 +179,30 @@ struct ClientCertificateAuthTests {
         await app.cleanup()
     }
 
+    /// A certificate's role is the highest its role URIs name, as for a token's roles; without
+    /// one, its OU when that names a role, else viewer.
+    @Test func aCertificateCarriesTheHighestRoleItNames() throws {
+        func certificate(uris: [String], organizationUnit: String? = nil) throws -> Certificate {
+            let key = P256.Signing.PrivateKey()
+            let name = try DistinguishedName {
+                CommonName("client")
+                if let organizationUnit { OrganizationalUnitName(organizationUnit) }
+            }
+            let extensions = try Certificate.Extensions {
+                SubjectAlternativeNames(uris.map { .uniformResourceIdentifier($0) })
+            }
+            return try Certificate(
+                version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey), notValidBefore: Date(),
+                notValidAfter: Date().addingTimeInterval(3600), issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: extensions, issuerPrivateKey: .init(key))
+        }
+        let prefix = APIClientCertificates.roleURIPrefix
+        #expect(APIClientCertificates.role(of: try certificate(uris: ["\(prefix)viewer", "\(prefix)admin"])) == .admin)
+        #expect(APIClientCertificates.role(of: try certificate(uris: ["\(prefix)operator", "\(prefix)root"])) == .operator)
+        #expect(APIClientCertificates.role(of: try certificate(uris: ["https://example.com"], organizationUnit: "operator")) == .operator)
+        #expect(APIClientCertificates.role(of: try certificate(uris: ["https://example.com"])) == .viewer)
+    }
+
     /// `shedu client-cert create` writes a certificate with the role and a private key file of
     /// mode 0600, from the data folder.
     @Test func theCommandLineIssuesClientCredentialsInOneStep() async throws {
@@ -191,9 +216,17 @@ struct ClientCertificateAuthTests {
         #expect(!FileManager.default.fileExists(atPath: data))
         try DataFolder(path: data).prepare(serverNames: ["localhost"])  // as the server's first start does
         let result = try await SheduProcess.run(
-            ["client-cert", "create", "--data-dir", data, "--subject", "line-7", "--role", "operator", "--out", prefix])
+            ["client-cert", "create", "--data-dir", data, "--subject", "line-7", "--role", "operator", "--out", prefix,
+             "--public-url", "https://pki.example.com"])
         #expect(result.status == 0, "\(result.errors)")
         let certificate = try Certificate(pemEncoded: try String(contentsOfFile: "\(prefix).pem", encoding: .utf8))
+        // Its revocation addresses are the server's public ones, as for certificates it issues.
+        let der = Data(certificate.derBytes)
+        #expect(der.range(of: Data("https://pki.example.com/api/va/crl/".utf8)) != nil, "the CRL distribution point")
+        #expect(der.range(of: Data("https://pki.example.com/api/va/ocsp".utf8)) != nil, "the OCSP responder")
+        let badURL = try await SheduProcess.run(
+            ["client-cert", "create", "--data-dir", data, "--subject", "x", "--role", "viewer", "--public-url", "ftp://x"])
+        #expect(badURL.status != 0 && badURL.errors.contains("--public-url must be an http:// or https:// URL"), "\(badURL.errors)")
         #expect(APIClientCertificates.role(of: certificate) == .operator)
         #expect(Subject(certificate.subject).commonName == "line-7")
         let attributes = try FileManager.default.attributesOfItem(atPath: "\(prefix)-key.pem")
