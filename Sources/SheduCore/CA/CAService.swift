@@ -132,13 +132,6 @@ public final class CAService: Sendable {
         if try await issuesAPICredentials(caID) { try Self.requireAdmin(toSignWith: caID) }
     }
 
-    /// ``requireAdmin(toSignWith:)`` for a KMS key (by id or alias) that is a CA's key.
-    public func requireAdminToSign(withKey identifier: String) async throws {
-        guard let role = Caller.role, role < .admin else { return }
-        guard let caID = try await kms.authority(usingKey: identifier) else { return }
-        try await requireAdminForAPICredentials(of: caID)
-    }
-
     /// A new CA with this id and metadata would be an API client CA: only for an admin.
     func requireAdminToCreate(_ id: String, metadata: [String: JSONValue]?) throws {
         if apiClientCAIDs.contains(id) || metadata?[APIClientCertificates.metadataKey] == .bool(true) {

@@ -241,7 +241,7 @@ public struct DeviceService: Sendable {
         }
         // A hold is lifted by a release, which would bring back an identity of no device.
         if current.status == .revoked, let serial = current.identity?.activeSerialNumber,
-            let certificate = try? await ca.certificate(serialNumber: serial), certificate.status == .revoked,
+            let certificate = try await ca.knownCertificate(serialNumber: serial), certificate.status == .revoked,
             certificate.revocationReason == .certificateHold
         {
             throw SheduError.conflict(

@@ -141,12 +141,6 @@ public final class KMSService: Sendable {
         try await storedKey(identifier).key
     }
 
-    /// The CA whose key this is (by id or alias), if one is.
-    func authority(usingKey identifier: String) async throws -> String? {
-        let keyID = try await storedKey(identifier).key.id
-        return try await store.authority(usingKey: keyID, at: clock.now())?.caID
-    }
-
     func storedKey(_ identifier: String) async throws -> StoredKey {
         var id = identifier
         if identifier.hasPrefix("pkcs11:") {
@@ -320,12 +314,19 @@ public final class KMSService: Sendable {
         }
     }
 
-    public func sign(_ identifier: String, _ request: SignRequest) async throws -> Data {
+    /// - Parameter checkCA: run first with the id of the CA whose key this is, when it is one
+    ///   (``CAService/requireAdminForAPICredentials(of:)`` for the KMS route).
+    public func sign(
+        _ identifier: String, _ request: SignRequest, checkCA: (@Sendable (String) async throws -> Void)? = nil
+    ) async throws -> Data {
         let (scheme, input) = try request.decoded()
         let keyID = try await storedKey(identifier).key.id
-        // A CA's key signs for it only while it is ACTIVE, as /cas/{id}/signature/sign does.
-        if let authority = try await store.authority(usingKey: keyID, at: clock.now()), authority.status != .active {
-            throw SheduError.conflict("key '\(keyID)' is the key of CA '\(authority.caID)', which is \(authority.status.rawValue) and cannot sign")
+        if let authority = try await store.authority(usingKey: keyID, at: clock.now()) {
+            try await checkCA?(authority.caID)
+            // A CA's key signs for it only while it is ACTIVE, as /cas/{id}/signature/sign does.
+            guard authority.status == .active else {
+                throw SheduError.conflict("key '\(keyID)' is the key of CA '\(authority.caID)', which is \(authority.status.rawValue) and cannot sign")
+            }
         }
         let key = try await signingKey(keyID: keyID)
         do {

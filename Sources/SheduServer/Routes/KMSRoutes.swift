@@ -76,9 +76,7 @@ struct KMSRoutes {
             response: "Signature"
         ) { request, context in
             let body = try await request.decodeJSON(as: KMSService.SignRequest.self, context: context)
-            let id = try context.pathParameter("id")
-            try await ca.requireAdminToSign(withKey: id)
-            let signature = try await kms.sign(id, body)
+            let signature = try await kms.sign(try context.pathParameter("id"), body, checkCA: ca.requireAdminForAPICredentials(of:))
             return JSONResponse(.ok, SignatureBody(signature: signature.base64EncodedString()))
         }
         // A check that changes nothing: a viewer may make it.
