@@ -23,6 +23,7 @@ public struct DMSService: Sendable {
             throw SheduError.badRequest("id is required")
         }
         try Self.validateID(id)
+        try Self.checkName(request.name)
         let dms = DMS(
             id: id, name: request.name ?? id, metadata: request.metadata ?? [:], creationDate: clock.now(),
             settings: request.settings ?? DMSSettings())
@@ -47,6 +48,7 @@ public struct DMSService: Sendable {
         if let bodyID = request.id, !bodyID.isEmpty, bodyID != id {
             throw SheduError.badRequest("id '\(bodyID)' in the body differs from '\(id)' in the path")
         }
+        try Self.checkName(request.name)
         let settings = request.settings ?? DMSSettings()
         try await validate(settings)
         let now = clock.now()
@@ -91,12 +93,21 @@ public struct DMSService: Sendable {
         if settings.enrollment.enrollmentCA.isEmpty {
             throw SheduError.badRequest("settings.enrollment_settings.enrollment_ca is required")
         }
+        // Where each CA id was first named, by list: a list that names a CA twice is a mistake.
+        var named: [Substring: [String: String]] = [:]
         for (field, id) in settings.referencedCAs {
+            let list = field.split(separator: "[").first ?? Substring(field)
+            if let earlier = named[list]?[id] {
+                throw SheduError.badRequest("settings.\(field): CA '\(id)' is already named at settings.\(earlier)")
+            }
+            named[list, default: [:]][id] = field
+            let authority: CertificateAuthority
             do {
-                _ = try await ca.ca(id: id)
+                authority = try await ca.ca(id: id)
             } catch let error as SheduError where error.kind == .notFound {
                 throw SheduError.badRequest("settings.\(field): CA '\(id)' does not exist")
             }
+            if id == settings.enrollment.enrollmentCA { try Self.checkCanEnroll(with: authority) }
         }
         // Devices enrolling through it would get API credentials, with no caller to check then.
         try await ca.requireAdminForAPICredentials(of: settings.enrollment.enrollmentCA)
@@ -146,6 +157,11 @@ public struct DMSService: Sendable {
                     }
                 }
             }
+            let chainLevel = authentication.clientCertificate.chainLevelValidation
+            guard chainLevel >= -1 else {
+                throw SheduError.badRequest(
+                    "settings.\(name).est_rfc7030_settings.client_certificate_settings.chain_level_validation must be -1 (the whole chain) or the number of certificates to verify, not \(chainLevel)")
+            }
             if authentication.authMode.checksClientCertificate, authentication.clientCertificate.validationCAs.isEmpty,
                 name == "enrollment_settings"
             {
@@ -153,8 +169,9 @@ public struct DMSService: Sendable {
                     "settings.enrollment_settings.est_rfc7030_settings.client_certificate_settings.validation_cas must name at least one CA for auth mode \(authentication.authMode.rawValue)")
             }
         }
+        // Checked even while disabled: turning it on later must not reveal a key it cannot make.
+        let spec = try settings.serverKeyGeneration.key.spec()
         if settings.serverKeyGeneration.enabled {
-            let spec = try settings.serverKeyGeneration.key.spec()
             // The key the server makes must pass the profile that signs it, or every
             // /serverkeygen fails with a refusal the device cannot act on.
             let profile = try? await ca.issuanceProfile(
@@ -168,6 +185,25 @@ public struct DMSService: Sendable {
                 }
             }
         }
+    }
+
+    /// Refuses an enrollment CA that can never sign again (EXPIRED, REVOKED other than on hold)
+    /// or never could (imported without its key): every enrollment through the DMS would fail.
+    static func checkCanEnroll(with authority: CertificateAuthority) throws {
+        let field = "settings.enrollment_settings.enrollment_ca"
+        if authority.certificate.type == .importedWithoutKey {
+            throw SheduError.badRequest("\(field): CA '\(authority.id)' was imported without its private key and cannot sign enrollments")
+        }
+        let onHold = authority.status == .revoked && authority.certificate.revocationReason == .certificateHold
+        guard authority.status != .expired, authority.status != .revoked || onHold else {
+            throw SheduError.badRequest("\(field): CA '\(authority.id)' is \(authority.status.rawValue) and will sign nothing again; name an ACTIVE CA")
+        }
+    }
+
+    /// Refuses an empty name; a body without one names the DMS after its id.
+    static func checkName(_ name: String?) throws {
+        guard let name, name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
+        throw SheduError.badRequest("name must not be empty; leave it out to name the DMS after its id")
     }
 
     static func validateID(_ id: String) throws {

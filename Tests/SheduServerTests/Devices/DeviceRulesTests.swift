@@ -69,6 +69,18 @@ struct DeviceRulesTests {
             try await world.register("device-1", tags: ["a"])
             let before = try await world.device("device-1")
             let otherSerial = try await world.issue(for: "someone-else")
+            // A CA that will sign nothing again cannot be a DMS's enrollment CA; one on hold can.
+            try await world.api.createCA(id: "retired-ca", parent: "root-ca", expiration: "5y")
+            try await world.api.createCA(id: "held-ca", parent: "root-ca", expiration: "5y")
+            for (id, reason) in [("retired-ca", "KeyCompromise"), ("held-ca", "CertificateHold")] {
+                let revoked = try await client.send(
+                    .post, "/api/ca/v1/cas/\(id)/status", token: token, json: #"{"status":"REVOKED","revocation_reason":"\#(reason)"}"#)
+                #expect(revoked.status == .ok, "\(revoked.text)")
+            }
+            let heldDMS = try await client.send(.post, "/api/dmsmanager/v1/dms", token: token, json: DeviceWorld.dmsJSON("held-dms", enrollmentCA: "held-ca"))
+            #expect(heldDMS.status == .created, "\(heldDMS.text)")
+            #expect(try await client.send(.delete, "/api/dmsmanager/v1/dms/held-dms", token: token).status == .noContent)
+            let validationCAs = #""validation_cas":["root-ca"]"#
             // More tags than a device carries: SQLite's bound-variable limit answered 500 past ~80,000.
             let tooManyTags = (0...Device.maximumTagCount).map { "\"t\($0)\"" }.joined(separator: ",")
             let cases: [(HTTPRequest.Method, String, String?, HTTPResponse.Status, String)] = [
@@ -99,6 +111,17 @@ struct DeviceRulesTests {
                 (.get, "/api/devmanager/v1/devices/nobody", nil, .notFound, "device 'nobody' not found"),
                 (.delete, "/api/devmanager/v1/devices/nobody/decommission", nil, .notFound, "nobody"),
                 (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x", enrollmentCA: "no-such-ca"), .badRequest, "no-such-ca"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x", enrollmentCA: "retired-ca"), .badRequest, "CA 'retired-ca' is REVOKED"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: validationCAs, with: #""validation_cas":["root-ca","issuing-ca-01","root-ca"]"#),
+                 .badRequest, "validation_cas[2]: CA 'root-ca' is already named at settings.enrollment_settings.est_rfc7030_settings.client_certificate_settings.validation_cas[0]"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: validationCAs, with: validationCAs + #","chain_level_validation":-2"#),
+                 .badRequest, "chain_level_validation must be -1 (the whole chain) or the number of certificates to verify, not -2"),
+                (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: #""name":"DMS dms-x""#, with: #""name":" ""#), .badRequest, "name must not be empty"),
+                (.put, "/api/dmsmanager/v1/dms/manufacturing-dms", DeviceWorld.dmsJSON("manufacturing-dms").replacingOccurrences(of: #""name":"DMS manufacturing-dms""#, with: #""name":"""#),
+                 .badRequest, "name must not be empty"),
+                (.post, "/api/dmsmanager/v1/dms",
+                 DeviceWorld.dmsJSON("dms-x").replacingOccurrences(of: #""settings":{"#, with: #""settings":{"server_keygen_settings":{"enabled":false,"key":{"type":"DSA","bits":2048}},"#),
+                 .badRequest, "server_keygen_settings.key.type 'DSA'"),
                 (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x", preventive: "1d", critical: "3d"), .badRequest, "critical_delta"),
                 (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("dms-x", preventive: "soon"), .badRequest, "'soon' is not a duration"),
                 (.post, "/api/dmsmanager/v1/dms", DeviceWorld.dmsJSON("manufacturing-dms"), .conflict, "already exists"),

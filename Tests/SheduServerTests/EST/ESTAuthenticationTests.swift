@@ -266,6 +266,10 @@ struct ESTAuthenticationTests {
             let world = try await ESTWorld.make(server: server, token: token, caPath: caPath)
             let rootPEM = Data(PEMText.pem(derCertificate: factory.root.derBytes).utf8).base64EncodedString()
             try await world.post("/api/ca/v1/cas/import", #"{"id":"factory-root","ca":"\#(rootPEM)"}"#)
+            // Shedu holds no key of it: it can validate devices, not enroll them.
+            let keyless = try await world.createDMS(
+                "keyless-dms", [("enrollment_settings", "enrollment_ca", "factory-root")], expect: 400)
+            #expect(keyless["err"]?.stringValue?.contains("CA 'factory-root' was imported without its private key") == true, "\(keyless)")
             try await world.createDMS("factory-dms", [
                 ("enrollment_settings", "est_rfc7030_settings", [
                     "auth_mode": "CLIENT_CERTIFICATE", "client_certificate_settings": ["validation_cas": ["factory-root"]],
