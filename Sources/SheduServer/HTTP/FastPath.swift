@@ -451,10 +451,51 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         responseEncoder = nil
     }
 
+    /// A request the HTTP decoder cannot read (headers past 80 KB, a malformed line) is refused
+    /// with the API's error body naming why, and the connection closed: Hummingbird answered an
+    /// empty 400. With an earlier answer still to come the error goes on, as this one would
+    /// overtake it.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError, routedInFlight == 0, !taskInFlight, responseEncoder != nil else {
+            context.fireErrorCaught(error)
+            return
+        }
+        collecting = nil
+        let (status, message) = Self.describe(parserError)
+        let refusal = FastPathResponse(
+            status: status, contentType: "application/json", body: ByteBuffer(string: ErrorMiddleware.body(message)),
+            extraHeaders: [("connection", "close")])
+        let written = context.eventLoop.makePromise(of: Void.self)
+        write(refusal, context: context, promise: written)
+        let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        written.futureResult.whenComplete { _ in boundContext.value.close(promise: nil) }
+    }
+
+    static func describe(_ error: HTTPParserError) -> (HTTPResponseStatus, String) {
+        switch error {
+        case .headerOverflow:
+            return (.requestHeaderFieldsTooLarge, "the request's URL and headers are larger than the server reads (80 KB)")
+        case .invalidURL:
+            return (.badRequest, "the request's URL is not valid")
+        case .invalidMethod:
+            return (.badRequest, "the request's method is not valid")
+        case .invalidVersion:
+            return (.badRequest, "the request is not HTTP/1.x")
+        case .invalidHeaderToken:
+            return (.badRequest, "a header of the request is malformed")
+        case .invalidContentLength, .unexpectedContentLength:
+            return (.badRequest, "the request's Content-Length is invalid")
+        case .invalidChunkSize:
+            return (.badRequest, "a chunk of the request's body has an invalid size")
+        default:
+            return (.badRequest, "the request is not valid HTTP/1.1 (\(error))")
+        }
+    }
+
     /// Writes a whole response in one buffer, framed here and written below the response encoder:
     /// a fast-path answer is a few fixed headers and a body, and building `HTTPHeaders` for the
     /// encoder to serialize again was a tenth of an OCSP answer's cost.
-    private func write(_ response: FastPathResponse, context: ChannelHandlerContext) {
+    private func write(_ response: FastPathResponse, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
         var body = response.body
         var buffer = context.channel.allocator.buffer(capacity: 160 + body.readableBytes)
         buffer.writeStaticString("HTTP/1.1 ")
@@ -478,7 +519,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         buffer.writeStaticString("\r\n\r\n")
         buffer.writeBuffer(&body)
-        responseEncoder?.writeAndFlush(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
+        responseEncoder?.writeAndFlush(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
     }
 
     /// `100 Continue` (RFC 9110 §10.1.1): a client that asks for it (curl does for a body over

@@ -112,6 +112,35 @@ struct FastPathTests {
         await app.cleanup()
     }
 
+    /// What the HTTP decoder cannot read is refused with an error body that says why, and the
+    /// connection closed; an answer already owed on the connection comes first.
+    @Test func unreadableRequestsAreRefusedWithAReason() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let port = app.configuration.httpPort!
+        try await app.withLiveServer { _ in
+            let huge = String(repeating: "a", count: 100_000)
+            let cases = [
+                ("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: \(huge)\r\n\r\n", "431", "the request's URL and headers are larger than the server reads (80 KB)"),
+                ("GET /health?\(huge) HTTP/1.1\r\nHost: x\r\n\r\n", "431", "the request's URL and headers are larger than the server reads (80 KB)"),
+                ("GET /health HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", "400", "a header of the request is malformed"),
+                ("POST /api/ca/v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n", "400", "the request's Content-Length is invalid"),
+            ]
+            for (request, status, message) in cases {
+                let start = Date()
+                let answer = try await Self.exchange(port: port, request, seconds: 30)
+                #expect(Date().timeIntervalSince(start) < 15, "the connection stayed open")
+                #expect(answer.hasPrefix("HTTP/1.1 \(status) "), "\(answer.prefix(300))")
+                #expect(answer.contains("connection: close\r\n"), "\(answer.prefix(300))")
+                #expect(answer.hasSuffix("\r\n\r\n" + ErrorMiddleware.body(message)), "\(answer.prefix(300))")
+            }
+            // A request read whole is answered before the one after it is refused.
+            let pipelined = try await Self.exchange(
+                port: port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nBad Header Line\r\n\r\n", seconds: 30)
+            let statuses = pipelined.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["200", "400"], "\(pipelined)")
+        }
+    }
+
     @Test func answersHealthAndKeepsPipelinedResponsesInOrder() async throws {
         let app = try await TestApp.make { $0.httpPort = try? freePort() }
         let port = app.configuration.httpPort!
