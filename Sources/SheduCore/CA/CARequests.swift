@@ -76,12 +76,15 @@ public struct SignCertificateRequest: Sendable, Decodable {
 
 /// `POST /certificates`: a key made by the KMS and a certificate for it.
 public struct CreateCertificateRequest: Sendable, Decodable {
+    /// A new key (`type`, `bits`, `engine_id`), or a key the KMS holds (`key_identifier`: its
+    /// id, alias or `pkcs11:` URI), as Lamassu's.
     public struct KeySpecification: Sendable, Decodable {
-        public var type: String
+        public var type: String?
         public var bits: Int?
         public var engineID: String?
+        public var keyIdentifier: String?
 
-        enum CodingKeys: String, CodingKey { case type, bits, engineID = "engine_id" }
+        enum CodingKeys: String, CodingKey { case type, bits, engineID = "engine_id", keyIdentifier = "key_identifier" }
     }
 
     public var caID: String

@@ -37,13 +37,8 @@ extension CAService {
         let engineID: String
         if let existing = request.keyMetadata?.keyID, !existing.isEmpty {
             let key = try await kms.key(existing)
-            // Empty values are what a client that writes every field sends for "none"; the key's
-            // own type and size are what one that echoes them sends.
-            let type = request.keyMetadata?.type ?? "", bits = request.keyMetadata?.bits ?? 0
-            if !type.isEmpty && KeyAlgorithm(name: type) != key.algorithm || bits != 0 && bits != key.size {
-                throw SheduError.badRequest(
-                    "key_metadata: type and bits describe a new key, key_id an existing one (\(key.algorithm.rawValue) \(key.size)); give one or the other")
-            }
+            try Self.refuseNewKeySpec(
+                type: request.keyMetadata?.type, bits: request.keyMetadata?.bits, besides: key, field: "key_metadata", idField: "key_id")
             try await refuseSharedKey(key.id)
             signingKey = try await kms.signingKey(keyID: key.id)
             keyID = key.id
@@ -128,6 +123,18 @@ extension CAService {
         guard certificate.isCertificateAuthority else {
             throw SheduError.badRequest("ca is not a CA certificate (its BasicConstraints do not say CA:TRUE)")
         }
+        // Lamassu's chain above the CA. Its parent is found among Shedu's own CAs, by name, key
+        // and signature, so the chain is only read; but what cannot be one is refused, not ignored.
+        for (index, text) in (request.caChain ?? []).enumerated() {
+            let field = "ca_chain[\(index)]"
+            do {
+                guard try Certificate(apiText: text, field: field).isCertificateAuthority else {
+                    throw SheduError.badRequest("\(field) is not a CA certificate (its BasicConstraints do not say CA:TRUE)")
+                }
+            } catch let error as PKIError {
+                throw SheduError.badRequest(error.description)
+            }
+        }
         if try await store.ca(id: id) != nil { throw SheduError.conflict("CA '\(id)' already exists") }
         try requireAdminToCreate(id, metadata: nil)
         if let profileID = request.profileID, !profileID.isEmpty { _ = try await profiles.profile(id: profileID) }
@@ -192,6 +199,16 @@ extension CAService {
         invalidate()
         // As stored: a certificate Shedu held already keeps its status.
         return try await self.ca(id: id)
+    }
+
+    /// Refuses a type or size given with an existing key's id that are not that key's: they ask
+    /// for a new key too. Empty values are what a client that writes every field sends for
+    /// "none"; the key's own type and size are what one that echoes them sends.
+    static func refuseNewKeySpec(type: String?, bits: Int?, besides key: KMSKey, field: String, idField: String) throws {
+        let type = type ?? "", bits = bits ?? 0
+        guard !type.isEmpty && KeyAlgorithm(name: type) != key.algorithm || bits != 0 && bits != key.size else { return }
+        throw SheduError.badRequest(
+            "\(field): type and bits describe a new key, \(idField) an existing one (\(key.algorithm.rawValue) \(key.size)); give one or the other")
     }
 
     /// One key, one CA: two CAs with the same key would share a key identifier, so one CRL address

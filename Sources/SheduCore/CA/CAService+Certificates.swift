@@ -87,38 +87,62 @@ extension CAService {
             profile.honorExtendedKeyUsages = false
         }
         if profile.signAsCA { try await requireRoomForSubordinate(of: request.caID) }
-        guard let algorithm = KeyAlgorithm(name: request.keySpec.type) else {
-            throw SheduError.badRequest("key_spec.type '\(request.keySpec.type)' is not one of \(KeyAlgorithm.allNames)")
-        }
-        let spec: KeySpec
-        do {
-            spec = try KeySpec(algorithm: algorithm, bits: request.keySpec.bits ?? (algorithm == .rsa ? 2048 : 256))
-        } catch let error as PKIError {
-            throw SheduError.badRequest("key_spec.bits: \(error.description)")
-        }
         let name: DistinguishedName
         do {
             name = try request.subject.distinguishedName()
         } catch let error as PKIError {
             throw SheduError.badRequest(error.description)
         }
-        let key = try kms.prepareKey(
-            spec: spec, name: "Key for certificate CN=\(request.subject.commonName)", engineID: request.keySpec.engineID)
+        let (key, newKey) = try await certifiedKey(request.keySpec, commonName: request.subject.commonName)
+        let publicKey: Certificate.PublicKey
+        if let newKey {
+            publicKey = try kms.signingKeyOf(newKey).publicKey
+        } else {
+            publicKey = try await kms.signingKey(keyID: key.id).publicKey
+        }
         let now = clock.now()
         let policy = profile.policy(now: now)
         return try await withFreshSerial { serial in
             let certificate = try build(
-                .init(name: name, publicKey: try kms.signingKeyOf(key).publicKey), policy: policy, issuer: context.issuer,
-                serialNumber: serial, now: now)
+                .init(name: name, publicKey: publicKey), policy: policy, issuer: context.issuer, serialNumber: serial, now: now)
             var record = try CertificateRecord(
-                certificate: certificate, type: .managed, engineID: key.key.engineID, keyID: key.key.id,
+                certificate: certificate, type: .managed, engineID: key.engineID, keyID: key.id,
                 issuer: issuerMetadata(context.ca), creationDate: now)
             record.metadata = request.metadata ?? [:]
             try await store.insertCertificate(
-                record, newKey: key, requireActiveCA: request.caID,
+                record, newKey: newKey, requireActiveCA: request.caID,
                 events: [try event("certificate.create", certificate: record)])
             return record
         }
+    }
+
+    /// The key `POST /certificates` certifies: one the KMS holds (`key_identifier`), or a new one
+    /// made for it, not stored yet (`newKey`).
+    private func certifiedKey(
+        _ spec: CreateCertificateRequest.KeySpecification, commonName: String
+    ) async throws -> (key: KMSKey, newKey: StoredKey?) {
+        if let identifier = spec.keyIdentifier, !identifier.isEmpty {
+            let key = try await kms.key(identifier)
+            try Self.refuseNewKeySpec(type: spec.type, bits: spec.bits, besides: key, field: "key_spec", idField: "key_identifier")
+            if let holder = try await store.caID(usingKey: key.id) {
+                throw SheduError.badRequest("key_spec.key_identifier: key '\(key.id)' is the key of CA '\(holder)', which certifies that CA only")
+            }
+            return (key, nil)
+        }
+        guard let type = spec.type, !type.isEmpty else {
+            throw SheduError.badRequest("key_spec needs type (and bits) for a new key, or key_identifier for a key the KMS holds")
+        }
+        guard let algorithm = KeyAlgorithm(name: type) else {
+            throw SheduError.badRequest("key_spec.type '\(type)' is not one of \(KeyAlgorithm.allNames)")
+        }
+        let keySpec: KeySpec
+        do {
+            keySpec = try KeySpec(algorithm: algorithm, bits: spec.bits ?? (algorithm == .rsa ? 2048 : 256))
+        } catch let error as PKIError {
+            throw SheduError.badRequest("key_spec.bits: \(error.description)")
+        }
+        let prepared = try kms.prepareKey(spec: keySpec, name: "Key for certificate CN=\(commonName)", engineID: spec.engineID)
+        return (prepared.key, prepared)
     }
 
     /// Adds a certificate issued elsewhere (or by a Shedu CA, recognized by its signature).

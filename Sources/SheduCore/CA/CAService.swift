@@ -154,6 +154,10 @@ public final class CAService: Sendable {
         if ca.status == .active, ca.certificate.info.notAfter <= now {
             return .conflict("CA '\(ca.id)' expired at \(RFC3339.format(ca.certificate.info.notAfter)) and cannot sign")
         }
+        // An imported CA may start later: what it signed now would not verify before then.
+        if ca.status == .active, ca.certificate.info.notBefore > now {
+            return .conflict("CA '\(ca.id)' is not valid before \(RFC3339.format(ca.certificate.info.notBefore)) and cannot sign yet")
+        }
         guard ca.status != .active else { return nil }
         guard ca.status == .revoked, ca.certificate.revocationReason == .certificateHold else {
             return .conflict("CA '\(ca.id)' is \(ca.status.rawValue) and cannot sign")

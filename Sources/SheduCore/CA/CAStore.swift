@@ -56,7 +56,8 @@ public protocol CAStore: Sendable {
         adopt: [String], events: [DomainEvent]
     ) async throws
     /// End-entity certificates whose issuing CA no longer exists, that name `caID` as their
-    /// issuer or (when given) `authorityKeyID` as their authority key id: serial number and DER.
+    /// issuer or (when given) `authorityKeyID` as their authority key id, or that carry none:
+    /// serial number and DER (the caller checks issuer name and signature).
     func orphanCertificates(authorityKeyID: String?, caID: String) async throws -> [(serialNumber: String, der: [UInt8])]
     func ca(id: String) async throws -> CertificateAuthority?
     func listCAs(_ query: ListQuery) async throws -> Page<CertificateAuthority>
@@ -64,7 +65,8 @@ public protocol CAStore: Sendable {
     func caCandidates(subjectKeyID: String?, commonName: String) async throws -> [CertificateAuthority]
     /// The id of a CA whose key this is, if any.
     func caID(usingKey keyID: String) async throws -> String?
-    /// CAs whose certificate names this authority key id (possible children of a CA being imported).
+    /// CAs whose certificate names this authority key id, or none (possible children of a CA
+    /// being imported; the caller checks issuer name and signature).
     func casCertified(byAuthorityKeyID: String) async throws -> [CertificateAuthority]
     /// Reads, changes and writes a CA's own fields (metadata, profile) in one transaction.
     func updateCA(id: String, _ change: @escaping @Sendable (inout CertificateAuthority) throws -> [DomainEvent]) async throws

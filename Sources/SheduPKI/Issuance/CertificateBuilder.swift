@@ -50,7 +50,9 @@ public enum CertificateBuilder {
         }
         try policy.keyPolicy.check(spec)
 
-        let notBefore = Date(timeIntervalSince1970: (now.timeIntervalSince1970 - backdating).rounded(.down))
+        var notBefore = Date(timeIntervalSince1970: (now.timeIntervalSince1970 - backdating).rounded(.down))
+        // Backdated, yet never before its issuer: a path is valid only where every certificate is.
+        if let issuer, notBefore < issuer.certificate.notValidBefore { notBefore = issuer.certificate.notValidBefore }
         let notAfter = Date(timeIntervalSince1970: policy.notAfter.timeIntervalSince1970.rounded(.down))
         guard notAfter > now else {
             throw PKIError.invalidInput("the validity ends at \(text(notAfter)), which is not in the future")

@@ -29,7 +29,7 @@ public enum SigningKey: Sendable {
     public init(pemEncoded text: String) throws {
         let document: PEMDocument
         do {
-            document = try PEMDocument(pemString: text)
+            document = try PEMDocument(pemString: Self.withoutECParameters(text))
         } catch {
             throw PKIError.invalidInput("private_key is not a PEM private key")
         }
@@ -46,6 +46,26 @@ public enum SigningKey: Sendable {
         default:
             throw PKIError.invalidInput("private_key is a PEM '\(document.discriminator)', not a private key")
         }
+    }
+
+    /// `openssl ecparam -genkey` writes an `EC PARAMETERS` block (the curve) before the SEC1 key,
+    /// which names its curve itself (and is checked against it): the key's block alone.
+    static func withoutECParameters(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.hasPrefix("-----BEGIN EC PARAMETERS-----"), let end = trimmed.range(of: "-----END EC PARAMETERS-----") else {
+            return text
+        }
+        return trimmed[end.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// An RSA key of a size Shedu signs with (``KeyAlgorithm/supportedSizes``), as `POST /keys` makes.
+    private static func checkedRSA(_ key: _RSA.Signing.PrivateKey) throws -> SigningKey {
+        do {
+            _ = try KeySpec(algorithm: .rsa, bits: key.keySizeInBits)
+        } catch let error as PKIError {
+            throw PKIError.invalidInput("private_key: \(error.description)")
+        }
+        return .rsa(key)
     }
 
     private static let ed25519PKCS8Prefix: [UInt8] = [
@@ -67,7 +87,8 @@ public enum SigningKey: Sendable {
             try ECPrivateKeyClaims(der: der, pkcs8: pkcs8).check(curve: .NamedCurves.secp521r1, publicKey: key.publicKey.x963Representation)
             return .p521(key)
         }
-        if let key = try? _RSA.Signing.PrivateKey(derRepresentation: der) { return .rsa(key) }
+        // Read unchecked first, so that a key below 2048 bits is refused for its size.
+        if let key = try? _RSA.Signing.PrivateKey(unsafeDERRepresentation: der) { return try checkedRSA(key) }
         if pkcs8, der.count == 48, Array(der.prefix(16)) == ed25519PKCS8Prefix,
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: der.suffix(32))
         {

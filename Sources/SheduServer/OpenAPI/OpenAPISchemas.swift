@@ -64,7 +64,7 @@ enum OpenAPISchemas {
             "ImportCA": object(
                 [
                     "id": string(), "ca": string("Base64 of the PEM certificate"),
-                    "private_key": string("Base64 of the PEM private key"), "ca_chain": array(string()),
+                    "private_key": string("Base64 of the PEM private key"), "ca_chain": array(string("Base64 PEM of a CA certificate above it; read, not used: the parent is found among Shedu's CAs")),
                     "profile_id": string(), "engine_id": string(),
                 ], required: ["ca"]),
             "StatusChange": object(
@@ -88,7 +88,10 @@ enum OpenAPISchemas {
             "CreateCertificate": object(
                 [
                     "ca_id": string(),
-                    "key_spec": object(["type": string(values: KeyAlgorithm.allCases.map(\.rawValue)), "bits": ["type": "integer"], "engine_id": string()]),
+                    "key_spec": object([
+                        "type": string(values: KeyAlgorithm.allCases.map(\.rawValue)), "bits": ["type": "integer"], "engine_id": string(),
+                        "key_identifier": string("A key the KMS holds (id, alias or pkcs11: URI), instead of type and bits"),
+                    ]),
                     "subject": reference("Subject"), "issuance_profile_id": string(),
                     "issuance_profile": reference("IssuanceProfile"), "metadata": ["type": "object"],
                 ], required: ["ca_id", "key_spec", "subject"]),

@@ -308,9 +308,10 @@ public struct SQLCAStore: CAStore {
     }
 
     public func orphanCertificates(authorityKeyID: String?, caID: String) async throws -> [(serialNumber: String, der: [UInt8])] {
-        // By issuer, a range of an index; by authority key id, a scan (a CA on a key that existed before).
+        // By issuer, a range of an index; by authority key id (or none, RFC 5280 §4.2.1.1 allows
+        // it on a self-issued chain), a scan (a CA on a key that existed before).
         let named: SQLQueryString =
-            authorityKeyID.map { "(authority_key_id = \(bind: $0) OR issuer_ca_id = \(bind: caID))" } ?? "issuer_ca_id = \(bind: caID)"
+            authorityKeyID.map { "(authority_key_id IN (\(bind: $0), '') OR issuer_ca_id = \(bind: caID))" } ?? "issuer_ca_id = \(bind: caID)"
         return try await database.read { db in
             try await db.raw(
                 """
@@ -337,7 +338,7 @@ public struct SQLCAStore: CAStore {
             try await db.raw(
                 """
                 SELECT \(select) FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
-                WHERE t.authority_key_id = \(bind: authorityKeyID)
+                WHERE t.authority_key_id IN (\(bind: authorityKeyID), '')
                 """
             ).all().map(Self.decodeCA)
         }

@@ -200,7 +200,7 @@ struct CALifecycleTests {
     }
 
     /// A CA whose validity ended signs nothing, before the expiry monitor has marked it too.
-    @Test func aCAPastItsValidityDoesNotSign() async throws {
+    @Test func aCAOutsideItsValidityDoesNotSign() async throws {
         var app = try await TestApp.make()
         let clock = ManualClock()
         app.clock = clock
@@ -209,6 +209,19 @@ struct CALifecycleTests {
             let api = CAClient(client: client, token: token)
             try await api.createProfile(#"{"id":"hour","validity":{"type":"Duration","duration":"1h"}}"#)
             try await api.createCA(id: "brief", expiration: "2d", profileID: "hour")
+            let caStart = try #require(try await api.get("/api/ca/v1/cas/brief")["certificate"]?["valid_from"])
+            // Before it starts (as an imported CA may): what it signed would not verify yet.
+            clock.advance(by: -3_600)
+            let early = try await api.sign(ca: "brief", csr: try TestPKI.csr(commonName: "early", key: try TestPKI.key("ECDSA", 256)))
+            #expect(early.status == .conflict, "\(early.text)")
+            #expect(try early.json()["err"]?.stringValue?.hasPrefix("CA 'brief' is not valid before ") == true, "\(early.text)")
+            // Within its first minute, a leaf is backdated no further than the CA's own start.
+            clock.advance(by: 3_600 - 30)
+            let backdated = try await api.sign(
+                ca: "brief", csr: try TestPKI.csr(commonName: "first", key: try TestPKI.key("ECDSA", 256)), profileID: "hour")
+            #expect(backdated.status == .created, "\(backdated.text)")
+            #expect(try backdated.json()["valid_from"] == caStart, "\(backdated.text)")
+            clock.advance(by: 30)
             clock.advance(by: 3 * 86_400)
             #expect(try await api.get("/api/ca/v1/cas/brief")["certificate"]?["status"] == "ACTIVE", "not marked yet")
             let signed = try await api.sign(ca: "brief", csr: try TestPKI.csr(commonName: "late", key: try TestPKI.key("ECDSA", 256)))
@@ -485,10 +498,23 @@ struct CALifecycleTests {
         let outside = OutsidePKI(folder: work)
         try outside.root("root", commonName: "Outside Root")
         try outside.issue("int", commonName: "Outside Intermediate", by: "root", days: 1825, extensions: OutsidePKI.intermediate)
+        // RFC 5280 lets a CA certificate go without key identifiers: found by name and signature.
+        try outside.issue(
+            "int-bare", commonName: "Outside Intermediate Without Key Identifiers", by: "root", days: 1825,
+            extensions: "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none\n")
         @Sendable func base64(_ file: String) throws -> String { try outside.base64(file) }
         try await app.withRouter { client in
             let api = CAClient(client: client, token: token)
             try await api.createProfile(deviceProfile)
+            let bare = try await client.send(.post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"int-bare","ca":"\#(try base64("int-bare.pem"))"}"#)
+            #expect(bare.status == .created, "\(bare.text)")
+            // A chain that is none is refused, not ignored.
+            for (chain, message) in [("\"garbage\"", "ca_chain[0] is not an X.509 certificate"), ("\"\(try base64("root.pem"))\",\"\(try base64("int-bare.key"))\"", "ca_chain[1] is a PEM 'PRIVATE KEY', expected CERTIFICATE")] {
+                let chained = try await client.send(
+                    .post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"chained","ca":"\#(try base64("int.pem"))","ca_chain":[\#(chain)]}"#)
+                #expect(chained.status == .badRequest, "\(chained.text)")
+                #expect(try chained.json()["err"]?.stringValue == message, "\(chained.text)")
+            }
             // The intermediate first, with its key: its parent is not known yet.
             let intermediate = try await client.send(
                 .post, "/api/ca/v1/cas/import", token: token,
@@ -502,9 +528,11 @@ struct CALifecycleTests {
             let root = try await client.send(.post, "/api/ca/v1/cas/import", token: token, json: #"{"id":"outside-root","ca":"\#(try base64("root.pem"))"}"#)
             #expect(root.status == .created, "\(root.text)")
             #expect(try root.json()["certificate"]?["type"] == "IMPORTED_WITHOUT_KEY")
-            let reparented = try await api.get("/api/ca/v1/cas/int")
-            #expect(reparented["level"] == 1)
-            #expect(reparented["certificate"]?["issuer_metadata"]?["id"] == "outside-root")
+            for id in ["int", "int-bare"] {
+                let reparented = try await api.get("/api/ca/v1/cas/\(id)")
+                #expect(reparented["level"] == 1, "\(id)")
+                #expect(reparented["certificate"]?["issuer_metadata"]?["id"] == "outside-root", "\(id)")
+            }
             let earlySerial = try #require(earlyLeaf["serial_number"]?.stringValue)
             #expect(try await api.get("/api/ca/v1/certificates/\(earlySerial)")["issuer_metadata"]?["level"] == 1, "its issuer's new level")
             // The imported intermediate signs, and openssl verifies up to the outside root.
@@ -865,6 +893,34 @@ struct CALifecycleTests {
             #expect(try metadata.json()["metadata"] == ["owner": "ops"])
             let filtered = try await api.get("/api/ca/v1/certificates?filter=key_metadata.type[eq]RSA&filter=metadata[jsonpath]$.site == \"a\"")
             #expect(filtered["list"]?.arrayValue?.count == 1)
+
+            // A key the KMS already holds, by key_identifier (id or alias): certified, not replaced.
+            let held = try await client.send(.post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"ECDSA","size":384,"name":"held"}"#)
+            let heldID = try #require(try held.json()["key_id"]?.stringValue)
+            for spec in [#"{"key_identifier":"\#(heldID)"}"#, #"{"type":"ECDSA","bits":384,"key_identifier":"\#(heldID)"}"#] {
+                let reused = try await client.send(
+                    .post, "/api/ca/v1/certificates", token: token, json: #"{"ca_id":"ca","key_spec":\#(spec),"subject":{"common_name":"gateway-2"}}"#)
+                #expect(reused.status == .created, "\(reused.text)")
+                #expect(try reused.json()["subject_key_id"]?.stringValue == heldID, "\(reused.text)")
+                #expect(try reused.json()["type"] == "MANAGED")
+            }
+            let caKey = try #require(try await api.get("/api/ca/v1/cas/ca")["certificate"]?["subject_key_id"]?.stringValue)
+            let before = try await api.get("/api/ca/v1/stats")["certificates"]?["total"]
+            let refusals = [
+                (#"{"type":"RSA","bits":2048,"key_identifier":"\#(heldID)"}"#, "key_spec: type and bits describe a new key, key_identifier an existing one (ECDSA 384); give one or the other"),
+                (#"{"key_identifier":"\#(caKey)"}"#, "key_spec.key_identifier: key '\(caKey)' is the key of CA 'ca', which certifies that CA only"),
+                (#"{"bits":256}"#, "key_spec needs type (and bits) for a new key, or key_identifier for a key the KMS holds"),
+            ]
+            for (spec, message) in refusals {
+                let refused = try await client.send(
+                    .post, "/api/ca/v1/certificates", token: token, json: #"{"ca_id":"ca","key_spec":\#(spec),"subject":{"common_name":"gateway-3"}}"#)
+                #expect(refused.status == .badRequest, "\(spec): \(refused.text)")
+                #expect(try refused.json()["err"]?.stringValue == message, "\(refused.text)")
+            }
+            let unknown = try await client.send(
+                .post, "/api/ca/v1/certificates", token: token, json: #"{"ca_id":"ca","key_spec":{"key_identifier":"nope"},"subject":{"common_name":"gateway-3"}}"#)
+            #expect(unknown.status == .notFound, "\(unknown.text)")
+            #expect(try await api.get("/api/ca/v1/stats")["certificates"]?["total"] == before, "nothing issued")
         }
         await app.cleanup()
     }

@@ -130,9 +130,14 @@ struct KMSTests {
         _ = try openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "sec1.pem"], in: work)
         _ = try openssl(["genrsa", "-traditional", "-out", "pkcs1.pem", "2048"], in: work)
         _ = try openssl(["genpkey", "-algorithm", "ED25519", "-out", "ed.pem"], in: work)
+        // Without -noout, as most guides write it: the curve's EC PARAMETERS block comes first.
+        _ = try openssl(["ecparam", "-name", "secp521r1", "-genkey", "-out", "sec1-params.pem"], in: work)
         let shared = Shared<[(file: String, id: String, secret: String)]>([])
         try await app.withRouter { client in
-            for (file, algorithm, size) in [("pkcs8.pem", "ECDSA", 384), ("sec1.pem", "ECDSA", 256), ("pkcs1.pem", "RSA", 2048), ("ed.pem", "Ed25519", 256)] {
+            for (file, algorithm, size) in [
+                ("pkcs8.pem", "ECDSA", 384), ("sec1.pem", "ECDSA", 256), ("pkcs1.pem", "RSA", 2048), ("ed.pem", "Ed25519", 256),
+                ("sec1-params.pem", "ECDSA", 521),
+            ] {
                 let pem = try String(contentsOf: work.appendingPathComponent(file), encoding: .utf8)
                 let body = #"{"private_key":"\#(Data(pem.utf8).base64EncodedString())","name":"\#(file)"}"#
                 let response = try await client.send(.post, "/api/kms/v1/keys/import", token: token, json: body)
@@ -153,7 +158,7 @@ struct KMSTests {
             var everything = ""
             everything += try await client.send(.get, "/api/kms/v1/keys?page_size=100", token: token).text
             for key in shared.value { everything += try await client.send(.get, "/api/kms/v1/keys/\(key.id)", token: token).text }
-            for file in ["pkcs8.pem", "sec1.pem", "pkcs1.pem", "ed.pem"] {
+            for file in ["pkcs8.pem", "sec1.pem", "pkcs1.pem", "ed.pem", "sec1-params.pem"] {
                 let pem = try String(contentsOf: work.appendingPathComponent(file), encoding: .utf8)
                 let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
                 #expect(!everything.contains(body.prefix(40)), "\(file) shows up in a response")
@@ -177,8 +182,15 @@ struct KMSTests {
         let app = try await TestApp.make()
         let token = try await app.token(.operator)
         let encrypted = try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:x"])
+        // RSA keys of sizes POST /keys does not make (and /engines does not list).
+        let odd = try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2050"])
+        let weak = try openssl(["genrsa", "-traditional", "1024"])
         try await app.withRouter { client in
             let cases: [(String, String, String)] = [
+                ("/api/kms/v1/keys/import", #"{"name":"odd","private_key":"\#(Data(odd.utf8).base64EncodedString())"}"#,
+                 "private_key: RSA keys come in sizes 2048, 3072, 4096, not 2050"),
+                ("/api/kms/v1/keys/import", #"{"name":"weak","private_key":"\#(Data(weak.utf8).base64EncodedString())"}"#,
+                 "private_key: RSA keys come in sizes 2048, 3072, 4096, not 1024"),
                 ("/api/kms/v1/keys", #"{"algorithm":"DSA","size":2048,"name":"k"}"#, "algorithm 'DSA' is not one of RSA, ECDSA, Ed25519"),
                 ("/api/kms/v1/keys", #"{"algorithm":"RSA","size":1024,"name":"k"}"#, "RSA keys come in sizes 2048, 3072, 4096, not 1024"),
                 ("/api/kms/v1/keys", #"{"algorithm":"ECDSA","size":224,"name":"k"}"#, "ECDSA keys come in sizes 256, 384, 521"),
