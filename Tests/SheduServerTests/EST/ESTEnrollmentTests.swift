@@ -232,6 +232,16 @@ struct ESTEnrollmentTests {
                 #expect(reply.status == 403, "\(path) → \(reply.status) \(reply.text)")
                 #expect((try? reply.json())?["err"]?.stringValue?.contains(message) == true, "\(path): \(reply.text)")
             }
+            // Nor is a revoked identity replaced: a factory certificate would undo the revocation.
+            let operationalSerial = try Certificate(pemEncoded: enrolled.certificatePEM!).serialNumber.hexString
+            try await world.post("/api/ca/v1/certificates/\(operationalSerial)/status", #"{"status":"REVOKED","revocation_reason":"KeyCompromise"}"#, expect: 200)
+            #expect(try await world.get("/api/devmanager/v1/devices/sensor-9")["status"] == "REVOKED")
+            let afterRevocation = try await bootstrapped.est("/.well-known/est/strict-dms/simpleenroll", csr: try device.csrBody())
+            #expect(afterRevocation.status == 403, "\(afterRevocation.text)")
+            #expect(
+                (try? afterRevocation.json())?["err"]?.stringValue?.hasSuffix("(enable_replaceable_enrollment); its identity is REVOKED") == true,
+                "\(afterRevocation.text)")
+            #expect(try await world.get("/api/devmanager/v1/devices/sensor-9")["status"] == "REVOKED")
             try await operational.shutdown()
             for client in [anonymous, bootstrapped, untrusted, withRevoked] { try await client.shutdown() }
         }

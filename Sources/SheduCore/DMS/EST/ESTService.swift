@@ -286,9 +286,12 @@ public struct ESTService: Sendable {
         guard device.status != .decommissioned else {
             throw SheduError.forbidden("device '\(device.id)' is DECOMMISSIONED and cannot enroll again")
         }
-        if !renewal, device.status.hasLiveIdentity, !dms.settings.enrollment.enableReplaceableEnrollment {
+        // Whatever became of the identity, as Lamassu: a revoked or expired one is not replaced
+        // either, or a bootstrap certificate would undo a revocation (or enable_expired_renewal).
+        if !renewal, device.status != .noIdentity, !dms.settings.enrollment.enableReplaceableEnrollment {
+            let next = device.status.hasLiveIdentity ? "renew it with simplereenroll" : "its identity is \(device.status.rawValue)"
             throw SheduError.forbidden(
-                "device '\(device.id)' already has an identity and DMS '\(dms.id)' does not replace it (enable_replaceable_enrollment); renew it with simplereenroll")
+                "device '\(device.id)' already has an identity and DMS '\(dms.id)' does not replace it (enable_replaceable_enrollment); \(next)")
         }
         // Checked again as written: renewals sent at once with one certificate all passed the
         // checks made before, and each took a new identity; one made while the certificate was
