@@ -124,7 +124,7 @@ extension VAService {
                 thisUpdate: signedAt, nextUpdate: nextUpdate)
         }
         let der = try OCSPResponder(certificate: plan.signer.certificate, key: key).response(
-            answers, nonce: request.nonce, producedAt: signedAt)
+            answers, nonce: request.echoedNonce, producedAt: signedAt)
         return OCSPReply(signed: der, producedAt: signedAt, nextUpdate: nextUpdate, cacheable: false)
     }
 }

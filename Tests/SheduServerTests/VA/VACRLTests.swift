@@ -174,6 +174,16 @@ struct VACRLTests {
             let revalidated = try await world.curl(url, to: "revalidated.der", headers: ["If-Modified-Since: \(held)"])
             #expect(revalidated.status == 200, "a revocation hidden behind a 304")
             #expect(try CertificateRevocationList(derEncoded: Array(world.read("revalidated.der"))).lists(revokedToo))
+
+            // A CRL signed for the request is never dated after the answer (RFC 9110 §8.8.2.1).
+            for round in 0..<6 {
+                let serial = try await world.issue("dated-\(round)")
+                try await world.setStatus(serial, "REVOKED", reason: "KeyCompromise")
+                let fresh = try await world.curl(url, to: "fresh.der")
+                let date = try #require(fresh.headers["date"].flatMap(HTTPDate.parse), "\(fresh.headers)")
+                let modified = try #require(fresh.headers["last-modified"].flatMap(HTTPDate.parse), "\(fresh.headers)")
+                #expect(modified <= date, "Last-Modified \(fresh.headers["last-modified"] ?? "") after Date \(fresh.headers["date"] ?? "")")
+            }
         }
     }
 

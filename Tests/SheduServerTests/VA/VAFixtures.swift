@@ -230,13 +230,14 @@ enum HandmadeOCSPRequest {
     }
 
     /// `OCSPRequest { TBSRequest { requestList, requestExtensions [2] { nonce } } }` with the
-    /// nonce's OCTET STRING as the extension's value.
-    static func der(certIDs: [[UInt8]], nonce: [UInt8]?) -> [UInt8] {
+    /// nonce's OCTET STRING as the extension's value, or, `bare`, the nonce's bytes alone (as
+    /// some older clients send it).
+    static func der(certIDs: [[UInt8]], nonce: [UInt8]?, bare: Bool = false) -> [UInt8] {
         let requestList = tlv(0x30, certIDs.flatMap { tlv(0x30, $0) })
         var tbs = requestList
         if let nonce {
             let nonceOID: [UInt8] = [0x06, 0x09, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02]
-            let nonceExtension = tlv(0x30, nonceOID + tlv(0x04, tlv(0x04, nonce)))
+            let nonceExtension = tlv(0x30, nonceOID + tlv(0x04, bare ? nonce : tlv(0x04, nonce)))
             tbs += tlv(0xA2, tlv(0x30, nonceExtension))
         }
         return tlv(0x30, tlv(0x30, tbs))

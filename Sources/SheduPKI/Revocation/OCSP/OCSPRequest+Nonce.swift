@@ -19,4 +19,12 @@ extension OCSPRequest {
         }
         return (1...Self.maximumNonceLength).contains(length)
     }
+
+    /// The nonce a response echoes: the request's, when it is the OCTET STRING RFC 9654 defines.
+    /// A bare one is accepted but not echoed (a responder may leave the nonce out, RFC 9654
+    /// §2.1): echoed, it would make the signed response break the extension's syntax.
+    public var echoedNonce: [UInt8]? {
+        guard let nonce, let node = try? DER.parse(nonce), (try? ASN1OctetString(derEncoded: node)) != nil else { return nil }
+        return nonce
+    }
 }
