@@ -23,5 +23,6 @@ public struct Migration: Sendable {
         .liveExpiryOrder,
         .deviceStatusCounts,
         .certificateStatusCounts,
+        .subjectKeyIDPrefix,
     ]
 }

@@ -255,9 +255,13 @@ struct ListQueryCompiler {
                 }
             return "\(sql) \(unsafeRaw: symbol) \(bind: number)"
         case (_, .string(let text)):
-            return compileString(sql, op: filter.op, text)
+            let condition = compileString(sql, op: filter.op, text)
+            guard filter.op == .equal, let lookup = column.prefixLookup([text]) else { return condition }
+            return "(\(lookup) AND \(condition))"
         case (_, .strings(let texts)):
-            return compileList(sql, op: filter.op, texts)
+            let condition = compileList(sql, op: filter.op, texts)
+            guard filter.op == .in, let lookup = column.prefixLookup(texts) else { return condition }
+            return "(\(lookup) AND \(condition))"
         default:
             throw SheduError.badRequest("filter '\(filter.text)' does not fit field '\(filter.field.name)'")
         }

@@ -26,11 +26,26 @@ struct ResourceTable: Sendable {
         var kind: ColumnKind
         /// Nullable columns get an explicit NULLS FIRST/LAST; others keep index-friendly ORDER BY.
         var nullable: Bool
+        /// When its index holds only `substr(expression, 1, n)` (a long random key): equality and
+        /// `in` filters test that prefix too, so that they look it up.
+        var indexedPrefix: Int?
 
-        init(_ expression: String, _ kind: ColumnKind, nullable: Bool = false) {
+        init(_ expression: String, _ kind: ColumnKind, nullable: Bool = false, indexedPrefix: Int? = nil) {
             self.expression = expression
             self.kind = kind
             self.nullable = nullable
+            self.indexedPrefix = indexedPrefix
+        }
+
+        /// For a column with an ``indexedPrefix``: the condition that its prefix is one of
+        /// `values`' prefixes, written as its index is (`substr(expression, 1, n)`); nil otherwise.
+        func prefixLookup(_ values: [String]) -> SQLQueryString? {
+            guard let length = indexedPrefix, !values.isEmpty else { return nil }
+            // As `substr` counts: code points.
+            let prefixes = Set(values.map { String(String.UnicodeScalarView($0.unicodeScalars.prefix(length))) }).sorted()
+            let prefix: SQLQueryString = "substr(\(unsafeRaw: expression), 1, \(unsafeRaw: String(length)))"
+            guard prefixes.count > 1 else { return "\(prefix) = \(bind: prefixes[0])" }
+            return "\(prefix) IN (\(binds: prefixes))"
         }
     }
 

@@ -38,9 +38,12 @@ public struct SQLCAStore: CAStore {
                 from: "cas c JOIN certificates t ON t.serial_number = c.serial_number", primaryKey: "c.id", columns: caColumns))
     }
 
+    /// Its index holds a prefix (``Migration/subjectKeyIDPrefix``).
+    static let subjectKeyID = ResourceTable.Column("t.subject_key_id", .text, indexedPrefix: Migration.subjectKeyIDIndexedPrefix)
+
     static let certificateColumns: [String: ResourceTable.Column] = [
         "serial_number": .init("t.serial_number", .text), "subject.common_name": .init("t.subject_cn", .text),
-        "subject_key_id": .init("t.subject_key_id", .text), "authority_key_id": .init("t.authority_key_id", .text),
+        "subject_key_id": subjectKeyID, "authority_key_id": .init("t.authority_key_id", .text),
         "issuer_meta.id": .init("t.issuer_ca_id", .text), "status": .init("t.status", .text),
         "type": .init("t.type", .text), "engine_id": .init("t.engine_id", .text),
         "valid_from": .init("t.valid_from", .epochMilliseconds), "valid_to": .init("t.valid_to", .epochMilliseconds),
@@ -301,7 +304,8 @@ public struct SQLCAStore: CAStore {
             try await db.raw(
                 """
                 SELECT \(select) FROM cas c JOIN certificates t ON t.serial_number = c.serial_number
-                WHERE t.subject_key_id = \(bind: subjectKeyID ?? "") OR t.subject_cn = \(bind: commonName)
+                WHERE (\(Self.subjectKeyID.prefixLookup([subjectKeyID ?? ""])!) AND t.subject_key_id = \(bind: subjectKeyID ?? ""))
+                    OR t.subject_cn = \(bind: commonName)
                 """
             ).all().map(Self.decodeCA)
         }
