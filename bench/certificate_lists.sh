@@ -51,6 +51,7 @@ for entry in \
     "first page, status REVOKED (5%)|/api/ca/v1/certificates/status/REVOKED" \
     "first page, CA's certificates|/api/ca/v1/cas/ca/certificates" \
     "first page, filter subject.common_name|/api/ca/v1/certificates?filter=subject.common_name[eq]device-0500000" \
+    "first page, filter subject_key_id|/api/ca/v1/certificates?filter=subject_key_id[eq]$(python3 -c 'import hashlib; print(hashlib.sha256((500000).to_bytes(8, "big")).hexdigest())')" \
     "first page, expiring in a window|/api/ca/v1/certificates/expiration?expires_after=$WINDOW_START&expires_before=$WINDOW_END" \
     "stats (counts by status)|/api/ca/v1/stats"; do
     printf '| %-42s | %7s ms |\n' "${entry%%|*}" "$(timed "${entry#*|}")"

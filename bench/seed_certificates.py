@@ -4,6 +4,7 @@ path of bench/certificate_lists.sh). Every row carries the DER of TEMPLATE (the 
 return it as is); 5% are REVOKED, 5% EXPIRED, the rest ACTIVE; valid_from instants are one
 millisecond apart in serial order.
 Usage: seed_certificates.py DATABASE COUNT CA_ID CA_SERIAL TEMPLATE_DER ; prints the first valid_from (ms)."""
+import hashlib
 import json, sqlite3, sys, time
 
 path, count, ca_id, ca_serial, template = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
@@ -20,6 +21,13 @@ columns = ("serial_number, der, subject_cn, subject, issuer, subject_key_id, aut
            "is_ca, ca_id, self_signed, issuer_ca_id, issuer_serial, issuer_level, key_usage, extended_key_usage, "
            "alternative_names, metadata, created_at")
 sql = f"INSERT INTO certificates ({columns}) VALUES ({','.join('?' * 29)})"
+
+
+def key_id(index):
+    """A subject key id as random as a real one (SHA-256 of a key), the same for an index every run."""
+    return hashlib.sha256(index.to_bytes(8, "big")).hexdigest()
+
+
 empty_names = json.dumps({"dns": [], "email": [], "ip": [], "uri": []}, sort_keys=True)
 for i in range(count):
     name = f"device-{i:07d}"
@@ -29,7 +37,7 @@ for i in range(count):
                          "organization_unit": "", "state": ""}, sort_keys=True)
     valid_from = start + i
     status = "REVOKED" if i % 20 == 0 else "EXPIRED" if i % 20 == 1 else "ACTIVE"
-    rows.append((f"{i + 1:032x}", der, name, subject, issuer, f"{i:064x}", "00" * 32, "ECDSA", 256, valid_from,
+    rows.append((f"{i + 1:032x}", der, name, subject, issuer, key_id(i), "00" * 32, "ECDSA", 256, valid_from,
                  valid_from + year, status, now if status == "REVOKED" else None,
                  "KeyCompromise" if status == "REVOKED" else "Unspecified", None, "IMPORTED_WITHOUT_KEY", "", None, 0,
                  None, 0, ca_id, ca_serial, 0, json.dumps(["DigitalSignature"]), json.dumps(["ClientAuth"]),
