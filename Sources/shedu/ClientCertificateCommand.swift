@@ -70,7 +70,7 @@ struct ClientCertificate: AsyncParsableCommand {
                 do {
                     try Data(issued.certificatePEM.utf8).write(to: URL(fileURLWithPath: "\(prefix).pem"))
                 } catch {
-                    exitWithError("cannot write \(prefix).pem: \(DataFolder.reason(error))")
+                    exitWithError("cannot write \(prefix).pem: \(SheduError.reason(ofFileError: error))")
                 }
                 let keyFile = "\(prefix)-key.pem"
                 guard

@@ -130,6 +130,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--oidc-jwks-url and --oidc-audience need --oidc-issuer")
         }
         configuration.rolesClaim = resolved(rolesClaim, "SHEDU_ROLES_CLAIM") ?? configuration.rolesClaim
+        if let problem = RolesClaim.problem(configuration.rolesClaim) { throw ValidationError(problem) }
         configuration.trustForwardedClientCertificate =
             trustForwardedClientCert
             || ["1", "true", "yes"].contains(resolved(nil, "SHEDU_TRUST_FORWARDED_CLIENT_CERT")?.lowercased() ?? "")

@@ -30,6 +30,9 @@ struct Token: AsyncParsableCommand {
                 throw ValidationError("--role must be admin, operator or viewer, not '\(role)'")
             }
             guard !subject.isEmpty else { throw ValidationError("--subject must not be empty") }
+            if let problem = RolesClaim.problem(resolved(rolesClaim, "SHEDU_ROLES_CLAIM") ?? "roles") {
+                throw ValidationError(problem)
+            }
             do {
                 let lifetime = try TimeDuration(parsing: ttl, field: "--ttl")
                 guard lifetime.milliseconds > 0 else { throw ValidationError("--ttl must be longer than 0") }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The domain's one error type: a kind that the HTTP edge maps to a status code, and a message
 /// written for the user (it names the field or the object that is wrong).
 ///
@@ -46,4 +48,18 @@ public struct SheduError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func unprocessable(_ message: String) -> SheduError { .init(.unprocessable, message) }
     public static func unavailable(_ message: String) -> SheduError { .init(.unavailable, message) }
     public static func `internal`(_ message: String) -> SheduError { .init(.internal, message) }
+}
+
+extension SheduError {
+    /// Why a file operation failed, as the system says it ("read-only file system"), for a message
+    /// that names the file.
+    public static func reason(ofFileError error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
+            let message = String(validatingCString: strerror(Int32(underlying.code)))
+        {
+            return message.lowercased()
+        }
+        return nsError.localizedDescription
+    }
 }

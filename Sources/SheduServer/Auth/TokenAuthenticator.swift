@@ -119,6 +119,25 @@ final class TokenAuthenticator: Sendable {
     }
 }
 
+/// The token claim that carries roles (`--roles-claim`).
+public enum RolesClaim {
+    /// Claims JWT registers (RFC 7519 §4.1): roles put there would overwrite them.
+    static let registeredClaims: Set<String> = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]
+
+    /// Why `path` cannot name it, or nil: a claim name or a dotted path of them
+    /// (realm_access.roles), not one JWT registers.
+    public static func problem(_ path: String) -> String? {
+        let names = path.split(separator: ".", omittingEmptySubsequences: false)
+        if names.contains(where: \.isEmpty) {
+            return "--roles-claim must be a claim name or a dotted path of them (such as roles or realm_access.roles), not '\(path)'"
+        }
+        if let first = names.first, registeredClaims.contains(String(first)) {
+            return "--roles-claim '\(path)' is a claim JWT registers (\(registeredClaims.sorted().joined(separator: ", "))); name another"
+        }
+        return nil
+    }
+}
+
 /// Makes the tokens `shedu token create` prints.
 public enum LocalTokenIssuer {
     public static func makeToken(

@@ -74,7 +74,7 @@ public struct DataFolder: Sendable {
         do {
             return try String(contentsOf: file, encoding: .utf8)
         } catch {
-            throw SheduError.unavailable("cannot read \(file.path): \(Self.reason(error))")
+            throw SheduError.unavailable("cannot read \(file.path): \(SheduError.reason(ofFileError: error))")
         }
     }
 
@@ -83,7 +83,7 @@ public struct DataFolder: Sendable {
         do {
             data = try Data(contentsOf: masterKey)
         } catch {
-            throw SheduError.unavailable("cannot read \(masterKey.path): \(Self.reason(error))")
+            throw SheduError.unavailable("cannot read \(masterKey.path): \(SheduError.reason(ofFileError: error))")
         }
         guard data.count == 32 else {
             throw SheduError.unavailable("\(masterKey.path) is not a 32-byte key")
@@ -127,7 +127,7 @@ public struct DataFolder: Sendable {
             try FileManager.default.createDirectory(
                 at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw SheduError.unavailable("cannot create the data folder \(directory.path): \(Self.reason(error))")
+            throw SheduError.unavailable("cannot create the data folder \(directory.path): \(SheduError.reason(ofFileError: error))")
         }
     }
 
@@ -146,15 +146,5 @@ public struct DataFolder: Sendable {
         guard written == data.count, synced == 0, rename(temporary.path, file.path) == 0 else {
             throw SheduError.unavailable("cannot write \(file.path): \(String(cString: strerror(errno)))")
         }
-    }
-
-    public static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
-            let message = String(validatingCString: strerror(Int32(underlying.code)))
-        {
-            return message.lowercased()
-        }
-        return nsError.localizedDescription
     }
 }

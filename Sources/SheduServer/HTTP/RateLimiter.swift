@@ -17,10 +17,13 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
     public static func parse(_ text: String, option: String) throws -> RateLimit? {
         if text.lowercased() == "off" { return nil }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let rate = Double(parts[0]), rate > 0,
-            let burst = parts.count == 2 ? Double(parts[1]) : rate * 2, burst >= 1
+        // Bounded: a bucket counts in whole requests, and a billion a second is no limit already.
+        let largest = 1e9
+        guard (1...2).contains(parts.count), let rate = Double(parts[0]), rate > 0, rate <= largest,
+            let burst = parts.count == 2 ? Double(parts[1]) : rate * 2, burst >= 1, burst <= 2 * largest
         else {
-            throw SheduError.badRequest("\(option) must be RATE or RATE/BURST in requests per second (e.g. 100/200), or off, not '\(text)'")
+            throw SheduError.badRequest(
+                "\(option) must be RATE or RATE/BURST in requests per second (e.g. 100/200; at most 1000000000/2000000000), or off, not '\(text)'")
         }
         return RateLimit(rate: rate, burst: burst)
     }

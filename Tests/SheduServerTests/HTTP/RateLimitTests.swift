@@ -23,7 +23,8 @@ struct RateLimitTests {
         #expect(try RateLimit.parse(text, option: "--x") == expected)
     }
 
-    @Test(arguments: ["", "fast", "0", "10/0", "1/2/3", "-5"])
+    // Past what a bucket counts in whole requests, the server trapped at start.
+    @Test(arguments: ["", "fast", "0", "10/0", "1/2/3", "-5", "99999999999999999999", "1e300", "10/1e30", "inf", "nan", "9223372036854775807"])
     func badLimitsAreRefused(_ text: String) {
         #expect(throws: SheduError.self) { try RateLimit.parse(text, option: "--rate-limit-public") }
     }

@@ -62,6 +62,13 @@ struct CommandLineTests {
         (["serve", "--public-url", "http://pki.example.com/pa th"], "--public-url must be"),
         (["serve", "--public-url", "http://pki.example.com:99999"], "--public-url must be"),
         (["serve", "--oidc-issuer", "not a url"], "--oidc-issuer must be the issuer's http:// or https:// URL, not 'not a url'"),
+        // Past what a bucket counts, the server trapped once its database was open.
+        (["serve", "--rate-limit-clients", "1e300"], "--rate-limit-clients must be RATE or RATE/BURST"),
+        (["serve", "--rate-limit-public", "10/1e30"], "--rate-limit-public must be RATE or RATE/BURST"),
+        // Roles there would overwrite the token's expiry, or land nowhere.
+        (["serve", "--roles-claim", "exp"], "--roles-claim 'exp' is a claim JWT registers"),
+        (["token", "create", "--subject", "x", "--role", "admin", "--roles-claim", "sub"], "--roles-claim 'sub' is a claim JWT registers"),
+        (["token", "create", "--subject", "x", "--role", "admin", "--roles-claim", "a..b"], "--roles-claim must be a claim name or a dotted path"),
     ])
     func badFlagsAreClearErrors(_ arguments: [String], _ message: String) async throws {
         let result = try await SheduProcess.run(arguments + ["--data-dir", "/tmp/shedu-never-created-\(UUID())"])
@@ -89,6 +96,14 @@ struct CommandLineTests {
         #expect(httpTaken.errors == "shedu: cannot listen on 127.0.0.1:\(port): address already in use\n", "\(httpTaken.errors)")
         #expect(!httpTaken.output.contains("listening"), "\(httpTaken.output)")
         blocker.close()
+
+        // A data folder that cannot be made names why (it named the lock file inside it).
+        let plainFile = folder.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: plainFile)
+        let uncreatable = try await SheduProcess.run(["serve", "--data-dir", plainFile.appendingPathComponent("data").path, "--port", "\(try freePort())"])
+        #expect(uncreatable.status == 1)
+        #expect(uncreatable.errors.hasPrefix("shedu: cannot create the data folder \(plainFile.appendingPathComponent("data").path): "), "\(uncreatable.errors)")
+        #expect(uncreatable.errors.split(separator: "\n").count == 1)
 
         // A database that does not answer; its password never shows.
         let unreachable = try await SheduProcess.run([

@@ -30,7 +30,11 @@ public final class SQLiteServerLock: Sendable {
         if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder) {
             guard isFolder.boolValue else { throw SheduError.unavailable("\(folder.path) exists and is not a folder") }
         } else {
-            try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw SheduError.unavailable("cannot create the data folder \(folder.path): \(SheduError.reason(ofFileError: error))")
+            }
         }
         let real = database.resolvingSymlinksInPath().path
         let lockPath = real + ".lock"
