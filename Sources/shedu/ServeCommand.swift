@@ -129,8 +129,7 @@ struct Serve: AsyncParsableCommand {
         } else if resolved(oidcJwksURL, "SHEDU_OIDC_JWKS_URL") != nil || resolved(oidcAudience, "SHEDU_OIDC_AUDIENCE") != nil {
             throw ValidationError("--oidc-jwks-url and --oidc-audience need --oidc-issuer")
         }
-        configuration.rolesClaim = resolved(rolesClaim, "SHEDU_ROLES_CLAIM") ?? configuration.rolesClaim
-        if let problem = RolesClaim.problem(configuration.rolesClaim) { throw ValidationError(problem) }
+        configuration.rolesClaim = try resolvedRolesClaim(rolesClaim)
         configuration.trustForwardedClientCertificate =
             trustForwardedClientCert
             || ["1", "true", "yes"].contains(resolved(nil, "SHEDU_TRUST_FORWARDED_CLIENT_CERT")?.lowercased() ?? "")

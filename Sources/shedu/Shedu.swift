@@ -35,6 +35,14 @@ func resolvedPublicURL(_ flag: String?) throws -> String? {
     return url
 }
 
+/// `--roles-claim` (or `SHEDU_ROLES_CLAIM`, else `roles`), checked: a claim JWT registers would
+/// be overwritten by the roles.
+func resolvedRolesClaim(_ flag: String?) throws -> String {
+    let claim = resolved(flag, "SHEDU_ROLES_CLAIM") ?? RolesClaim.standard
+    if let problem = RolesClaim.problem(claim) { throw ValidationError(problem) }
+    return claim
+}
+
 /// `--data-dir` (or `SHEDU_DATA_DIR`, or the default); an empty flag is refused rather than
 /// making the working directory itself the data folder.
 func dataDirectory(_ flag: String?) throws -> String {

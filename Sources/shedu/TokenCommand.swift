@@ -30,9 +30,7 @@ struct Token: AsyncParsableCommand {
                 throw ValidationError("--role must be admin, operator or viewer, not '\(role)'")
             }
             guard !subject.isEmpty else { throw ValidationError("--subject must not be empty") }
-            if let problem = RolesClaim.problem(resolved(rolesClaim, "SHEDU_ROLES_CLAIM") ?? "roles") {
-                throw ValidationError(problem)
-            }
+            _ = try resolvedRolesClaim(rolesClaim)
             do {
                 let lifetime = try TimeDuration(parsing: ttl, field: "--ttl")
                 guard lifetime.milliseconds > 0 else { throw ValidationError("--ttl must be longer than 0") }
@@ -47,7 +45,7 @@ struct Token: AsyncParsableCommand {
                 let token = try await LocalTokenIssuer.makeToken(
                     signingKeyPEM: try folder.read(folder.tokenSigningKey), subject: subject,
                     role: Role(claimValue: role)!, lifetime: try TimeDuration(parsing: ttl, field: "--ttl"),
-                    rolesClaim: resolved(rolesClaim, "SHEDU_ROLES_CLAIM") ?? "roles")
+                    rolesClaim: try resolvedRolesClaim(rolesClaim))
                 print(token)
             } catch let error as SheduError {
                 exitWithError(error.message)

@@ -121,6 +121,9 @@ final class TokenAuthenticator: Sendable {
 
 /// The token claim that carries roles (`--roles-claim`).
 public enum RolesClaim {
+    /// The claim when none is configured.
+    public static let standard = "roles"
+
     /// Claims JWT registers (RFC 7519 §4.1): roles put there would overwrite them.
     static let registeredClaims: Set<String> = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]
 
@@ -141,7 +144,7 @@ public enum RolesClaim {
 /// Makes the tokens `shedu token create` prints.
 public enum LocalTokenIssuer {
     public static func makeToken(
-        signingKeyPEM: String, subject: String, role: Role, lifetime: TimeDuration, rolesClaim: String = "roles",
+        signingKeyPEM: String, subject: String, role: Role, lifetime: TimeDuration, rolesClaim: String = RolesClaim.standard,
         now: Date = Date()
     ) async throws -> String {
         let keys = JWTKeyCollection()
@@ -162,7 +165,7 @@ public enum LocalTokenIssuer {
         let path = rolesClaim.split(separator: ".").map(String.init)
         var value: JSONValue = .array([.string(role.rawValue)])
         for key in path.dropFirst().reversed() { value = .object([key: value]) }
-        claims[path.first ?? "roles"] = value
+        claims[path.first ?? RolesClaim.standard] = value
         return try await keys.sign(TokenClaims(claims: claims))
     }
 }

@@ -55,7 +55,7 @@ public struct ServerConfiguration: Sendable {
 
     public init(
         dataDirectory: String = "./shedu-data", host: String = "127.0.0.1", port: Int = 8443, httpPort: Int? = nil,
-        databaseURL: String? = nil, publicURL: String? = nil, oidc: OIDC? = nil, rolesClaim: String = "roles",
+        databaseURL: String? = nil, publicURL: String? = nil, oidc: OIDC? = nil, rolesClaim: String = RolesClaim.standard,
         trustForwardedClientCertificate: Bool = false, apiClientCAs: [String] = [], estDefaultDMS: String? = nil, monitorInterval: TimeDuration = .seconds(60),
         idleTimeout: TimeDuration = .seconds(90), publicRateLimit: RateLimit? = ServerConfiguration.defaultPublicRateLimit, clientRateLimit: RateLimit? = nil,
         logFormat: LogFormat = .text,
