@@ -531,7 +531,15 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .end = unwrapOutboundIn(data), !routedKeepAlive.isEmpty, !routedKeepAlive.removeFirst() else {
+        let part = unwrapOutboundIn(data)
+        if case .head(var head) = part {
+            // The router's Date comes from a clock a timer task moves once a second, which lags
+            // on a busy machine: a CRL signed for this request would be dated after its answer.
+            head.headers.replaceOrAdd(name: "date", value: HTTPDate.now())
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+            return
+        }
+        guard case .end = part, !routedKeepAlive.isEmpty, !routedKeepAlive.removeFirst() else {
             context.write(data, promise: promise)
             return
         }

@@ -10,9 +10,9 @@ enum HTTPCaching {
 
     static func headers(entityTag: String, lastModified: Date, expires: Date, now: Date) -> [(String, String)] {
         let age = Int(max(0, min(expires.timeIntervalSince(now), maximumAge)).rounded(.down))
-        // Never after the answer's Date (RFC 9110 §8.8.2.1), which the router takes from a clock
-        // read once a second: an answer signed in this second says the one before.
-        let lastModified = min(lastModified, now.addingTimeInterval(-1))
+        // Never after the answer's Date (RFC 9110 §8.8.2.1), which FastPathHandler stamps from
+        // the clock as the answer leaves.
+        let lastModified = min(lastModified, now)
         return [
             ("cache-control", "max-age=\(age), public, no-transform, must-revalidate"), ("etag", entityTag),
             ("last-modified", HTTPDate.format(lastModified)), ("expires", HTTPDate.format(expires)),
