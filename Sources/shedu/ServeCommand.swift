@@ -208,6 +208,9 @@ struct Serve: AsyncParsableCommand {
             if error.errnoCode == EADDRNOTAVAIL { return "cannot listen on \(addresses): no such local address" }
             return "cannot listen on \(addresses): \(String(cString: strerror(error.errnoCode)))"
         }
+        if let error = error as? SocketAddressError.UnknownHost {
+            return "cannot listen on \(error.host):\(error.port): neither an address nor a name that resolves here"
+        }
         if let error = error as? SocketAddressError {
             return "cannot listen on \(configuration.host): \(error)"
         }

@@ -20,6 +20,8 @@ struct OCSPRequestParsingTests {
         var certIDCount = 1
         var nonce: [UInt8]? = [0x04, 0x10] + Array(repeating: 0xAB, count: 16)
         var signed = false
+        var otherExtensions: [Certificate.Extension] = []
+        var singleRequestExtensions: [Certificate.Extension] = []
 
         func der() throws -> [UInt8] {
             var serializer = DER.Serializer()
@@ -47,14 +49,21 @@ struct OCSPRequestParsingTests {
                                         try certID.serialize(serial[...])
                                     }
                                 }
+                                if !singleRequestExtensions.isEmpty {
+                                    try single.serialize(explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific) {
+                                        try $0.serializeSequenceOf(singleRequestExtensions)
+                                    }
+                                }
                             }
                         }
                     }
-                    if let nonce {
-                        try tbs.serialize(explicitlyTaggedWithTagNumber: 2, tagClass: .contextSpecific) { extensions in
-                            try extensions.serializeSequenceOf([
-                                Certificate.Extension(oid: [1, 3, 6, 1, 5, 5, 7, 48, 1, 2], critical: false, value: nonce[...])
-                            ])
+                    let nonceExtension = nonce.map {
+                        Certificate.Extension(oid: [1, 3, 6, 1, 5, 5, 7, 48, 1, 2], critical: false, value: $0[...])
+                    }
+                    let extensions = (nonceExtension.map { [$0] } ?? []) + otherExtensions
+                    if !extensions.isEmpty {
+                        try tbs.serialize(explicitlyTaggedWithTagNumber: 2, tagClass: .contextSpecific) {
+                            try $0.serializeSequenceOf(extensions)
                         }
                     }
                 }
@@ -120,6 +129,22 @@ struct OCSPRequestParsingTests {
         #expect(try OCSPIssuerHashes(issuer: ca.certificate, hashAlgorithm: .sha1).keyHash.count == 20)
     }
 
+    /// RFC 6960 §4.4: an extension the responder does not know is ignored unless it is critical;
+    /// a critical acceptable-responses extension is understood (every response is basic).
+    @Test func unknownExtensionsAreIgnoredUnlessCritical() throws {
+        var parts = RequestParts()
+        parts.otherExtensions = [
+            Certificate.Extension(oid: [1, 3, 6, 1, 5, 5, 7, 48, 1, 8], critical: false, value: [0x30, 0x00]),
+            Certificate.Extension(oid: [1, 3, 6, 1, 5, 5, 7, 48, 1, 4], critical: true, value: [0x30, 0x0B, 0x06, 0x09, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01]),
+        ]
+        parts.singleRequestExtensions = [
+            Certificate.Extension(oid: [1, 3, 6, 1, 5, 5, 7, 48, 1, 7], critical: false, value: [0x30, 0x00])
+        ]
+        let request = try OCSPRequest(derEncoded: parts.der())
+        #expect(request.nonce == parts.nonce)
+        #expect(request.certIDs.count == 1)
+    }
+
     @Test func malformedRequestsAreRefusedWithANamedReason() throws {
         var unsupportedHash = RequestParts()
         unsupportedHash.hashOID = [1, 2, 840, 113_549, 2, 5]  // MD5
@@ -131,7 +156,14 @@ struct OCSPRequestParsingTests {
         shortHash.nameHash = [1, 2, 3]
         var negativeSerial = RequestParts()
         negativeSerial.negativeSerial = true
+        let unknownCritical = Certificate.Extension(oid: [1, 3, 6, 1, 5, 5, 7, 48, 1, 8], critical: true, value: [0x30, 0x00])
+        var criticalRequestExtension = RequestParts()
+        criticalRequestExtension.otherExtensions = [unknownCritical]
+        var criticalSingleExtension = RequestParts()
+        criticalSingleExtension.singleRequestExtensions = [unknownCritical]
         let cases: [(RequestParts, String)] = [
+            (criticalRequestExtension, "OCSP request has a critical extension 1.3.6.1.5.5.7.48.1.8 that Shedu does not understand"),
+            (criticalSingleExtension, "OCSP single request has a critical extension 1.3.6.1.5.5.7.48.1.8"),
             (unsupportedHash, "unsupported hash algorithm 1.2.840.113549.2.5"),
             (wrongVersion, "version 2"),
             (noCertificate, "asks about no certificate"),

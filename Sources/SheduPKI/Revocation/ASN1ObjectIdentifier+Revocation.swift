@@ -9,5 +9,6 @@ extension ASN1ObjectIdentifier {
         static let authorityKeyIdentifier: ASN1ObjectIdentifier = [2, 5, 29, 35]
         static let ocspBasicResponse: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 48, 1, 1]
         static let ocspNonce: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 48, 1, 2]
+        static let ocspAcceptableResponses: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 48, 1, 4]
     }
 }

@@ -97,6 +97,15 @@ struct CommandLineTests {
         #expect(!httpTaken.output.contains("listening"), "\(httpTaken.output)")
         blocker.close()
 
+        // A host that is no address (it printed NIO's error value).
+        let noHost = try await SheduProcess.run([
+            "serve", "--data-dir", folder.appendingPathComponent("h").path, "--host", "999.1.1.1", "--port", "\(free)",
+        ])
+        #expect(noHost.status == 1)
+        #expect(
+            noHost.errors == "shedu: cannot listen on 999.1.1.1:\(free): neither an address nor a name that resolves here\n",
+            "\(noHost.errors)")
+
         // A data folder that cannot be made names why (it named the lock file inside it).
         let plainFile = folder.appendingPathComponent("a-file")
         try Data("x".utf8).write(to: plainFile)

@@ -60,9 +60,24 @@ public struct OCSPRequest: Hashable, Sendable {
             let extensions = try DER.optionalExplicitlyTagged(&fields, tagNumber: 2, tagClass: .contextSpecific) {
                 try Certificate.Extensions(DER.sequence(of: Certificate.Extension.self, identifier: .sequence, rootNode: $0))
             }
+            try refuseUnknownCriticalExtensions(extensions, understood: understoodRequestExtensions, of: "request")
             let nonce = extensions?[oid: .Revocation.ocspNonce].map { Array($0.value) }
             return OCSPRequest(certIDs: certIDs, nonce: nonce, requestorName: requestorName)
         }
+    }
+
+    /// The nonce is echoed; every response is of the basic type, the one the acceptable-responses
+    /// extension may name.
+    private static let understoodRequestExtensions: Set<ASN1ObjectIdentifier> = [
+        .Revocation.ocspNonce, .Revocation.ocspAcceptableResponses,
+    ]
+
+    /// RFC 6960 §4.4: unrecognized extensions are ignored unless they are critical.
+    private static func refuseUnknownCriticalExtensions(
+        _ extensions: Certificate.Extensions?, understood: Set<ASN1ObjectIdentifier>, of part: String
+    ) throws {
+        guard let unknown = extensions?.first(where: { $0.critical && !understood.contains($0.oid) }) else { return }
+        throw PKIError.invalidInput("the OCSP \(part) has a critical extension \(unknown.oid) that Shedu does not understand")
     }
 
     /// `SEQUENCE OF Request`, `Request ::= SEQUENCE { reqCert CertID, singleRequestExtensions [0] EXPLICIT OPTIONAL }`.
@@ -73,7 +88,10 @@ public struct OCSPRequest: Hashable, Sendable {
         let certIDs = try requests.map { request in
             try DER.sequence(request, identifier: .sequence) { fields in
                 let certID = try OCSPCertID(derEncoded: &fields)
-                _ = try DER.optionalExplicitlyTagged(&fields, tagNumber: 0, tagClass: .contextSpecific) { $0 }
+                let extensions = try DER.optionalExplicitlyTagged(&fields, tagNumber: 0, tagClass: .contextSpecific) {
+                    try Certificate.Extensions(DER.sequence(of: Certificate.Extension.self, identifier: .sequence, rootNode: $0))
+                }
+                try refuseUnknownCriticalExtensions(extensions, understood: [], of: "single request")
                 return certID
             }
         }
