@@ -213,11 +213,13 @@ extension CAService {
 
     /// One key, one CA: two CAs with the same key would share a key identifier, so one CRL address
     /// and one AKI for two issuers, and deleting either would take the other's key.
+    /// Checked before signing, and again by the store in the transaction that adds the CA.
     func refuseSharedKey(_ keyID: String) async throws {
-        if let holder = try await store.caID(usingKey: keyID) {
-            throw SheduError.conflict(
-                "key '\(keyID)' is already the key of CA '\(holder)'; reissue that CA for a new certificate with the same key")
-        }
+        if let holder = try await store.caID(usingKey: keyID) { throw Self.keyTaken(keyID, by: holder) }
+    }
+
+    public static func keyTaken(_ keyID: String, by holder: String) -> SheduError {
+        .conflict("key '\(keyID)' is already the key of CA '\(holder)'; reissue that CA for a new certificate with the same key")
     }
 
     /// The Shedu CA that issued `certificate`: same name, same key id, and its key verifies the signature.

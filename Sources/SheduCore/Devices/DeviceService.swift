@@ -121,21 +121,29 @@ public struct DeviceService: Sendable {
             throw SheduError.badRequest(
                 "certificate \(certificate.serialNumber) is \(name); a device identity is an end-entity certificate")
         }
-        guard certificate.status == .active else {
-            throw SheduError.conflict(
-                "certificate \(certificate.serialNumber) is \(certificate.status.rawValue) and cannot become an identity")
+        @Sendable func refuseUnlessActive(_ record: CertificateRecord) throws {
+            guard record.status == .active else {
+                throw SheduError.conflict("certificate \(record.serialNumber) is \(record.status.rawValue) and cannot become an identity")
+            }
         }
+        try refuseUnlessActive(certificate)
         let now = clock.now()
         let serial = certificate.serialNumber
         let windows = StatusWindows(
             expiresAt: certificate.info.notAfter, preventiveDelta: dms.settings.reenrollment.preventiveDelta,
             criticalDelta: dms.settings.reenrollment.criticalDelta)
-        let attach = ca.metadataChange(at: now) { metadata in
+        let attachMetadata = ca.metadataChange(at: now) { metadata in
             metadata[MetadataKeys.attachedTo] = ["authorized_by": ["ra_id": .string(dms.id)], "device_id": .string(deviceID)]
             metadata[MetadataKeys.expirationDeltas] = [
                 ["delta": .string(dms.settings.reenrollment.preventiveDelta.description), "name": "Preventive", "triggered": false],
                 ["delta": .string(dms.settings.reenrollment.criticalDelta.description), "name": "Critical", "triggered": false],
             ]
+        }
+        // Checked again on the record as the binding's transaction reads it: a revocation
+        // committed since the read above is not bound over.
+        let attach: @Sendable (inout CertificateRecord) throws -> [DomainEvent] = { record in
+            try refuseUnlessActive(record)
+            return try attachMetadata(&record)
         }
         // The identity it replaces no longer names the device (Lamassu's step 7 of a re-enrollment),
         // and is revoked when `supersede` says so.
@@ -234,20 +242,23 @@ public struct DeviceService: Sendable {
 
     /// Deletes a device for good; one with a live identity must be decommissioned first.
     public func delete(id: String) async throws {
-        let current = try await device(id: id)
-        guard !current.status.hasLiveIdentity else {
-            throw SheduError.conflict(
-                "device '\(id)' is \(current.status.rawValue) with a live certificate; decommission it before deleting it")
+        // Decided on the device as the delete finds it: one bound meanwhile is not deleted.
+        let deleted = try await store.delete(id: id) { current in
+            guard !current.status.hasLiveIdentity else {
+                throw SheduError.conflict(
+                    "device '\(id)' is \(current.status.rawValue) with a live certificate; decommission it before deleting it")
+            }
+            // A hold is lifted by a release, which would bring back an identity of no device.
+            if current.status == .revoked, let serial = current.identity?.activeSerialNumber,
+                let certificate = try await self.ca.knownCertificate(serialNumber: serial), certificate.status == .revoked,
+                certificate.revocationReason == .certificateHold
+            {
+                throw SheduError.conflict(
+                    "device '\(id)' has its certificate \(serial) on hold (CertificateHold), which a release lifts; decommission it before deleting it")
+            }
+            return [try self.event("device.delete", current)]
         }
-        // A hold is lifted by a release, which would bring back an identity of no device.
-        if current.status == .revoked, let serial = current.identity?.activeSerialNumber,
-            let certificate = try await ca.knownCertificate(serialNumber: serial), certificate.status == .revoked,
-            certificate.revocationReason == .certificateHold
-        {
-            throw SheduError.conflict(
-                "device '\(id)' has its certificate \(serial) on hold (CertificateHold), which a release lifts; decommission it before deleting it")
-        }
-        guard try await store.delete(id: id, events: [try event("device.delete", current)]) else { throw Self.notFound(id) }
+        guard deleted else { throw Self.notFound(id) }
     }
 
     /// Runs the window monitor once: every device whose next window began moves into it.

@@ -70,8 +70,9 @@ public protocol DeviceStore: Sendable {
         id: String, now: Date, newCertificate: NewCertificate?, createIfMissing: (device: Device, events: [DomainEvent])?,
         _ change: @escaping @Sendable (inout Device) throws -> DeviceChange
     ) async throws -> Bool
-    /// Removes a device and its metadata; false when there was none.
-    func delete(id: String, events: [DomainEvent]) async throws -> Bool
+    /// Removes a device and its metadata if `decide`, given the device as the delete finds it,
+    /// returns its events rather than throwing; false when there was none.
+    func delete(id: String, _ decide: @escaping @Sendable (Device) async throws -> [DomainEvent]) async throws -> Bool
     /// Moves devices whose next window has begun (at most `limit`); returns how many moved.
     func advanceWindows(now: Date, limit: Int) async throws -> Int
 }

@@ -27,7 +27,23 @@ public enum SQLDialectKind: Sendable {
         self == .sqlite ? "json_extract(\(column), '$.\(key)')" : "(\(column) ->> '\(key)')"
     }
 
-    var beginWrite: SQLQueryString { self == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN" }
+    /// Key of the PostgreSQL lock every write transaction takes first ("SHEDU").
+    static let writeLockKey = 0x5348_4544_5500
+
+    /// Opens a write transaction. On PostgreSQL the writes of every replica then take turns, as
+    /// SQLite's single writer's do: a rule checked inside a write (a revocation's current status,
+    /// a key one CA holds, a device's revision) holds across replicas, and concurrent writes of
+    /// one key cannot deadlock.
+    func beginWrite(on db: any SQLDatabase) async throws {
+        guard self == .postgres else { return try await db.raw("BEGIN IMMEDIATE").run() }
+        try await db.raw("BEGIN").run()
+        do {
+            try await db.raw("SELECT pg_advisory_xact_lock(\(literal: Self.writeLockKey))").run()
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            throw error
+        }
+    }
 
     /// A JSON object built in SQL from key/value expressions.
     func jsonObject(_ pairs: [(String, RenderedSQL)]) -> RenderedSQL {

@@ -181,7 +181,7 @@ final class WriteLane: Sendable {
 
     private func begin(_ group: [Job], on db: any SQLDatabase) async -> Bool {
         do {
-            try await db.raw(dialect.beginWrite).run()
+            try await dialect.beginWrite(on: db)
             return true
         } catch {
             for job in group { job.fail(error) }

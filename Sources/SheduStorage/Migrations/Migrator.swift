@@ -5,19 +5,15 @@ import SheduCore
 
 /// Applies the migrations a database has not seen yet, in one transaction.
 ///
-/// On PostgreSQL an advisory lock makes replicas that start together migrate one at a time.
+/// On PostgreSQL the write lock (``SQLDialectKind/beginWrite(on:)``) makes replicas that start
+/// together migrate one at a time, and running replicas' writes wait for a migration.
 struct Migrator {
     let dialect: SQLDialectKind
     let logger: Logger
 
-    static let advisoryLockKey = 0x5348_4544_5500  // "SHEDU"
-
     func migrate(_ db: any SQLDatabase, migrations: [Migration]) async throws {
-        try await db.raw(dialect.beginWrite).run()
+        try await dialect.beginWrite(on: db)
         do {
-            if dialect == .postgres {
-                try await db.raw("SELECT pg_advisory_xact_lock(\(literal: Self.advisoryLockKey))").run()
-            }
             try await db.raw(
                 """
                 CREATE TABLE IF NOT EXISTS shedu_schema_migrations (

@@ -207,6 +207,12 @@ public struct SQLCAStore: CAStore {
         try await database.write { db in
             if let newKey { try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect) }
             try await Self.requireExisting(profile: ca.profileID, key: ca.keyID, on: db)
+            // One key, one CA, also for two CAs made at once with the same key.
+            if let keyID = ca.keyID,
+                let holder = try await db.raw("SELECT id FROM cas WHERE key_id = \(bind: keyID) ORDER BY id LIMIT 1").first()
+            {
+                throw CAService.keyTaken(keyID, by: try holder.decode(column: "id", as: String.self))
+            }
             var certificate = ca.certificate
             if let parent = ca.parentID { try await Self.inheritRevocation(&certificate, under: parent, at: ca.creationDate, on: db) }
             // Tried first: on PostgreSQL a failed INSERT would end the transaction.

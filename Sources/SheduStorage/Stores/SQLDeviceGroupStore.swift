@@ -105,16 +105,9 @@ public struct SQLDeviceGroupStore: DeviceGroupStore {
         }
     }
 
-    /// Key of the PostgreSQL lock that makes device-group writes take turns ("DGRP").
-    static let hierarchyLockKey = 0x4447_5250
-
-    /// Every group's parent and number of own criteria, as this transaction sees them. On
-    /// PostgreSQL the group writes take turns first, so that each sees the other's (SQLite has
-    /// one writer).
+    /// Every group's parent and number of own criteria, as this transaction sees them (writes
+    /// take turns, on PostgreSQL too: each sees the other's).
     private static func hierarchy(on db: any SQLDatabase, dialect: SQLDialectKind) async throws -> [String: DeviceGroupNode] {
-        if dialect == .postgres {
-            try await db.raw("SELECT pg_advisory_xact_lock(\(literal: hierarchyLockKey))").run()
-        }
         var nodes: [String: DeviceGroupNode] = [:]
         for row in try await db.raw(
             "SELECT id, parent_id, \(unsafeRaw: dialect.jsonText("criteria")) AS criteria FROM device_groups"

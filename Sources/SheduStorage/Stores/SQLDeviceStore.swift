@@ -259,6 +259,7 @@ public struct SQLDeviceStore: DeviceStore {
         /// The device's INSERT (it did not exist) or its UPDATE at the revision read.
         var deviceStatements: [RenderedSQL]
         var isInsert: Bool
+        var dmsOwner: String
         var tagStatements: [RenderedSQL]
         var certificate: SQLCAStore.CertificateInsert?
         var eventStatements: [RenderedSQL]
@@ -306,7 +307,7 @@ public struct SQLDeviceStore: DeviceStore {
         }
         return PreparedWrite(
             deviceStatements: current.map { [updateStatement(device, revision: $0.revision)] } ?? insertStatements(device),
-            isInsert: current == nil, tagStatements: tagStatements, certificate: certificate,
+            isInsert: current == nil, dmsOwner: device.dmsOwner, tagStatements: tagStatements, certificate: certificate,
             eventStatements: Outbox.statements(for: events, dialect: dialect), certificateChanges: certificateChanges)
     }
 
@@ -317,6 +318,8 @@ public struct SQLDeviceStore: DeviceStore {
                 for statement in write.deviceStatements { try await statement.run(on: db) }
             } catch where SheduDatabase.isUniqueViolation(error) {
                 throw DeviceWriteRace()  // created meanwhile: change it as it now is
+            } catch where SheduDatabase.isForeignKeyViolation(error) {
+                throw DMSService.notFound(write.dmsOwner)  // deleted since the enrollment read it
             }
         } else {
             for statement in write.deviceStatements where try await statement.all(on: db).isEmpty {
@@ -342,11 +345,28 @@ public struct SQLDeviceStore: DeviceStore {
         return changed
     }
 
-    public func delete(id: String, events: [DomainEvent]) async throws -> Bool {
+    /// Decided on the device as read, then deleted only if it is still at that revision (as
+    /// ``write(id:now:newCertificate:createIfMissing:_:)``): a device bound meanwhile is decided
+    /// on again. One that keeps changing is decided on inside the writer.
+    public func delete(id: String, _ decide: @escaping @Sendable (Device) async throws -> [DomainEvent]) async throws -> Bool {
         let dialect = self.dialect
+        for _ in 1...Self.optimisticAttempts {
+            guard let current = try await database.read({ db in try await readRevision(id: id, on: db) }) else { return false }
+            let events = Outbox.statements(for: try await decide(current.device), dialect: dialect)
+            let deleted = try await database.write { db -> Bool in
+                let deleted = try await db.raw(
+                    "DELETE FROM devices WHERE id = \(bind: id) AND revision = \(bind: current.revision) RETURNING id"
+                ).all()
+                guard !deleted.isEmpty else { return false }
+                for statement in events { try await statement.run(on: db) }
+                return true
+            }
+            if deleted { return true }
+        }
         return try await database.write { db in
-            let deleted = try await db.raw("DELETE FROM devices WHERE id = \(bind: id) RETURNING id").all()
-            guard !deleted.isEmpty else { return false }
+            guard let current = try await readRevision(id: id, on: db) else { return false }
+            let events = try await decide(current.device)
+            try await db.raw("DELETE FROM devices WHERE id = \(bind: id)").run()
             try await Outbox.insert(events, on: db, dialect: dialect)
             return true
         }

@@ -1,0 +1,216 @@
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SheduTestSupport
+import Synchronization
+import Testing
+
+@testable import SheduCore
+@testable import SheduServer
+@testable import SheduStorage
+
+/// Rules checked on a read made before the write are checked again by the write itself: a
+/// change committed in between is not overwritten or stepped round.
+@Suite("Conflicting changes: rules hold inside the writing transaction")
+struct ConflictingChangesTests {
+    /// Two CAs made at once with one KMS key: one is made, the others are told the key is taken
+    /// (two CAs on one key would share one CRL address, and one's revocations were on no CRL).
+    @Test(arguments: TestBackend.available)
+    func caCreationsAtOnceWithOneKeyMakeOneCA(_ backend: TestBackend) async throws {
+        try await ScratchDatabase.withDatabase(backend) { database in
+            let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: ManualClock(), publicURL: "https://localhost")
+            for round in 0..<3 {
+                let key = try await services.kms.create(try DomainJSON.decode(KMSService.CreateRequest.self, from: #"{"algorithm":"ECDSA","size":256,"name":"shared"}"#))
+                let outcomes = await withTaskGroup(of: String?.self) { group in
+                    for index in 0..<4 {
+                        group.addTask {
+                            let request = #"{"id":"ca-\#(round)-\#(index)","subject":{"common_name":"CA \#(index)"},"key_metadata":{"key_id":"\#(key.id)"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#
+                            do {
+                                _ = try await services.ca.createCA(try DomainJSON.decode(CreateCARequest.self, from: request))
+                                return nil
+                            } catch let error as SheduError {
+                                return "\(error.kind) \(error.message)"
+                            } catch {
+                                return "\(error)"
+                            }
+                        }
+                    }
+                    return await group.reduce(into: [String?]()) { $0.append($1) }
+                }
+                #expect(outcomes.filter { $0 == nil }.count == 1, "round \(round): \(outcomes)")
+                for refusal in outcomes.compactMap({ $0 }) {
+                    #expect(refusal.hasPrefix("conflict key '\(key.id)' is already the key of CA 'ca-\(round)-"), "\(refusal)")
+                }
+            }
+        }
+    }
+
+    /// A device deleted while an identity is bound to it: the delete is decided on the device as
+    /// it finds it, so either the bind wins (the delete is refused, 409) or the delete does
+    /// (the bind finds no device). It was both: a deleted device, its certificate ACTIVE.
+    @Test(arguments: TestBackend.available)
+    func aDeviceIsNotDeletedWhileAnIdentityIsBoundToIt(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client, services in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            for round in 0..<12 {
+                let id = "race-\(round)"
+                try await world.register(id)
+                let serial = try await world.issue(for: id)
+                async let bound = world.bind(id, serial)
+                async let deleted = client.send(.delete, "/api/devmanager/v1/devices/\(id)", token: token)
+                let (bind, delete) = try await (bound, deleted)
+                let device = try await client.send(.get, "/api/devmanager/v1/devices/\(id)", token: token)
+                if delete.status == .noContent {
+                    #expect(bind.status == .notFound, "round \(round): deleted, yet bound: \(bind.text)")
+                    #expect(device.status == .notFound)
+                } else {
+                    #expect(delete.status == .conflict, "round \(round): \(delete.text)")
+                    #expect(bind.status == .ok, "round \(round): \(bind.text)")
+                    #expect(try device.json()["status"] == "ACTIVE")
+                }
+            }
+
+            // Decided again when the device changed between the read and the delete.
+            try await world.register("changed")
+            let serial = try await world.issue(for: "changed")
+            let store = SQLDeviceStore(database: services.database, certificates: SQLCAStore(database: services.database))
+            let decisions = Counter()
+            await #expect(throws: SheduError.self) {
+                _ = try await store.delete(id: "changed") { device in
+                    if decisions.next() == 0 {
+                        #expect(try await world.bind("changed", serial).status == .ok)
+                    }
+                    guard !device.status.hasLiveIdentity else { throw SheduError.conflict("device is \(device.status)") }
+                    return []
+                }
+            }
+            #expect(decisions.count == 2)
+            #expect(try await world.status(of: "changed") == "ACTIVE")
+        }
+        await app.cleanup()
+    }
+
+    /// A certificate revoked after the binding read it ACTIVE is not bound: the binding's
+    /// transaction reads it again. It was bound, and the device's good identity revoked
+    /// (Superseded) in exchange for a compromised one.
+    @Test(arguments: TestBackend.available)
+    func aCertificateRevokedAfterItWasReadIsNotBound(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend)
+        let token = try await app.token(.admin)
+        try await app.withRouter { client, services in
+            let world = try await DeviceWorld.make(client: client, token: token)
+            try await world.register("d")
+            let good = try await world.issue(for: "d")
+            #expect(try await world.bind("d", good).status == .ok)
+            let compromised = try await world.issue(for: "d")
+            let asRead = try await services.ca.certificate(serialNumber: compromised)
+            let revoke = try await client.send(
+                .put, "/api/ca/v1/certificates/\(compromised)/status", token: token,
+                json: #"{"status":"REVOKED","revocation_reason":"KeyCompromise"}"#)
+            #expect(revoke.status == .ok, "\(revoke.text)")
+
+            let plan = try services.devices.binding(
+                deviceID: "d", certificate: asRead, dms: try await services.dms.dms(id: "manufacturing-dms"), kind: .provisioning,
+                supersede: .superseded)
+            do {
+                _ = try await services.devices.store.update(id: "d", now: plan.now, plan.change)
+                Issue.record("a revoked certificate was bound")
+            } catch let error as SheduError {
+                #expect(error.kind == .conflict)
+                #expect(error.message == "certificate \(compromised) is REVOKED and cannot become an identity")
+            }
+            let device = try await world.device("d")
+            #expect(device["status"] == "ACTIVE")
+            #expect(device["identity_slot"]?["active_version"] == 0)
+            #expect(device["identity_slot"]?["versions"]?["0"]?.stringValue == good)
+            #expect(try await services.ca.certificate(serialNumber: good).status == .active)
+        }
+        await app.cleanup()
+    }
+
+    /// An enrollment whose DMS was deleted after it was read: 404 naming the DMS, not a 500 from
+    /// the database's foreign key.
+    @Test(arguments: TestBackend.available)
+    func anEnrollmentIntoADMSDeletedMeanwhileIsNotFound(_ backend: TestBackend) async throws {
+        try await ScratchDatabase.withDatabase(backend) { database in
+            let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: ManualClock(), publicURL: "https://localhost")
+            let device = try services.devices.newDevice(id: "new", dmsID: "deleted-dms", tags: [], metadata: [:], icon: "", iconColor: "")
+            do {
+                _ = try await services.devices.store.write(
+                    id: "new", now: Date(), newCertificate: nil, createIfMissing: (device, [])
+                ) { _ in DeviceChange() }
+                Issue.record("a device of a missing DMS was written")
+            } catch let error as SheduError {
+                #expect(error.kind == .notFound)
+                #expect(error.message == "DMS 'deleted-dms' not found")
+            }
+            #expect((try? await services.devices.device(id: "new")) == nil)
+        }
+    }
+}
+
+/// Two replicas on one PostgreSQL: their writes take turns, as one server's do, so a change made
+/// through one is never written over by the other's copy read before it.
+@Suite("Replicas on one PostgreSQL")
+struct ReplicaWriteTests {
+    @Test(arguments: TestBackend.available.filter { $0 == .postgres })
+    func aRevocationAndMetadataMadeThroughTwoReplicasAreAllKept(_ backend: TestBackend) async throws {
+        let scratch = try await ScratchDatabase.make(backend)
+        let first = try await scratch.open(), second = try await scratch.open()
+        let masterKey = SymmetricKey(size: .bits256)
+        let replicas = [first, second].map {
+            SheduServices(database: $0, masterKey: masterKey, clock: ManualClock(), publicURL: "https://localhost")
+        }
+        do {
+            _ = try await replicas[0].ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"2y"}}"#))
+            _ = try await replicas[0].ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"sub","parent_id":"root","subject":{"common_name":"sub"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#))
+            let serial = try await replicas[0].ca.ca(id: "sub").certificate.serialNumber
+            // Metadata added through both replicas while the first revokes the sub-CA.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        let patch = try MetadataUpdate(body: Data(#"{"k\#(index)":\#(index)}"#.utf8), isPatch: true)
+                        _ = try await replicas[index % 2].ca.updateCertificateMetadata(serialNumber: serial, patch)
+                    }
+                    if index == 20 {
+                        group.addTask {
+                            _ = try await replicas[0].ca.updateCAStatus(id: "sub", StatusChange(status: .revoked, revocationReason: .keyCompromise))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for replica in replicas {
+                let certificate = try await replica.ca.certificate(serialNumber: serial)
+                #expect(certificate.status == .revoked, "a revocation was written over")
+                #expect(certificate.revocationReason == .keyCompromise)
+                #expect(certificate.metadata.keys.filter { $0.hasPrefix("k") }.count == 40, "updates were lost: \(certificate.metadata.keys.sorted())")
+            }
+        } catch {
+            Issue.record(error)
+        }
+        await first.close()
+        await second.close()
+        await scratch.drop()
+    }
+}
+
+/// Counts calls from concurrent code.
+private final class Counter: Sendable {
+    private let value = Mutex(0)
+
+    var count: Int { value.withLock { $0 } }
+
+    /// The count before this call.
+    func next() -> Int {
+        value.withLock { value in
+            defer { value += 1 }
+            return value
+        }
+    }
+}
