@@ -60,6 +60,7 @@ public struct IssuanceProfileService: Sendable {
 
     static func validate(_ profile: IssuanceProfile) throws {
         try ResourceID.check(profile.id, maximumLength: 128, spaces: .inside)
+        try IndexedText.check(profile.name, field: "name")
         try profile.checkRules(field: "")
     }
 }

@@ -202,6 +202,7 @@ public struct DMSService: Sendable {
 
     /// Refuses an empty name; a body without one names the DMS after its id.
     static func checkName(_ name: String?) throws {
+        if let name { try IndexedText.check(name, field: "name") }
         guard let name, name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
         throw SheduError.badRequest("name must not be empty; leave it out to name the DMS after its id")
     }

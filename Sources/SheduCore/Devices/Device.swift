@@ -83,6 +83,7 @@ public struct Device: Sendable, Hashable {
 
     /// Refuses more than ``maximumTagCount`` distinct tags (400 naming `field`).
     public static func checkTags(_ tags: [String], field: String) throws {
+        for tag in tags { try IndexedText.check(tag, field: "a tag of \(field)") }
         let count = Set(tags).count
         guard count > maximumTagCount else { return }
         throw SheduError.badRequest("\(field) holds \(count) distinct tags; a device carries at most \(maximumTagCount)")

@@ -27,6 +27,7 @@ public struct DeviceGroupService: Sendable {
         let id = request.id.flatMap { $0.isEmpty ? nil : $0 } ?? RandomUUID.lowercased()
         try ResourceID.check(id, maximumLength: 128, spaces: .inside)
         guard let name = request.name, !name.isEmpty else { throw SheduError.badRequest("name is required") }
+        try IndexedText.check(name, field: "name")
         let criteria = try Self.checked(request.criteria ?? [])
         let parentID = request.parentID.flatMap { $0.isEmpty ? nil : $0 }
         if let parentID, try await store.group(id: parentID) == nil {
@@ -53,7 +54,10 @@ public struct DeviceGroupService: Sendable {
     public func update(id: String, _ request: DeviceGroupRequest) async throws -> DeviceGroup {
         var group = try await group(id: id)
         let previous = group
-        if let name = request.name, !name.isEmpty { group.name = name }
+        if let name = request.name, !name.isEmpty {
+            try IndexedText.check(name, field: "name")
+            group.name = name
+        }
         if let description = request.description { group.description = description }
         if let criteria = request.criteria { group.criteria = try Self.checked(criteria) }
         if let parentID = request.parentID {

@@ -315,6 +315,9 @@ struct JSONPathParser {
                                 let code = UInt32(String(characters[(index + 2)...(index + 5)]), radix: 16),
                                 let scalar = Unicode.Scalar(code)
                             else { throw fail("invalid \\u escape") }
+                            // No stored document holds it (bodies with it are refused): a key or
+                            // value with it would match nothing, or break SQLite's path syntax.
+                            guard code != 0 else { throw fail("\\u0000 (the NUL character) is never stored") }
                             value.unicodeScalars.append(scalar)
                             index += 4
                         default: value.append(escaped)
