@@ -98,6 +98,15 @@ func buildServer(
         PeriodicJob(name: "device windows", interval: monitorInterval, logger: logger) { try await services.devices.advanceWindows() },
         PeriodicJob(name: "CRL refresh", interval: .seconds(60), logger: logger) { try await services.va.refreshCRLs() },
     ]
+    if database.dialect == .postgres {
+        let watcher = ReplicaChangeWatcher(services: services)
+        // Quiet: a pass that dropped the caches changed nothing stored.
+        backgroundServices.append(
+            PeriodicJob(name: "replica changes", interval: ReplicaChangeWatcher.interval, logger: logger) {
+                _ = try await watcher.pass()
+                return 0
+            })
+    }
     if let httpPort = configuration.httpPort {
         backgroundServices.append(
             Application(

@@ -24,5 +24,6 @@ public struct Migration: Sendable {
         .deviceStatusCounts,
         .certificateStatusCounts,
         .subjectKeyIDPrefix,
+        .replicaChanges,
     ]
 }

@@ -2,9 +2,11 @@ import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import SheduPKI
 import SheduTestSupport
 import Synchronization
 import Testing
+import X509
 
 @testable import SheduCore
 @testable import SheduServer
@@ -191,6 +193,43 @@ struct ReplicaWriteTests {
                 #expect(certificate.revocationReason == .keyCompromise)
                 #expect(certificate.metadata.keys.filter { $0.hasPrefix("k") }.count == 40, "updates were lost: \(certificate.metadata.keys.sorted())")
             }
+        } catch {
+            Issue.record(error)
+        }
+        await first.close()
+        await second.close()
+        await scratch.drop()
+    }
+}
+
+extension ReplicaWriteTests {
+    /// A revocation made through one replica reaches another's kept CRL and CA state once its
+    /// watcher has passed (every 250 ms in a server): the second kept serving its stale CRL.
+    @Test(arguments: TestBackend.available.filter { $0 == .postgres })
+    func aRevocationThroughOneReplicaReachesTheOthersCRL(_ backend: TestBackend) async throws {
+        let scratch = try await ScratchDatabase.make(backend)
+        let first = try await scratch.open(), second = try await scratch.open()
+        let masterKey = SymmetricKey(size: .bits256)
+        let replicas = [first, second].map {
+            SheduServices(database: $0, masterKey: masterKey, clock: ManualClock(), publicURL: "https://localhost")
+        }
+        let watcher = ReplicaChangeWatcher(services: replicas[1])
+        do {
+            let root = try await replicas[0].ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"2y"}}"#))
+            let sub = try await replicas[0].ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"sub","parent_id":"root","subject":{"common_name":"sub"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#))
+            let rootSKI = root.certificate.info.subjectKeyID
+            #expect(try await watcher.pass() == false, "the first pass only notes the count")
+            let before = try await replicas[1].va.crl(caSKI: rootSKI)
+            #expect(try !CertificateRevocationList(derEncoded: before.der).lists(sub.certificate.serialNumber))
+            #expect(try await replicas[1].ca.ca(id: "sub").certificate.status == .active)
+
+            _ = try await replicas[0].ca.updateCAStatus(id: "sub", StatusChange(status: .revoked, revocationReason: .keyCompromise))
+            #expect(try await watcher.pass())
+            let after = try await replicas[1].va.crl(caSKI: rootSKI)
+            #expect(try CertificateRevocationList(derEncoded: after.der).lists(sub.certificate.serialNumber), "a stale CRL")
+            #expect(try await watcher.pass() == false, "nothing changed since")
         } catch {
             Issue.record(error)
         }
