@@ -160,13 +160,7 @@ struct ConflictingChangesTests {
 struct ReplicaWriteTests {
     @Test(arguments: TestBackend.available.filter { $0 == .postgres })
     func aRevocationAndMetadataMadeThroughTwoReplicasAreAllKept(_ backend: TestBackend) async throws {
-        let scratch = try await ScratchDatabase.make(backend)
-        let first = try await scratch.open(), second = try await scratch.open()
-        let masterKey = SymmetricKey(size: .bits256)
-        let replicas = [first, second].map {
-            SheduServices(database: $0, masterKey: masterKey, clock: ManualClock(), publicURL: "https://localhost")
-        }
-        do {
+        try await Self.withTwoReplicas(backend) { replicas in
             _ = try await replicas[0].ca.createCA(
                 try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"2y"}}"#))
             _ = try await replicas[0].ca.createCA(
@@ -193,12 +187,7 @@ struct ReplicaWriteTests {
                 #expect(certificate.revocationReason == .keyCompromise)
                 #expect(certificate.metadata.keys.filter { $0.hasPrefix("k") }.count == 40, "updates were lost: \(certificate.metadata.keys.sorted())")
             }
-        } catch {
-            Issue.record(error)
         }
-        await first.close()
-        await second.close()
-        await scratch.drop()
     }
 }
 
@@ -207,14 +196,8 @@ extension ReplicaWriteTests {
     /// watcher has passed (every 250 ms in a server): the second kept serving its stale CRL.
     @Test(arguments: TestBackend.available.filter { $0 == .postgres })
     func aRevocationThroughOneReplicaReachesTheOthersCRL(_ backend: TestBackend) async throws {
-        let scratch = try await ScratchDatabase.make(backend)
-        let first = try await scratch.open(), second = try await scratch.open()
-        let masterKey = SymmetricKey(size: .bits256)
-        let replicas = [first, second].map {
-            SheduServices(database: $0, masterKey: masterKey, clock: ManualClock(), publicURL: "https://localhost")
-        }
-        let watcher = ReplicaChangeWatcher(services: replicas[1])
-        do {
+        try await Self.withTwoReplicas(backend) { replicas in
+            let watcher = ReplicaChangeWatcher(services: replicas[1])
             let root = try await replicas[0].ca.createCA(
                 try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"2y"}}"#))
             let sub = try await replicas[0].ca.createCA(
@@ -230,6 +213,19 @@ extension ReplicaWriteTests {
             let after = try await replicas[1].va.crl(caSKI: rootSKI)
             #expect(try CertificateRevocationList(derEncoded: after.der).lists(sub.certificate.serialNumber), "a stale CRL")
             #expect(try await watcher.pass() == false, "nothing changed since")
+        }
+    }
+
+    /// Two servers' services on one scratch PostgreSQL database, each with its own connections.
+    static func withTwoReplicas(_ backend: TestBackend, _ body: ([SheduServices]) async throws -> Void) async throws {
+        let scratch = try await ScratchDatabase.make(backend)
+        let first = try await scratch.open(), second = try await scratch.open()
+        let masterKey = SymmetricKey(size: .bits256)
+        let replicas = [first, second].map {
+            SheduServices(database: $0, masterKey: masterKey, clock: ManualClock(), publicURL: "https://localhost")
+        }
+        do {
+            try await body(replicas)
         } catch {
             Issue.record(error)
         }
