@@ -124,9 +124,8 @@ extension CAService {
         if let identifier = spec.keyIdentifier, !identifier.isEmpty {
             let key = try await kms.key(identifier)
             try Self.refuseNewKeySpec(type: spec.type, bits: spec.bits, besides: key, field: "key_spec", idField: "key_identifier")
-            if let holder = try await store.caID(usingKey: key.id) {
-                throw SheduError.badRequest("key_spec.key_identifier: key '\(key.id)' is the key of CA '\(holder)', which certifies that CA only")
-            }
+            // Checked again by the store in the transaction that adds the certificate.
+            if let holder = try await store.caID(usingKey: key.id) { throw Self.keyOfCA(key.id, holder: holder) }
             return (key, nil)
         }
         guard let type = spec.type, !type.isEmpty else {
@@ -143,6 +142,10 @@ extension CAService {
         }
         let prepared = try kms.prepareKey(spec: keySpec, name: "Key for certificate CN=\(commonName)", engineID: spec.engineID)
         return (prepared.key, prepared)
+    }
+
+    public static func keyOfCA(_ keyID: String, holder: String) -> SheduError {
+        .badRequest("key_spec.key_identifier: key '\(keyID)' is the key of CA '\(holder)', which certifies that CA only")
     }
 
     /// Adds a certificate issued elsewhere (or by a Shedu CA, recognized by its signature).

@@ -208,10 +208,8 @@ public struct SQLCAStore: CAStore {
             if let newKey { try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect) }
             try await Self.requireExisting(profile: ca.profileID, key: ca.keyID, on: db)
             // One key, one CA, also for two CAs made at once with the same key.
-            if let keyID = ca.keyID,
-                let holder = try await db.raw("SELECT id FROM cas WHERE key_id = \(bind: keyID) ORDER BY id LIMIT 1").first()
-            {
-                throw CAService.keyTaken(keyID, by: try holder.decode(column: "id", as: String.self))
+            if let keyID = ca.keyID, let holder = try await Self.caID(usingKey: keyID, on: db) {
+                throw CAService.keyTaken(keyID, by: holder)
             }
             var certificate = ca.certificate
             if let parent = ca.parentID { try await Self.inheritRevocation(&certificate, under: parent, at: ca.creationDate, on: db) }
@@ -336,10 +334,12 @@ public struct SQLCAStore: CAStore {
     }
 
     public func caID(usingKey keyID: String) async throws -> String? {
-        try await database.read { db in
-            try await db.raw("SELECT id FROM cas WHERE key_id = \(bind: keyID) ORDER BY id LIMIT 1").first()?
-                .decode(column: "id", as: String.self)
-        }
+        try await database.read { db in try await Self.caID(usingKey: keyID, on: db) }
+    }
+
+    static func caID(usingKey keyID: String, on db: any SQLDatabase) async throws -> String? {
+        try await db.raw("SELECT id FROM cas WHERE key_id = \(bind: keyID) ORDER BY id LIMIT 1").first()?
+            .decode(column: "id", as: String.self)
     }
 
     public func casCertified(byAuthorityKeyID authorityKeyID: String) async throws -> [CertificateAuthority] {
@@ -693,7 +693,7 @@ public struct SQLCAStore: CAStore {
     public func insertCertificate(
         _ certificate: CertificateRecord, newKey: StoredKey?, requireActiveCA: String?, events: [DomainEvent]
     ) async throws {
-        guard let newKey else {
+        guard newKey != nil || certificate.keyID != nil else {
             // The issuance path: concurrent certificates are written together.
             try await issuance.submit(
                 PendingCertificate(certificate, requireActiveCA: requireActiveCA, events: events, dialect: dialect))
@@ -701,7 +701,12 @@ public struct SQLCAStore: CAStore {
         }
         let dialect = self.dialect
         try await database.write { db in
-            try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect)
+            if let newKey {
+                try await SQLKMSStore.insertKey(newKey, on: db, dialect: dialect)
+            } else if let keyID = certificate.keyID, let holder = try await Self.caID(usingKey: keyID, on: db) {
+                // A CA made with this key since the service's check: its key certifies it only.
+                throw CAService.keyOfCA(keyID, holder: holder)
+            }
             try await insertCertificateRow(certificate, requireActiveCA: requireActiveCA, on: db)
             try await Outbox.insert(events, on: db, dialect: dialect)
         }

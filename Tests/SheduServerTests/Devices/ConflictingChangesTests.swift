@@ -48,6 +48,33 @@ struct ConflictingChangesTests {
         }
     }
 
+    /// A certificate for a KMS key (`POST /certificates` with key_identifier) is refused by its
+    /// own write when a CA took that key after the service's check: a CA's key certifies that CA
+    /// only. The write did not look.
+    @Test(arguments: TestBackend.available)
+    func aKeyACATookMeanwhileIsNotCertifiedForALeaf(_ backend: TestBackend) async throws {
+        try await ScratchDatabase.withDatabase(backend) { database in
+            let services = SheduServices(database: database, masterKey: .init(size: .bits256), clock: ManualClock(), publicURL: "https://localhost")
+            _ = try await services.ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"2y"}}"#))
+            let leafKey = try await services.kms.create(try DomainJSON.decode(KMSService.CreateRequest.self, from: #"{"algorithm":"ECDSA","size":256,"name":"leaf"}"#))
+            var leaf = try await services.ca.createCertificate(
+                try DomainJSON.decode(CreateCertificateRequest.self, from: #"{"ca_id":"root","subject":{"common_name":"leaf"},"key_spec":{"key_identifier":"\#(leafKey.id)"},"issuance_profile":{"validity":{"type":"Duration","duration":"30d"}}}"#))
+            #expect(leaf.keyID == leafKey.id)
+            // The key becomes a CA's between the check and the write.
+            let caKey = try await services.kms.create(try DomainJSON.decode(KMSService.CreateRequest.self, from: #"{"algorithm":"ECDSA","size":256,"name":"ca"}"#))
+            _ = try await services.ca.createCA(
+                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"holder","subject":{"common_name":"holder"},"key_metadata":{"key_id":"\#(caKey.id)"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#))
+            leaf.keyID = caKey.id
+            do {
+                try await SQLCAStore(database: database).insertCertificate(leaf, newKey: nil, requireActiveCA: "root", events: [])
+                Issue.record("a CA's key was certified for a leaf")
+            } catch let error as SheduError {
+                #expect(error.message == "key_spec.key_identifier: key '\(caKey.id)' is the key of CA 'holder', which certifies that CA only")
+            }
+        }
+    }
+
     /// A device deleted while an identity is bound to it: the delete is decided on the device as
     /// it finds it, so either the bind wins (the delete is refused, 409) or the delete does
     /// (the bind finds no device). It was both: a deleted device, its certificate ACTIVE.
