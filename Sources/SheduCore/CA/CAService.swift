@@ -24,9 +24,9 @@ public final class CAService: Sendable {
         var issuesAPICredentials: Bool
     }
 
-    private let issuers = Mutex<[String: IssuerContext]>([:])
+    private let issuers = DroppableCache<String, IssuerContext>()
     /// CA certificates parsed, for the chains EST verifies against them.
-    private let caCertificates = Mutex<[String: Certificate]>([:])
+    private let caCertificates = DroppableCache<String, Certificate>()
 
     public init(
         store: any CAStore, profiles: IssuanceProfileService, kms: KMSService, clock: any WallClock, publicURL: String,
@@ -56,17 +56,15 @@ public final class CAService: Sendable {
     /// Drops what the signing path keeps about CAs: all of them, since a change can cascade down
     /// the tree (CA changes are rare; issuance is not).
     public func invalidate() {
-        issuers.withLock { $0.removeAll() }
-        caCertificates.withLock { $0.removeAll() }
+        issuers.removeAll()
+        caCertificates.removeAll()
     }
 
     /// A CA's current certificate, parsed and kept in memory; nil when there is no such CA.
     public func caCertificate(id: String) async throws -> Certificate? {
-        if let cached = caCertificates.withLock({ $0[id] }) { return cached }
-        guard let ca = try await store.ca(id: id) else { return nil }
-        let certificate = try ca.certificate.certificate()
-        caCertificates.withLock { $0[id] = certificate }
-        return certificate
+        try await caCertificates.value(id) {
+            try await store.ca(id: id).map { try $0.certificate.certificate() }
+        }
     }
 
     /// A certificate's encoding and status, when Shedu knows it.
@@ -81,7 +79,11 @@ public final class CAService: Sendable {
 
     /// The CA ready to sign: certificate, key and URLs, kept in memory.
     func issuerContext(_ caID: String) async throws -> IssuerContext {
-        if let cached = issuers.withLock({ $0[caID] }) { return cached }
+        // Never nil: a missing CA throws.
+        try await issuers.value(caID) { try await loadIssuerContext(caID) }!
+    }
+
+    private func loadIssuerContext(_ caID: String) async throws -> IssuerContext {
         let ca = try await ca(id: caID)
         guard let keyID = ca.keyID else {
             throw SheduError.conflict("CA '\(caID)' has no private key in Shedu (it was imported without one)")
@@ -90,11 +92,9 @@ public final class CAService: Sendable {
         let certificate = try ca.certificate.certificate()
         let keyIdentifier = certificate.subjectKeyIdentifierBytes ?? certificate.publicKey.keyIdentifier
         let urls = issuerURLs(keyIdentifier: keyIdentifier)
-        let context = IssuerContext(
+        return IssuerContext(
             ca: ca, issuer: try Issuer(certificate: certificate, key: key, crlURL: urls.crl, ocspURL: urls.ocsp),
             issuesAPICredentials: try await issuesAPICredentials(caID))
-        issuers.withLock { $0[caID] = context }
-        return context
     }
 
     /// An ACTIVE CA that holds its key, ready to sign for this caller.

@@ -22,9 +22,10 @@ final class ReplicaChangeWatcher: Sendable {
     @discardableResult
     func pass() async throws -> Bool {
         guard let generation = try await changes.generation() else { return false }
+        // The first pass drops too: what was kept before it may predate a change it never saw.
         let moved = seen.withLock { seen in
             defer { seen = generation }
-            return seen != nil && seen != generation
+            return seen != generation
         }
         guard moved else { return false }
         services.ca.invalidate()
