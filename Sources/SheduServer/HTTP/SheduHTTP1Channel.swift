@@ -31,9 +31,15 @@ struct SheduHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             // In front of HTTP (and behind TLS): every request and answer counts as activity, the
             // fast path's included, and a TLS handshake that never ends is idle too.
             try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(timeout: idleTimeout))
-            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
-                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: .init())
+            // Not configureHTTPServerPipeline: it pairs the decoder with the encoder, which then
+            // takes one decoded request's method per response it encodes. The fast path answers
+            // below the encoder, so every routed answer after one was framed as an older
+            // request's: after a HEAD, a GET's body was cut. HEAD answers are Hummingbird's,
+            // bodiless already.
+            try channel.pipeline.syncOperations.addHandlers([
+                HTTPResponseEncoder(configuration: .init()),
+                ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
+            ])
             try channel.pipeline.syncOperations.addHandler(FastPathHandler(routes: fastPath, counters: counters))
             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))

@@ -112,6 +112,32 @@ struct FastPathTests {
         await app.cleanup()
     }
 
+    /// Routed answers after fast-path ones on one connection are framed as their own: a GET after
+    /// a HEAD carries its body. The HTTP encoder paired each routed answer with the method of an
+    /// older request the fast path had answered, and cut this GET's body (the client hung).
+    /// A CONNECT is answered with a framed 404, not one the client must wait out.
+    @Test func routedAnswersAfterFastPathOnesCarryTheirBodies() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let port = app.configuration.httpPort!
+        try await app.withLiveServer { _ in
+            let answers = try await Self.exchange(
+                port: port,
+                "GET /health HTTP/1.1\r\nHost: x\r\n\r\nHEAD /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", seconds: 30)
+            let parts = answers.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(parts.map { String($0.prefix(3)) } == ["200", "200", "200"], "\(answers.prefix(600))")
+            let last = try #require(parts.last)
+            let length = try #require(last.firstMatch(of: #/content-length: (\d+)\r\n/#.ignoresCase()).flatMap { Int($0.1) })
+            let body = try #require(last.range(of: "\r\n\r\n")).upperBound
+            #expect(last[body...].utf8.count == length, "the GET's body was cut")
+
+            let connect = try await Self.exchange(port: port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", seconds: 3)
+            #expect(connect.hasPrefix("HTTP/1.1 404"), "\(connect)")
+            #expect(connect.lowercased().contains("content-length:"), "an unframed answer: \(connect)")
+        }
+        await app.cleanup()
+    }
+
     /// What the HTTP decoder cannot read is refused with an error body that says why, and the
     /// connection closed; an answer already owed on the connection comes first.
     @Test func unreadableRequestsAreRefusedWithAReason() async throws {
