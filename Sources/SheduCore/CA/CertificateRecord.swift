@@ -52,6 +52,8 @@ public struct CertificateRecord: Sendable, Hashable {
         } catch let error as PKIError {
             throw SheduError.badRequest(error.description)
         }
+        // Imported certificates included: lists filter and sort by it.
+        try IndexedText.check(info.subject.commonName, field: "the certificate's subject common name")
         der = certificate.derBytes
         self.status = status
         revocationTimestamp = nil

@@ -198,6 +198,7 @@ public final class KMSService: Sendable {
             guard Set(aliases).count == aliases.count else {
                 throw SheduError.badRequest("aliases must not repeat")
             }
+            for alias in aliases { try IndexedText.check(alias, field: "an alias") }
             // A lookup tries key ids and PKCS#11 URIs before aliases: such an alias would never be reached.
             if let shadowed = aliases.first(where: { Self.looksLikeKeyID($0) || $0.lowercased().hasPrefix("pkcs11:") }) {
                 throw SheduError.badRequest("alias '\(shadowed)' is a key id or a pkcs11: URI, which a lookup reads as such")

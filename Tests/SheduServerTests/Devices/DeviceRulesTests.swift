@@ -1,9 +1,11 @@
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import SheduCore
 import SheduTestSupport
 import Testing
+import X509
 
 @testable import SheduServer
 
@@ -61,6 +63,30 @@ struct DeviceRulesTests {
             }
             let renamed = try await client.send(.put, "/api/devmanager/v1/device-groups/kept-3", token: token, json: #"{"name":"\#(tooLong)"}"#)
             #expect(renamed.status == .badRequest, "\(renamed.text)")
+
+            // A KMS key's alias, and an imported certificate's common name, are indexed too.
+            let key = try await client.send(.post, "/api/kms/v1/keys", token: token, json: #"{"algorithm":"ECDSA","size":256,"name":"k"}"#)
+            let keyID = try #require(try key.json()["key_id"]?.stringValue)
+            let alias = try await client.send(
+                .put, "/api/kms/v1/keys/\(keyID)/alias", token: token, json: #"{"patches":[{"op":"add","path":"/-","value":"\#(tooLong)"}]}"#)
+            #expect(alias.status == .badRequest, "\(alias.text)")
+            #expect(try alias.json()["err"] == "an alias is longer than 512 characters")
+            let signer = P256.Signing.PrivateKey()
+            let longName = try DistinguishedName { CommonName(tooLong) }
+            let longCN = try Certificate(
+                version: .v3, serialNumber: .init(), publicKey: .init(signer.publicKey), notValidBefore: Date(),
+                notValidAfter: Date().addingTimeInterval(86_400), issuer: longName, subject: longName,
+                signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                    Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                }, issuerPrivateKey: .init(signer))
+            let pem = Data(try longCN.serializeAsPEM().pemString.utf8).base64EncodedString()
+            for (path, field) in [("/api/ca/v1/certificates/import", "certificate"), ("/api/ca/v1/cas/import", "ca")] {
+                let imported = try await client.send(.post, path, token: token, json: #"{"\#(field)":"\#(pem)","id":"long-cn"}"#)
+                #expect(imported.status == .badRequest, "\(path): \(imported.text)")
+                #expect(try imported.json()["err"] == "the certificate's subject common name is longer than 512 characters", "\(path): \(imported.text)")
+            }
         }
         await app.cleanup()
     }
