@@ -3,8 +3,9 @@ import SheduStorage
 import Synchronization
 
 /// Brings other replicas' changes of CAs and certificate statuses to this server's caches (kept
-/// OCSP answers, CRLs, CA signing contexts) on PostgreSQL: when the database's change count
-/// moved since the last pass, every cache is dropped through its one invalidation entry point.
+/// OCSP answers, CRLs, CA signing contexts) on PostgreSQL: when the count of the other servers'
+/// changes moved since the last pass, every cache is dropped through its one invalidation entry
+/// point (this server's own changes dropped what they touched as they were made).
 /// A revocation made through another replica is seen here within one interval.
 final class ReplicaChangeWatcher: Sendable {
     static let interval = Duration.milliseconds(250)
@@ -21,7 +22,7 @@ final class ReplicaChangeWatcher: Sendable {
     /// One pass: true when the caches were dropped.
     @discardableResult
     func pass() async throws -> Bool {
-        guard let generation = try await changes.generation() else { return false }
+        guard let generation = try await changes.othersChanges() else { return false }
         // The first pass drops too: what was kept before it may predate a change it never saw.
         let moved = seen.withLock { seen in
             defer { seen = generation }

@@ -33,12 +33,15 @@ public enum SQLDialectKind: Sendable {
     /// Opens a write transaction. On PostgreSQL the writes of every replica then take turns, as
     /// SQLite's single writer's do: a rule checked inside a write (a revocation's current status,
     /// a key one CA holds, a device's revision) holds across replicas, and concurrent writes of
-    /// one key cannot deadlock.
-    func beginWrite(on db: any SQLDatabase) async throws {
+    /// one key cannot deadlock. The transaction carries `writer` (`shedu.writer`), which the
+    /// change-counting triggers record (``Migration/replicaWriters``).
+    func beginWrite(on db: any SQLDatabase, writer: String) async throws {
         guard self == .postgres else { return try await db.raw("BEGIN IMMEDIATE").run() }
         try await db.raw("BEGIN").run()
         do {
-            try await db.raw("SELECT pg_advisory_xact_lock(\(literal: Self.writeLockKey))").run()
+            try await db.raw(
+                "SELECT pg_advisory_xact_lock(\(literal: Self.writeLockKey)), set_config('shedu.writer', \(bind: writer), true)"
+            ).run()
         } catch {
             try? await db.raw("ROLLBACK").run()
             throw error

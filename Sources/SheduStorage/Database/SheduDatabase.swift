@@ -121,6 +121,10 @@ public final class SheduDatabase: Sendable {
             writer: writer, writerLoop: writerLoop, checkpointer: checkpointer)
     }
 
+    /// The id this database handle's writes carry: one per server, so that a server can tell
+    /// other servers' changes from its own (``SQLReplicaChanges``).
+    public var writerID: String { writer.writerID }
+
     /// Runs read-only statements on a pooled connection.
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {

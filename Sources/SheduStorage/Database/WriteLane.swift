@@ -27,6 +27,8 @@ final class WriteLane: Sendable {
 
     private let state = Mutex(State())
     private let dialect: SQLDialectKind
+    /// Names this writer's transactions to the database (``SQLDialectKind/beginWrite(on:writer:)``).
+    let writerID = RandomUUID.lowercased()
     private let open: @Sendable () async throws -> PooledConnection
     private let logger: Logger
     private let runner = Mutex<Task<Void, Never>?>(nil)
@@ -181,7 +183,7 @@ final class WriteLane: Sendable {
 
     private func begin(_ group: [Job], on db: any SQLDatabase) async -> Bool {
         do {
-            try await dialect.beginWrite(on: db)
+            try await dialect.beginWrite(on: db, writer: writerID)
             return true
         } catch {
             for job in group { job.fail(error) }

@@ -1,7 +1,7 @@
 extension Migration {
     /// A count of the changes other replicas' caches must hear of: a CA added, changed or
     /// deleted, a certificate's status, reason or issuing CA changed, a certificate deleted.
-    /// Statement triggers keep it in the writing transaction; ``SQLReplicaChanges`` reads it.
+    /// Statement triggers keep it in the writing transaction; ``replicaWriters`` counts it per server.
     /// PostgreSQL only: on SQLite one server holds the database.
     static let replicaChanges = Migration(version: 11, name: "replica change count") { dialect in
         guard dialect == .postgres else { return [] }

@@ -25,5 +25,6 @@ public struct Migration: Sendable {
         .certificateStatusCounts,
         .subjectKeyIDPrefix,
         .replicaChanges,
+        .replicaWriters,
     ]
 }

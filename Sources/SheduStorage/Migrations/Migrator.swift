@@ -12,7 +12,7 @@ struct Migrator {
     let logger: Logger
 
     func migrate(_ db: any SQLDatabase, migrations: [Migration]) async throws {
-        try await dialect.beginWrite(on: db)
+        try await dialect.beginWrite(on: db, writer: "migration")
         do {
             try await db.raw(
                 """

@@ -1,6 +1,6 @@
 import SQLKit
 
-/// Reads the count of changes made by any replica (``Migration/replicaChanges``).
+/// Reads how many changes other servers made (``Migration/replicaWriters``).
 public struct SQLReplicaChanges: Sendable {
     let database: SheduDatabase
 
@@ -8,12 +8,15 @@ public struct SQLReplicaChanges: Sendable {
         self.database = database
     }
 
-    /// The count; nil on SQLite, where one server holds the database.
-    public func generation() async throws -> Int64? {
+    /// The count of changes written by servers other than this one; nil on SQLite, where one
+    /// server holds the database.
+    public func othersChanges() async throws -> Int64? {
         guard database.dialect == .postgres else { return nil }
+        let writer = database.writerID
         return try await database.read { db in
-            try await db.raw("SELECT generation FROM shedu_replica_changes WHERE id = 1").first()?
-                .decode(column: "generation", as: Int64.self)
+            try await db.raw(
+                "SELECT CAST(COALESCE(SUM(changes), 0) AS BIGINT) AS changes FROM shedu_replica_writes WHERE writer <> \(bind: writer)"
+            ).first()?.decode(column: "changes", as: Int64.self)
         }
     }
 }

@@ -241,6 +241,17 @@ extension ReplicaWriteTests {
             let after = try await replicas[1].va.crl(caSKI: rootSKI)
             #expect(try CertificateRevocationList(derEncoded: after.der).lists(sub.certificate.serialNumber), "a stale CRL")
             #expect(try await watcher.pass() == false, "nothing changed since")
+
+            // New CRL options through the first replica: the second signs with them. Its signing
+            // (a CRL number taken) counts as no change, or the two would sign for each other forever.
+            _ = try await replicas[0].va.updateRole(caSKI: rootSKI, CRLOptionsUpdate(refreshInterval: .seconds(600), validity: .seconds(7200)))
+            #expect(try await watcher.pass())
+            let resigned = try await replicas[1].va.crl(caSKI: rootSKI)
+            #expect(resigned.summary.nextUpdate.timeIntervalSince(resigned.summary.thisUpdate) == 7200)
+            #expect(try await watcher.pass() == false, "a CRL signed is no change")
+            // The second replica's own changes are not heard again: it dropped what they touched.
+            _ = try await replicas[1].va.updateRole(caSKI: rootSKI, CRLOptionsUpdate(validity: .seconds(7260)))
+            #expect(try await watcher.pass() == false)
         }
     }
 
