@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import SheduCore
 
 /// Maps every error to `{"err": "..."}` with its status, in one place (API.md §1, Errors).
@@ -50,6 +51,10 @@ struct ErrorMiddleware: RouterMiddleware {
             return (status(of: error.kind), error.message)
         case let error as DecodingError:
             return (.badRequest, error.fieldMessage)
+        case let error as HTTPParserError:
+            // A body whose framing breaks off or is malformed (a bad chunk, a connection cut
+            // mid-body) fails the handler reading it: the client's fault, not the server's.
+            return (.badRequest, "the request is malformed: \(error.debugDescription)")
         default:
             return internalError(error, requestID: requestID, logger: logger)
         }

@@ -362,25 +362,29 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let answer = response
             eventLoop.execute {
                 let (handler, context) = bound.value
-                handler.write(answer, context: context)
+                // A close waiting for this answer waits for it to be written, not just queued.
+                let written: EventLoopPromise<Void>? = handler.heldClose == nil ? nil : context.eventLoop.makePromise()
+                handler.write(answer, context: context, promise: written)
                 active.decrement()
                 let elapsed = ContinuousClock.now - started
                 handler.counters.count(route: request.route, status: answer.status, duration: elapsed)
                 AuthenticationMiddleware.audit(
                     method: request.head.method.rawValue, path: request.path, status: Int(answer.status.code),
                     subject: caller?.subject, elapsed: elapsed, logger: logger, requestID: requestID)
-                handler.resumeAfterTask(context: context)
+                handler.resumeAfterTask(context: context, written: written?.futureResult)
             }
         }
     }
 
     /// Goes on with what arrived while a task ran, until another one starts.
-    private func resumeAfterTask(context: ChannelHandlerContext) {
+    private func resumeAfterTask(context: ChannelHandlerContext, written: EventLoopFuture<Void>? = nil) {
         taskInFlight = false
         if let (mode, promise) = heldClose {
             heldClose = nil
             heldParts = []
-            context.close(mode: mode, promise: promise)
+            guard let written else { return context.close(mode: mode, promise: promise) }
+            let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.whenComplete { _ in boundContext.value.close(mode: mode, promise: promise) }
             return
         }
         let replayed = !heldParts.isEmpty
@@ -405,12 +409,18 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         // A graceful shutdown closes connections with no routed request open; a request still
-        // running on its task is answered first.
-        if taskInFlight, heldClose == nil {
+        // running on its task is answered first. So is one whose client half-closed after
+        // sending it: the output's close, then the whole channel's, both wait (the second went
+        // through, and the answer to a certificate that was issued was lost).
+        guard taskInFlight else { return context.close(mode: mode, promise: promise) }
+        guard let held = heldClose else {
             heldClose = (mode, promise)
-        } else {
-            context.close(mode: mode, promise: promise)
+            return
         }
+        if let promise, let heldPromise = held.promise {
+            heldPromise.futureResult.cascade(to: promise)
+        }
+        heldClose = (held.mode == mode ? mode : .all, held.promise ?? promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

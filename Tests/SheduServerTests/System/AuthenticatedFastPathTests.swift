@@ -16,6 +16,31 @@ struct AuthenticatedFastPathTests {
 
     static func signBody(_ csr: String) -> String { #"{"csr":"\#(csr)","profile_id":"device-profile"}"# }
 
+    /// A client that shuts its side down once it has sent its request (it has nothing more to
+    /// send) still gets the answer: the certificate was issued, and the answer was lost.
+    @Test func aClientThatHalfClosesGetsItsCertificate() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let admin = try await app.token(.admin)
+        let port = app.configuration.httpPort!
+        try await app.withLiveServer { client in
+            for (path, body) in [
+                ("/api/ca/v1/profiles", #"{"id":"device-profile","validity":{"type":"Duration","duration":"1y"}}"#),
+                ("/api/ca/v1/cas", #"{"id":"ca-1","subject":{"common_name":"CA 1"},"ca_expiration":{"type":"Duration","duration":"10y"}}"#),
+            ] {
+                #expect(try await client.request(.POST, path, token: admin, body: body, plainHTTP: true).status == 201)
+            }
+            let body = Self.signBody(try TestPKI.csr(commonName: "half-closed", key: try TestPKI.key("ECDSA", 256)))
+            let answer = try await FastPathTests.exchange(
+                port: port,
+                "POST /api/ca/v1/cas/ca-1/sign HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(admin)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)",
+                seconds: 30, halfClosing: true)
+            #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(300))")
+            #expect(answer.contains(#""status":"ACTIVE""#))
+        }
+        await app.cleanup()
+    }
+
     @Test func signsForKnownCallersAsTheRouterDoes() async throws {
         let app = try await TestApp.make { $0.httpPort = try? freePort() }
         let admin = try await app.token(.admin)

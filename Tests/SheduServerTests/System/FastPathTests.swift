@@ -8,8 +8,11 @@ import Testing
 struct FastPathTests {
     /// ``blockingExchange(port:_:seconds:)`` on a thread of its own: blocking a thread of the
     /// cooperative pool would starve the server under test, whose requests run there.
-    static func exchange(port: Int, _ request: String, seconds: Double = 2) async throws -> String {
-        try await onOwnThread { try blockingExchange(port: port, request, seconds: seconds) }
+    /// `halfClosing`: the client shuts its side down after sending, as it has nothing more to send.
+    static func exchange(port: Int, _ request: String, seconds: Double = 2, halfClosing: Bool = false) async throws -> String {
+        try await onOwnThread {
+            try blockingExchange(port: port, request, seconds: seconds, thenSend: nil, seconds: 0, halfClosing: halfClosing).0
+        }
     }
 
     /// Runs blocking socket work on a thread of its own (see ``exchange(port:_:seconds:)``).
@@ -29,7 +32,7 @@ struct FastPathTests {
     /// `until`: the first read also ends once this has arrived.
     static func blockingExchange(
         port: Int, _ request: String, seconds: Double, until: String? = nil, thenSend more: String?,
-        seconds moreSeconds: Double
+        seconds moreSeconds: Double, halfClosing: Bool = false
     ) throws -> (String, String) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
@@ -48,6 +51,7 @@ struct FastPathTests {
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         func exchange(_ text: String, seconds: Double, until: String? = nil) -> String {
             _ = text.utf8CString.withUnsafeBufferPointer { send(descriptor, $0.baseAddress, $0.count - 1, 0) }
+            if halfClosing { shutdown(descriptor, Int32(SHUT_WR)) }
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             let deadline = Date().addingTimeInterval(seconds)
@@ -134,6 +138,23 @@ struct FastPathTests {
             let connect = try await Self.exchange(port: port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", seconds: 3)
             #expect(connect.hasPrefix("HTTP/1.1 404"), "\(connect)")
             #expect(connect.lowercased().contains("content-length:"), "an unframed answer: \(connect)")
+        }
+        await app.cleanup()
+    }
+
+    /// A routed request whose chunked body is malformed is the client's fault: a 400 that says
+    /// so, not a 500 logged as a server error.
+    @Test func aMalformedBodyOnARoutedRouteIsA400() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let port = app.configuration.httpPort!
+        let token = try await app.token(.admin)
+        try await app.withLiveServer { _ in
+            let answer = try await Self.exchange(
+                port: port,
+                "POST /api/ca/v1/profiles HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"id\"\r\nzz\r\n", seconds: 5)
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+            #expect(answer.contains(#"{"err":"the request is malformed: "#), "\(answer)")
         }
         await app.cleanup()
     }
