@@ -186,6 +186,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var heldParts: [HTTPServerRequestPart] = []
     private var heldRead = false
     private var heldClose: (mode: CloseMode, promise: EventLoopPromise<Void>?)?
+    /// A parse error of what followed a request running on its task: answered after it.
+    private var heldParserError: HTTPParserError?
 
     private struct CollectedRequest {
         var head: HTTPRequestHead
@@ -382,6 +384,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let (mode, promise) = heldClose {
             heldClose = nil
             heldParts = []
+            heldParserError = nil
             guard let written else { return context.close(mode: mode, promise: promise) }
             let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
             written.whenComplete { _ in boundContext.value.close(mode: mode, promise: promise) }
@@ -390,6 +393,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let replayed = !heldParts.isEmpty
         while !heldParts.isEmpty, !taskInFlight {
             handle(heldParts.removeFirst(), context: context)
+        }
+        if !taskInFlight, let error = heldParserError {
+            heldParserError = nil
+            errorCaught(context: context, error: error)
         }
         // What went on to the router is delivered at a read's end.
         if replayed { context.fireChannelReadComplete() }
@@ -425,6 +432,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         heldParts = []
+        heldParserError = nil
         if let (mode, promise) = heldClose {
             heldClose = nil
             context.close(mode: mode, promise: promise)
@@ -466,6 +474,12 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// empty 400. With an earlier answer still to come the error goes on, as this one would
     /// overtake it.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError, taskInFlight {
+            // Answered in order, after the running request; bytes after a `Connection: close`
+            // request need no answer.
+            if parserError != .closedConnection, heldParserError == nil { heldParserError = parserError }
+            return
+        }
         guard let parserError = error as? HTTPParserError, routedInFlight == 0, !taskInFlight, responseEncoder != nil else {
             context.fireErrorCaught(error)
             return

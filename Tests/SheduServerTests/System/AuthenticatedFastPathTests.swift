@@ -16,9 +16,10 @@ struct AuthenticatedFastPathTests {
 
     static func signBody(_ csr: String) -> String { #"{"csr":"\#(csr)","profile_id":"device-profile"}"# }
 
-    /// A client that shuts its side down once it has sent its request (it has nothing more to
-    /// send) still gets the answer: the certificate was issued, and the answer was lost.
-    @Test func aClientThatHalfClosesGetsItsCertificate() async throws {
+    /// A signing request is answered, and first, whatever follows it on the connection: a client
+    /// that shuts its side down once it has sent it (the certificate was issued and the answer
+    /// lost), or a malformed request pipelined behind it (its 400 came before the 201).
+    @Test func aSigningRequestIsAnsweredFirstWhateverFollowsIt() async throws {
         let app = try await TestApp.make { $0.httpPort = try? freePort() }
         let admin = try await app.token(.admin)
         let port = app.configuration.httpPort!
@@ -37,6 +38,17 @@ struct AuthenticatedFastPathTests {
                 seconds: 30, halfClosing: true)
             #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(300))")
             #expect(answer.contains(#""status":"ACTIVE""#))
+
+            // A malformed request pipelined behind it is refused after it, not before.
+            let next = Self.signBody(try TestPKI.csr(commonName: "pipelined", key: try TestPKI.key("ECDSA", 256)))
+            let pipelined = try await FastPathTests.exchange(
+                port: port,
+                "POST /api/ca/v1/cas/ca-1/sign HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(admin)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(next.utf8.count)\r\n\r\n\(next)GARBAGE / HTTP/9.9\r\n\r\n",
+                seconds: 30)
+            let statuses = pipelined.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["201", "400"], "\(pipelined.prefix(400))")
+            #expect(pipelined.contains(#"{"err":"the request is not HTTP/1.x"}"#) || pipelined.contains(#"{"err":"the request's method is not valid"}"#), "\(pipelined.suffix(300))")
         }
         await app.cleanup()
     }
