@@ -188,6 +188,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var heldClose: (mode: CloseMode, promise: EventLoopPromise<Void>?)?
     /// A parse error of what followed a request running on its task: answered after it.
     private var heldParserError: HTTPParserError?
+    /// A request without one Host header was refused; the connection is closing.
+    private var refusedHost = false
 
     private struct CollectedRequest {
         var head: HTTPRequestHead
@@ -216,8 +218,16 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        // The rest of a refused request, and what follows it, is dropped: the connection closes.
+        guard !refusedHost else { return }
         switch part {
         case .head(let head):
+            // RFC 9112 §3.2: an HTTP/1.1 request names its host once; otherwise 400. Only when it
+            // can be answered in order: behind a routed answer still to come it goes on as before.
+            if head.version == .http1_1, head.headers[canonicalForm: "host"].count != 1, routedInFlight == 0 {
+                refusedHost = true
+                return refuse(.badRequest, "an HTTP/1.1 request names its host in one Host header (RFC 9112 §3.2)", context: context)
+            }
             // Only with no earlier response still to come: an interim answer must not overtake it.
             if routedInFlight == 0, head.expectsContinue { writeContinue() }
             if routedInFlight == 0, !forwardingBody, head.isKeepAlive, let (route, path, parameters) = routes.route(for: head) {
@@ -484,8 +494,14 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
-        collecting = nil
         let (status, message) = Self.describe(parserError)
+        refuse(status, message, context: context)
+    }
+
+    /// Answers what cannot be read as a request with `{"err": ...}`, then closes the connection:
+    /// what follows on it cannot be framed.
+    private func refuse(_ status: HTTPResponseStatus, _ message: String, context: ChannelHandlerContext) {
+        collecting = nil
         let refusal = FastPathResponse(
             status: status, contentType: "application/json", body: ByteBuffer(string: ErrorMiddleware.body(message)),
             extraHeaders: [("connection", "close")])

@@ -159,6 +159,23 @@ struct FastPathTests {
         await app.cleanup()
     }
 
+    /// An HTTP/1.1 request without a Host header, or with two, is refused (RFC 9112 §3.2) with a
+    /// reason, and the connection closed; it was answered as any other.
+    @Test func anHTTP11RequestNamesItsHostOnce() async throws {
+        let app = try await TestApp.make { $0.httpPort = try? freePort() }
+        let port = app.configuration.httpPort!
+        try await app.withLiveServer { _ in
+            for head in ["GET /health HTTP/1.1\r\n", "GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n", "POST /api/va/ocsp HTTP/1.1\r\nContent-Length: 3\r\n"] {
+                let answer = try await Self.exchange(port: port, head + "\r\nabcGET /health HTTP/1.1\r\nHost: x\r\n\r\n", seconds: 10)
+                #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+                #expect(answer.hasSuffix(#"{"err":"an HTTP/1.1 request names its host in one Host header (RFC 9112 §3.2)"}"#), "\(answer)")
+            }
+            // HTTP/1.0 needs none.
+            #expect(try await Self.exchange(port: port, "GET /health HTTP/1.0\r\n\r\n", seconds: 10).hasPrefix("HTTP/1.1 200"))
+        }
+        await app.cleanup()
+    }
+
     /// What the HTTP decoder cannot read is refused with an error body that says why, and the
     /// connection closed; an answer already owed on the connection comes first.
     @Test func unreadableRequestsAreRefusedWithAReason() async throws {
