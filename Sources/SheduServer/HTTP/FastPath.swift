@@ -190,6 +190,9 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var heldParserError: HTTPParserError?
     /// A request without one Host header was refused; the connection is closing.
     private var refusedHost = false
+    /// A request asked for `100 Continue` behind routed answers still to come: how many must end
+    /// before it goes (an interim answer must not overtake them).
+    private var continueOwedAfter: Int?
 
     private struct CollectedRequest {
         var head: HTTPRequestHead
@@ -229,7 +232,9 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return refuse(.badRequest, "an HTTP/1.1 request names its host in one Host header (RFC 9112 §3.2)", context: context)
             }
             // Only with no earlier response still to come: an interim answer must not overtake it.
-            if routedInFlight == 0, head.expectsContinue { writeContinue() }
+            if head.expectsContinue {
+                if routedInFlight == 0 { writeContinue() } else { continueOwedAfter = routedInFlight }
+            }
             if routedInFlight == 0, !forwardingBody, head.isKeepAlive, let (route, path, parameters) = routes.route(for: head) {
                 collecting = CollectedRequest(head: head, route: route, path: path, parameters: parameters)
                 return
@@ -253,6 +258,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 forward(request, context: context, ended: false)
             }
         case .end:
+            continueOwedAfter = nil  // the body came without it
             guard let request = collecting else {
                 forwardingBody = false
                 context.fireChannelRead(wrapInboundOut(part))
@@ -579,8 +585,16 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             return
         }
-        guard case .end = part, !routedKeepAlive.isEmpty, !routedKeepAlive.removeFirst() else {
+        guard case .end = part, !routedKeepAlive.isEmpty else {
             context.write(data, promise: promise)
+            return
+        }
+        guard !routedKeepAlive.removeFirst() else {
+            context.write(data, promise: promise)
+            if let owed = continueOwedAfter {
+                continueOwedAfter = owed > 1 ? owed - 1 : nil
+                if owed == 1 { writeContinue() }
+            }
             return
         }
         // The router answers HTTP/1.0 without closing; the connection ends with the response.

@@ -91,6 +91,19 @@ struct FastPathTests {
             // The request then runs as any other.
             #expect(afterBody.hasPrefix("HTTP/1.1 201"), "\(afterBody)")
 
+            // Behind a routed answer still to come, the interim answer follows it (it never came).
+            let pipelinedBody = body.replacingOccurrences(of: "p1", with: "p3")
+            let pipelined =
+                "GET /api/ca/v1/profiles/p1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n"
+                + head("HTTP/1.1", length: pipelinedBody.utf8.count)
+            let (routedThenContinue, afterPipelinedBody) = try await Self.onOwnThread {
+                try Self.blockingExchange(
+                    port: port, pipelined, seconds: 30, until: "HTTP/1.1 100 Continue\r\n\r\n", thenSend: pipelinedBody, seconds: 60)
+            }
+            #expect(routedThenContinue.hasPrefix("HTTP/1.1 200"), "\(routedThenContinue)")
+            #expect(routedThenContinue.hasSuffix("HTTP/1.1 100 Continue\r\n\r\n"), "\(routedThenContinue)")
+            #expect(afterPipelinedBody.hasPrefix("HTTP/1.1 201"), "\(afterPipelinedBody)")
+
             // HTTP/1.0 knows no interim answers: nothing comes before the body.
             let oldBody = body.replacingOccurrences(of: "p1", with: "p2")
             let (beforeOldBody, afterOldBody) = try await Self.expectContinueExchange(
