@@ -188,8 +188,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var heldClose: (mode: CloseMode, promise: EventLoopPromise<Void>?)?
     /// A parse error of what followed a request running on its task: answered after it.
     private var heldParserError: HTTPParserError?
-    /// A request without one Host header was refused; the connection is closing.
-    private var refusedHost = false
+    /// A request whose framing or Host cannot be trusted was refused; the connection is closing.
+    private var refusedRequest = false
     /// A request asked for `100 Continue` behind routed answers still to come: how many must end
     /// before it goes (an interim answer must not overtake them).
     private var continueOwedAfter: Int?
@@ -222,14 +222,20 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         // The rest of a refused request, and what follows it, is dropped: the connection closes.
-        guard !refusedHost else { return }
+        guard !refusedRequest else { return }
         switch part {
         case .head(let head):
             // RFC 9112 §3.2: an HTTP/1.1 request names its host once; otherwise 400. Only when it
             // can be answered in order: behind a routed answer still to come it goes on as before.
             if head.version == .http1_1, head.headers[canonicalForm: "host"].count != 1, routedInFlight == 0 {
-                refusedHost = true
+                refusedRequest = true
                 return refuse(.badRequest, "an HTTP/1.1 request names its host in one Host header (RFC 9112 §3.2)", context: context)
+            }
+            // RFC 9112 §6.1: HTTP/1.0 has no transfer codings, so such a body's framing is faulty
+            // and what follows it cannot be trusted (a request smuggled behind it).
+            if head.version == .http1_0, head.headers.contains(name: "transfer-encoding"), routedInFlight == 0 {
+                refusedRequest = true
+                return refuse(.badRequest, "an HTTP/1.0 request cannot carry Transfer-Encoding (RFC 9112 §6.1)", context: context)
             }
             // Only with no earlier response still to come: an interim answer must not overtake it.
             if head.expectsContinue {
