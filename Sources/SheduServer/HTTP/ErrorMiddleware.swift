@@ -53,8 +53,9 @@ struct ErrorMiddleware: RouterMiddleware {
             return (.badRequest, error.fieldMessage)
         case let error as HTTPParserError:
             // A body whose framing breaks off or is malformed (a bad chunk, a connection cut
-            // mid-body) fails the handler reading it: the client's fault, not the server's.
-            return (.badRequest, "the request is malformed: \(error.debugDescription)")
+            // mid-body) fails the handler reading it: the client's fault, said as the fast path says it.
+            let (status, message) = FastPathHandler.describe(error)
+            return (HTTPResponse.Status(code: Int(status.code)), message)
         default:
             return internalError(error, requestID: requestID, logger: logger)
         }

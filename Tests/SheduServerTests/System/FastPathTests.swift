@@ -167,7 +167,7 @@ struct FastPathTests {
                 "POST /api/ca/v1/profiles HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
                     + "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"id\"\r\nzz\r\n", seconds: 5)
             #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
-            #expect(answer.contains(#"{"err":"the request is malformed: "#), "\(answer)")
+            #expect(answer.hasSuffix(#"{"err":"a chunk of the request's body has an invalid size"}"#), "\(answer)")
         }
         await app.cleanup()
     }
