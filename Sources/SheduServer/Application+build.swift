@@ -103,7 +103,7 @@ func buildServer(
         // Quiet: a pass that dropped the caches changed nothing stored.
         backgroundServices.append(
             PeriodicJob(name: "replica changes", interval: ReplicaChangeWatcher.interval, logger: logger) {
-                _ = try await watcher.pass()
+                try await watcher.probe(recordingIn: services.health, logger: logger)
                 return 0
             })
     }
@@ -131,7 +131,7 @@ func registerRoutes(
     on api: APIRouter, services: SheduServices, configuration: ServerConfiguration,
     certificateSource: ClientCertificateSource = ClientCertificateSource(trustForwardedHeaders: false)
 ) {
-    SystemRoutes.register(on: api, registry: MetricsRegistry.shared)
+    SystemRoutes.register(on: api, registry: MetricsRegistry.shared, health: services.health)
     ProfileRoutes(service: services.profiles).register(on: api)
     KMSRoutes(kms: services.kms, ca: services.ca).register(on: api)
     CARoutes(ca: services.ca).register(on: api)
@@ -148,7 +148,7 @@ func fastPathRoutes(
     services: SheduServices, configuration: ServerConfiguration, certificateSource: ClientCertificateSource
 ) -> FastPathRoutes {
     var routes = FastPathRoutes()
-    SystemRoutes.registerFastPath(on: &routes)
+    SystemRoutes.registerFastPath(on: &routes, health: services.health)
     VARoutes.registerFastPath(on: &routes, va: services.va)
     CARoutes.registerFastPath(on: &routes, ca: services.ca)
     // The router's certificate source: its caches serve both (a resumed TLS session's chain).
@@ -168,6 +168,8 @@ struct SheduServices: Sendable {
     let deviceGroups: DeviceGroupService
     let est: ESTService
     let va: VAService
+    /// What `/health` answers.
+    let health: DatabaseHealth
 
     init(
         database: SheduDatabase, masterKey: SymmetricKey, clock: any WallClock, publicURL: String,
@@ -175,6 +177,7 @@ struct SheduServices: Sendable {
         http: any OutboundHTTP = OutboundHTTPClient(client: .shared)
     ) {
         self.database = database
+        health = DatabaseHealth(probed: database.dialect == .postgres)
         profiles = IssuanceProfileService(store: SQLIssuanceProfileStore(database: database))
         kms = KMSService(
             store: SQLKMSStore(database: database), engines: [SoftwareKeyEngine(masterKey: masterKey)], clock: clock)

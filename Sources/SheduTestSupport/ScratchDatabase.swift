@@ -53,6 +53,19 @@ public struct ScratchDatabase: Sendable {
         }
     }
 
+    /// PostgreSQL only: refuses new connections to the database and ends the open ones (false),
+    /// as a server that went down; or allows them again (true).
+    public func allowConnections(_ allowed: Bool) async throws {
+        guard let postgresName, let adminURL = ProcessInfo.processInfo.environment["SHEDU_TEST_POSTGRES_URL"] else {
+            throw ScratchDatabaseError("only a PostgreSQL scratch database refuses connections")
+        }
+        try await Self.runAdmin(adminURL, "ALTER DATABASE \(postgresName) ALLOW_CONNECTIONS \(allowed)")
+        if !allowed {
+            try await Self.runAdmin(
+                adminURL, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(postgresName)'")
+        }
+    }
+
     /// Opens the store's database on it.
     public func open(logger: Logger = Logger(label: "test")) async throws -> SheduDatabase {
         try await SheduDatabase.open(try DatabaseLocation(url: url), logger: logger)

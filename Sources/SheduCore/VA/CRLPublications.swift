@@ -73,8 +73,27 @@ final class CRLPublications: Sendable {
     private func finish(caID: String, with crl: PublishedCRL?) {
         slots.withLock { slots in
             slots[caID]?.pending = nil
-            // One generation at a time per CA: the one finishing is the newest.
-            if let crl { slots[caID]?.published = crl }
+            // One generation at a time per CA here, but another server's CRL, numbered higher, may
+            // have been adopted meanwhile: the higher number is served.
+            if let crl, (slots[caID]?.published?.summary.number ?? 0) < crl.summary.number { slots[caID]?.published = crl }
+        }
+    }
+
+    /// The CRL kept for the CA, fresh or not.
+    func kept(caID: String) -> PublishedCRL? {
+        slots.withLock { $0[caID]?.published }
+    }
+
+    /// Serves `crl`, which another server signed, when it is numbered higher than the kept one.
+    /// It covers every change the kept one covered, as numbers follow contents
+    /// (``VAStore/nextCRL(caSKI:issuedBy:defaults:)``); changes since are still owed.
+    func adopt(_ crl: PublishedCRL, caID: String) -> Bool {
+        slots.withLock { slots in
+            guard let kept = slots[caID]?.published, kept.summary.number < crl.summary.number else { return false }
+            var adopted = crl
+            adopted.builtFrom = kept.builtFrom
+            slots[caID]?.published = adopted
+            return true
         }
     }
 

@@ -66,6 +66,26 @@ extension VAService {
         return refreshed
     }
 
+    /// Serves, in place of a CRL this server keeps, a newer one another server signed and stored:
+    /// a CA's CRL numbers only grow (RFC 5280 §5.2.3), also for a client that asks each server in
+    /// turn. Run with the replica watcher; returns how many CRLs were taken.
+    @discardableResult
+    public func adoptNewerStoredCRLs() async throws -> Int {
+        let stored = try await store.latestCRLNumbers()
+        var adopted = 0
+        for authority in try await directory().crlPublishers {
+            guard let kept = publications.kept(caID: authority.id), let number = stored[authority.subjectKeyID],
+                number > kept.summary.number, let latest = try await store.latestCRL(caSKI: authority.subjectKeyID)
+            else { continue }
+            let crl = PublishedCRL(
+                der: latest.crl.der, summary: latest.crl.summary,
+                refreshAt: latest.crl.summary.thisUpdate.addingTimeInterval(latest.options.refreshInterval.timeInterval),
+                regenerateOnRevoke: latest.options.regenerateOnRevoke, builtFrom: kept.builtFrom)
+            if publications.adopt(crl, caID: authority.id) { adopted += 1 }
+        }
+        return adopted
+    }
+
     /// The CA that publishes the CRL of `caSKI`: 400 when it is not hex, 404 when no CA has it
     /// or Shedu lacks the CA's key.
     func crlPublisher(_ caSKI: String) async throws -> IssuerDirectory.Authority {
@@ -99,15 +119,12 @@ extension VAService {
     }
 
     /// Signs, stores and returns the CA's next CRL: every revoked certificate it issued.
-    ///
-    /// The number is taken before the entries are read, so that of two replicas signing at once,
-    /// the higher number lists at least what the lower one does.
     private func signCRL(_ authority: IssuerDirectory.Authority, covering changes: CRLPublications.Changes) async throws
         -> PublishedCRL
     {
         let key = try await signingKey(of: authority)
-        let (number, options) = try await store.nextCRLNumber(caSKI: authority.subjectKeyID, defaults: .defaults)
-        let revoked = try await store.revokedCertificates(issuedBy: authority.id)
+        let next = try await store.nextCRL(caSKI: authority.subjectKeyID, issuedBy: authority.id, defaults: .defaults)
+        let (number, options, revoked) = (next.number, next.options, next.revoked)
         let thisUpdate = signingTime()
         let nextUpdate = thisUpdate.addingTimeInterval(options.validity.timeInterval)
         let der = try CRLEncoder(issuer: authority.certificate).sign(

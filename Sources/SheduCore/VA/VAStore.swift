@@ -48,6 +48,21 @@ public struct IssuedCRL: Sendable, Hashable {
     }
 }
 
+/// What a CA's next CRL holds, handed out by ``VAStore/nextCRL(caSKI:issuedBy:defaults:)``.
+public struct NextCRL: Sendable {
+    public var number: UInt64
+    /// The options of the CA's role when the number was taken.
+    public var options: CRLOptions
+    /// Every revoked certificate the CA issued.
+    public var revoked: [RevokedCertificate]
+
+    public init(number: UInt64, options: CRLOptions, revoked: [RevokedCertificate]) {
+        self.number = number
+        self.options = options
+        self.revoked = revoked
+    }
+}
+
 /// Where the VA reads certificate statuses and keeps its roles and CRLs.
 ///
 /// CRL numbers come from the database, so they grow across restarts and across replicas.
@@ -56,15 +71,19 @@ public protocol VAStore: Sendable {
     func authorities() async throws -> [VAAuthority]
     /// The states of the certificates with these serial numbers (lowercase hex); unknown ones are left out.
     func certificateStates(serialNumbers: [String]) async throws -> [CertificateState]
-    /// Every revoked certificate the CA issued (not its own certificate), for its CRL.
-    func revokedCertificates(issuedBy caID: String) async throws -> [RevokedCertificate]
     /// The role of the CA with this subject key identifier; nil when none was stored yet.
     func role(caSKI: String) async throws -> VARole?
     /// Stores a role's options (creating the role when missing), with their events.
     func saveOptions(_ options: CRLOptions, caSKI: String, events: [DomainEvent]) async throws
     /// Hands out the CA's next CRL number (1 for the first), creating its role with `defaults` when
-    /// missing, and returns it with the role's options.
-    func nextCRLNumber(caSKI: String, defaults: CRLOptions) async throws -> (number: UInt64, options: CRLOptions)
+    /// missing, with the role's options and every revoked certificate the CA issued (not its own
+    /// certificate). Numbers follow contents: a CRL numbered higher lists every revocation that
+    /// one numbered lower lists, also when several servers sign the CA's CRL at once.
+    func nextCRL(caSKI: String, issuedBy caID: String, defaults: CRLOptions) async throws -> NextCRL
     /// Keeps `crl` as the CA's latest CRL unless one with a higher number is already stored.
     func saveCRL(_ crl: IssuedCRL, caSKI: String, events: [DomainEvent]) async throws
+    /// The number of each CA's latest stored CRL, by the CA's subject key identifier.
+    func latestCRLNumbers() async throws -> [String: UInt64]
+    /// The CA's latest stored CRL with its role's options; nil when none is stored.
+    func latestCRL(caSKI: String) async throws -> (crl: IssuedCRL, options: CRLOptions)?
 }

@@ -1,3 +1,4 @@
+import Logging
 import SheduCore
 import SheduStorage
 import Synchronization
@@ -19,18 +20,53 @@ final class ReplicaChangeWatcher: Sendable {
         changes = SQLReplicaChanges(database: services.database)
     }
 
-    /// One pass: true when the caches were dropped.
+    /// One pass: true when the caches were dropped. CRLs the other servers signed are not counted
+    /// as changes (each server would sign again for the others, without end): newer ones are
+    /// taken as they are stored.
+    /// Throws ``Unreachable`` when its first read fails: the pass is also `/health`'s probe.
     @discardableResult
     func pass() async throws -> Bool {
-        guard let generation = try await changes.othersChanges() else { return false }
+        let counted: Int64?
+        do {
+            counted = try await changes.othersChanges()
+        } catch {
+            throw Unreachable(underlying: error)
+        }
+        guard let generation = counted else { return false }
         // The first pass drops too: what was kept before it may predate a change it never saw.
         let moved = seen.withLock { seen in
             defer { seen = generation }
             return seen != generation
         }
-        guard moved else { return false }
-        services.ca.invalidate()
-        services.va.certificateStatusesChanged(.authorities)
-        return true
+        if moved {
+            services.ca.invalidate()
+            services.va.certificateStatusesChanged(.authorities)
+        }
+        try await services.va.adoptNewerStoredCRLs()
+        return moved
+    }
+
+    /// A pass as `/health`'s probe: records whether the database answered, and logs only when
+    /// that changes (a database that stays down is logged once, not four times a second).
+    func probe(recordingIn health: DatabaseHealth, logger: Logger) async throws {
+        func answered() {
+            if health.succeeded() { logger.notice("the database answers again") }
+        }
+        do {
+            try await pass()
+        } catch let error as Unreachable {
+            if health.failed() { logger.error("the database does not answer; /health says 503", metadata: ["error": "\(error)"]) }
+            return
+        } catch {
+            answered()
+            throw error
+        }
+        answered()
+    }
+
+    /// The database did not answer the pass's first read.
+    struct Unreachable: Error, CustomStringConvertible {
+        let underlying: any Error
+        var description: String { "\(underlying)" }
     }
 }

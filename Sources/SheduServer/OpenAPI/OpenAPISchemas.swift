@@ -11,7 +11,10 @@ enum OpenAPISchemas {
     static var core: [String: JSONValue] {
         [
             "Error": object(["err": string("What went wrong, naming the field or object")], required: ["err"]),
-            "Health": object(["health": ["type": "boolean"], "version": string("Server version")]),
+            "Health": object([
+                "health": ["type": "boolean"], "version": string("Server version"),
+                "err": string("With 503: the server cannot reach its database"),
+            ]),
             "Subject": subject,
             "Validity": validity,
             "IssuanceProfile": issuanceProfile,

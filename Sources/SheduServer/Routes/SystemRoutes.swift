@@ -10,15 +10,24 @@ struct SystemRoutes {
         "/api/ca/v1", "/api/devmanager/v1", "/api/dmsmanager/v1", "/api/kms/v1", "/api/va", "/api/alerts/v1",
     ]
 
-    /// The health document never changes while the server runs: encoded once.
+    /// The health documents never change while the server runs: encoded once.
     static let healthBody = JSONValue.object(["health": true, "version": .string(version)]).jsonText()
+    /// 503, for a load balancer to send requests elsewhere; why is in the server's log.
+    static let unhealthyBody = JSONValue.object([
+        "health": false, "version": .string(version), "err": "the server cannot reach its database",
+    ]).jsonText()
 
-    static func register(on api: APIRouter, registry: PrometheusCollectorRegistry) {
+    static func healthAnswer(_ health: DatabaseHealth) -> (status: HTTPResponse.Status, body: String) {
+        health.isReachable ? (.ok, healthBody) : (.serviceUnavailable, unhealthyBody)
+    }
+
+    static func register(on api: APIRouter, registry: PrometheusCollectorRegistry, health: DatabaseHealth) {
         for path in ["/health"] + serviceBases.map({ "\($0)/health" }) {
             api.on(.get, path, access: .public, summary: "Health", tag: "System", response: "Health") { _, _ in
-                Response(
-                    status: .ok, headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(string: healthBody)))
+                let answer = healthAnswer(health)
+                return Response(
+                    status: answer.status, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: answer.body)))
             }
         }
         api.on(
@@ -34,10 +43,12 @@ struct SystemRoutes {
         }
     }
 
-    static func registerFastPath(on routes: inout FastPathRoutes) {
-        let body = ByteBuffer(string: healthBody)
+    static func registerFastPath(on routes: inout FastPathRoutes, health: DatabaseHealth) {
+        let healthy = ByteBuffer(string: healthBody), unhealthy = ByteBuffer(string: unhealthyBody)
         routes.add(.GET, .exact("/health"), metricsName: "/health") { _ in
-            FastPathResponse(status: .ok, contentType: "application/json", body: body)
+            health.isReachable
+                ? FastPathResponse(status: .ok, contentType: "application/json", body: healthy)
+                : FastPathResponse(status: .serviceUnavailable, contentType: "application/json", body: unhealthy)
         }
     }
 

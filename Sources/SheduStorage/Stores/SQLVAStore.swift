@@ -49,26 +49,6 @@ public struct SQLVAStore: VAStore {
         }
     }
 
-    public func revokedCertificates(issuedBy caID: String) async throws -> [RevokedCertificate] {
-        try await database.read { db in
-            // One range of the (issuer_ca_id, status, ...) index.
-            try await db.raw(
-                """
-                SELECT serial_number, COALESCE(revocation_timestamp, created_at) AS revoked_at, revocation_reason
-                FROM certificates WHERE issuer_ca_id = \(bind: caID) AND status = 'REVOKED' AND NOT self_signed
-                """
-            ).all().compactMap { row in
-                guard let serial = Certificate.SerialNumber(hexString: try row.decode(column: "serial_number", as: String.self)) else {
-                    return nil
-                }
-                return RevokedCertificate(
-                    serialNumber: serial, revocationDate: Date(epochMilliseconds: try row.decode(column: "revoked_at", as: Int64.self)),
-                    reason: (RevocationReason(rawValue: try row.decode(column: "revocation_reason", as: String.self)) ?? .unspecified)
-                        .crlReason)
-            }
-        }
-    }
-
     public func role(caSKI: String) async throws -> VARole? {
         try await database.read { db in
             guard let row = try await db.raw(
@@ -102,8 +82,13 @@ public struct SQLVAStore: VAStore {
         }
     }
 
-    public func nextCRLNumber(caSKI: String, defaults: CRLOptions) async throws -> (number: UInt64, options: CRLOptions) {
-        try await database.write { db in
+    public func nextCRL(caSKI: String, issuedBy caID: String, defaults: CRLOptions) async throws -> NextCRL {
+        // On PostgreSQL the entries are read in the transaction that takes the number, behind the
+        // write lock every server takes: numbers then follow contents across servers. On SQLite
+        // one server signs, one CRL of a CA at a time (CRLPublications), so its numbers follow
+        // its reads already, and reading outside the single writer keeps it free meanwhile.
+        let readInside = database.dialect == .postgres
+        let (number, options, revoked) = try await database.write { db in
             // One statement both creates the role and hands out the number, atomically on both backends.
             guard let row = try await db.raw(
                 """
@@ -113,8 +98,12 @@ public struct SQLVAStore: VAStore {
                 RETURNING crl_number, refresh_interval_ms, validity_ms, regenerate_on_revoke
                 """
             ).first() else { throw SheduError.internal("the CRL number of '\(caSKI)' was not returned") }
-            return (UInt64(try row.decode(column: "crl_number", as: Int64.self)), try Self.options(row))
+            let revoked = readInside ? try await Self.revokedCertificates(issuedBy: caID, on: db) : nil
+            return (UInt64(try row.decode(column: "crl_number", as: Int64.self)), try Self.options(row), revoked)
         }
+        if let revoked { return NextCRL(number: number, options: options, revoked: revoked) }
+        let read = try await database.read { db in try await Self.revokedCertificates(issuedBy: caID, on: db) }
+        return NextCRL(number: number, options: options, revoked: read)
     }
 
     public func saveCRL(_ crl: IssuedCRL, caSKI: String, events: [DomainEvent]) async throws {
@@ -132,6 +121,50 @@ public struct SQLVAStore: VAStore {
                 """
             ).run()
             try await Outbox.insert(events, on: db, dialect: dialect)
+        }
+    }
+
+    public func latestCRLNumbers() async throws -> [String: UInt64] {
+        try await database.read { db in
+            var numbers: [String: UInt64] = [:]
+            for row in try await db.raw("SELECT ca_ski, crl_number FROM va_crls").all() {
+                numbers[try row.decode(column: "ca_ski", as: String.self)] = UInt64(try row.decode(column: "crl_number", as: Int64.self))
+            }
+            return numbers
+        }
+    }
+
+    public func latestCRL(caSKI: String) async throws -> (crl: IssuedCRL, options: CRLOptions)? {
+        try await database.read { db in
+            guard let row = try await db.raw(
+                """
+                SELECT l.crl_number, l.this_update, l.next_update, l.der, r.refresh_interval_ms, r.validity_ms, r.regenerate_on_revoke
+                FROM va_crls l JOIN va_roles r ON r.ca_ski = l.ca_ski WHERE l.ca_ski = \(bind: caSKI)
+                """
+            ).first() else { return nil }
+            let summary = CRLSummary(
+                number: UInt64(try row.decode(column: "crl_number", as: Int64.self)),
+                thisUpdate: Date(epochMilliseconds: try row.decode(column: "this_update", as: Int64.self)),
+                nextUpdate: Date(epochMilliseconds: try row.decode(column: "next_update", as: Int64.self)))
+            return (IssuedCRL(summary: summary, der: Array(try row.decode(column: "der", as: Data.self))), try Self.options(row))
+        }
+    }
+
+    /// Every revoked certificate the CA issued: one range of the (issuer_ca_id, status, ...) index.
+    private static func revokedCertificates(issuedBy caID: String, on db: any SQLDatabase) async throws -> [RevokedCertificate] {
+        try await db.raw(
+            """
+            SELECT serial_number, COALESCE(revocation_timestamp, created_at) AS revoked_at, revocation_reason
+            FROM certificates WHERE issuer_ca_id = \(bind: caID) AND status = 'REVOKED' AND NOT self_signed
+            """
+        ).all().compactMap { row in
+            guard let serial = Certificate.SerialNumber(hexString: try row.decode(column: "serial_number", as: String.self)) else {
+                return nil
+            }
+            return RevokedCertificate(
+                serialNumber: serial, revocationDate: Date(epochMilliseconds: try row.decode(column: "revoked_at", as: Int64.self)),
+                reason: (RevocationReason(rawValue: try row.decode(column: "revocation_reason", as: String.self)) ?? .unspecified)
+                    .crlReason)
         }
     }
 

@@ -188,11 +188,7 @@ struct ReplicaWriteTests {
     @Test(arguments: TestBackend.available.filter { $0 == .postgres })
     func aRevocationAndMetadataMadeThroughTwoReplicasAreAllKept(_ backend: TestBackend) async throws {
         try await Self.withTwoReplicas(backend) { replicas in
-            _ = try await replicas[0].ca.createCA(
-                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"2y"}}"#))
-            _ = try await replicas[0].ca.createCA(
-                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"sub","parent_id":"root","subject":{"common_name":"sub"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#))
-            let serial = try await replicas[0].ca.ca(id: "sub").certificate.serialNumber
+            let serial = try await Self.rootAndSub(on: replicas[0]).sub.certificate.serialNumber
             // Metadata added through both replicas while the first revokes the sub-CA.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<40 {
@@ -225,10 +221,7 @@ extension ReplicaWriteTests {
     func aRevocationThroughOneReplicaReachesTheOthersCRL(_ backend: TestBackend) async throws {
         try await Self.withTwoReplicas(backend) { replicas in
             let watcher = ReplicaChangeWatcher(services: replicas[1])
-            let root = try await replicas[0].ca.createCA(
-                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"2y"}}"#))
-            let sub = try await replicas[0].ca.createCA(
-                try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"sub","parent_id":"root","subject":{"common_name":"sub"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#))
+            let (root, sub) = try await Self.rootAndSub(on: replicas[0])
             let rootSKI = root.certificate.info.subjectKeyID
             #expect(try await watcher.pass(), "the first pass drops what was kept before it")
             #expect(try await watcher.pass() == false)
@@ -253,6 +246,45 @@ extension ReplicaWriteTests {
             _ = try await replicas[1].va.updateRole(caSKI: rootSKI, CRLOptionsUpdate(validity: .seconds(7260)))
             #expect(try await watcher.pass() == false)
         }
+    }
+
+    /// A client that asks each server in turn never sees a CA's CRL number go back: once its
+    /// watcher has passed, a server serves the newer CRL another one signed, as stored. It served
+    /// its own older one until its refresh time (7 days by default).
+    @Test(arguments: TestBackend.available.filter { $0 == .postgres })
+    func aNewerCRLSignedByAnotherReplicaReplacesTheKeptOne(_ backend: TestBackend) async throws {
+        try await Self.withTwoReplicas(backend) { replicas in
+            let watcher = ReplicaChangeWatcher(services: replicas[0])
+            let (root, sub) = try await Self.rootAndSub(on: replicas[0])
+            let rootSKI = root.certificate.info.subjectKeyID
+            try await watcher.pass()
+            let kept = try await replicas[0].va.crl(caSKI: rootSKI)
+            let newer = try await replicas[1].va.crl(caSKI: rootSKI)
+            #expect(newer.summary.number > kept.summary.number)
+            #expect(try await replicas[0].va.crl(caSKI: rootSKI).summary.number == kept.summary.number, "before the pass")
+
+            #expect(try await watcher.pass() == false, "a CRL signed is no change to drop caches for")
+            let served = try await replicas[0].va.crl(caSKI: rootSKI)
+            #expect(served.summary.number == newer.summary.number, "a CRL number went back")
+            let sameBytes = served.der == newer.der
+            #expect(sameBytes, "taken as stored, not signed again")
+            #expect(replicas[0].va.cachedCRL(caSKI: rootSKI)?.summary.number == newer.summary.number, "the fast path serves it too")
+
+            // A revocation made through the first server is still owed: its next CRL lists it.
+            _ = try await replicas[0].ca.updateCAStatus(id: "sub", StatusChange(status: .revoked, revocationReason: .keyCompromise))
+            let after = try await replicas[0].va.crl(caSKI: rootSKI)
+            #expect(after.summary.number > newer.summary.number)
+            #expect(try CertificateRevocationList(derEncoded: after.der).lists(sub.certificate.serialNumber))
+        }
+    }
+
+    /// A root CA "root" and its subordinate "sub".
+    static func rootAndSub(on services: SheduServices) async throws -> (root: CertificateAuthority, sub: CertificateAuthority) {
+        let root = try await services.ca.createCA(
+            try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"root","subject":{"common_name":"root"},"ca_expiration":{"type":"Duration","duration":"2y"}}"#))
+        let sub = try await services.ca.createCA(
+            try DomainJSON.decode(CreateCARequest.self, from: #"{"id":"sub","parent_id":"root","subject":{"common_name":"sub"},"ca_expiration":{"type":"Duration","duration":"1y"}}"#))
+        return (root, sub)
     }
 
     /// Two servers' services on one scratch PostgreSQL database, each with its own connections.
