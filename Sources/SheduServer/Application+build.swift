@@ -92,11 +92,16 @@ func buildServer(
     let idleTimeout = TimeAmount.milliseconds(configuration.idleTimeout.milliseconds)
 
     let monitorInterval = Duration.milliseconds(configuration.monitorInterval.milliseconds)
+    let leases = SQLJobLeases(database: database)
     var backgroundServices: [any Service] = [
         DatabaseService(database: database),
-        PeriodicJob(name: "certificate expiry", interval: monitorInterval, logger: logger) { try await services.ca.expire() },
-        PeriodicJob(name: "device windows", interval: monitorInterval, logger: logger) { try await services.devices.advanceWindows() },
-        PeriodicJob(name: "CRL refresh", interval: .seconds(60), logger: logger) { try await services.va.refreshCRLs() },
+        PeriodicJob(name: "certificate expiry", interval: monitorInterval, logger: logger, leases: leases) {
+            try await services.ca.expire()
+        },
+        PeriodicJob(name: "device windows", interval: monitorInterval, logger: logger, leases: leases) {
+            try await services.devices.advanceWindows()
+        },
+        PeriodicJob(name: "CRL refresh", interval: .seconds(60), logger: logger, leases: leases) { try await services.va.refreshCRLs() },
     ]
     if database.dialect == .postgres {
         let watcher = ReplicaChangeWatcher(services: services)

@@ -12,6 +12,11 @@ public struct TimeDuration: Sendable, Hashable, Comparable, CustomStringConverti
         self.milliseconds = milliseconds
     }
 
+    /// `duration` in whole milliseconds, rounded down.
+    public init(_ duration: Duration) {
+        milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
     public static func seconds(_ value: Int64) -> TimeDuration { .init(milliseconds: value * 1000) }
     public static func days(_ value: Int64) -> TimeDuration { .init(milliseconds: value * 86_400_000) }
     public static let zero = TimeDuration(milliseconds: 0)

@@ -26,5 +26,6 @@ public struct Migration: Sendable {
         .subjectKeyIDPrefix,
         .replicaChanges,
         .replicaWriters,
+        .jobLeases,
     ]
 }

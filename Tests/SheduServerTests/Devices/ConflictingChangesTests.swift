@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import SheduPKI
 import SheduTestSupport
 import Synchronization
@@ -275,6 +276,65 @@ extension ReplicaWriteTests {
             let after = try await replicas[0].va.crl(caSKI: rootSKI)
             #expect(after.summary.number > newer.summary.number)
             #expect(try CertificateRevocationList(derEncoded: after.der).lists(sub.certificate.serialNumber))
+        }
+    }
+
+    /// A singleton job (the monitors, the CRL refresh) runs on one server of those sharing the
+    /// database: the other skips its passes while the first holds the lease, and takes the job
+    /// over at once when the first stops. Every server ran every pass.
+    @Test(arguments: TestBackend.available.filter { $0 == .postgres })
+    func aSingletonJobRunsOnOneServerAtATime(_ backend: TestBackend) async throws {
+        try await Self.withTwoReplicas(backend) { replicas in
+            let passes = [Counter(), Counter()]
+            @Sendable func job(_ index: Int) -> PeriodicJob {
+                PeriodicJob(
+                    name: "test job", interval: .milliseconds(50), logger: Logger(label: "test"),
+                    // A lease far longer than a pass, however loaded the machine: the job
+                    // changes hands because its holder releases it.
+                    leases: SQLJobLeases(database: replicas[index].database), leaseDuration: .seconds(60)
+                ) {
+                    _ = passes[index].next()
+                    return 0
+                }
+            }
+            func awaitPasses(_ counter: Counter, atLeast count: Int) async throws {
+                let deadline = ContinuousClock.now + .seconds(10)
+                while counter.count < count {
+                    guard ContinuousClock.now < deadline else { throw TestFailure("the job did not run \(count) passes") }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            let first = Task { try await job(0).run() }
+            try await awaitPasses(passes[0], atLeast: 3)
+            let second = Task { try await job(1).run() }
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(passes[1].count == 0, "both servers ran the job")
+
+            first.cancel()
+            _ = await first.result
+            let stoppedAt = passes[0].count
+            try await awaitPasses(passes[1], atLeast: 3)
+            #expect(passes[0].count == stoppedAt)
+            second.cancel()
+            _ = await second.result
+        }
+    }
+
+    /// A lease that ran out (its server died) is taken by the next server that asks; until then
+    /// only its holder renews it.
+    @Test(arguments: TestBackend.available.filter { $0 == .postgres })
+    func aJobLeaseThatRanOutIsTakenOver(_ backend: TestBackend) async throws {
+        try await Self.withTwoReplicas(backend) { replicas in
+            let first = SQLJobLeases(database: replicas[0].database), second = SQLJobLeases(database: replicas[1].database)
+            #expect(try await first.hold("job", for: .seconds(60)))
+            #expect(try await second.hold("job", for: .seconds(60)) == false)
+            #expect(try await first.hold("job", for: TimeDuration(milliseconds: 200)), "its holder renews it")
+            #expect(try await second.hold("other job", for: .seconds(60)), "each job has a lease of its own")
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await second.hold("job", for: .seconds(60)))
+            #expect(try await first.hold("job", for: .seconds(60)) == false)
+            try await second.release("job")
+            #expect(try await first.hold("job", for: .seconds(60)), "a released lease is taken at once")
         }
     }
 
