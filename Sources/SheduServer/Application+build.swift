@@ -89,7 +89,7 @@ func buildServer(
     fastPath.authentication = .init(tokens: authenticator, clientLimiter: rateLimits.clients)
     fastPath.logger = logger
     let counters = FastPathCounters(routes: fastPath)
-    let idleTimeout = TimeAmount.milliseconds(configuration.idleTimeout.milliseconds)
+    let timeouts = ConnectionTimeouts(configuration)
 
     let monitorInterval = Duration.milliseconds(configuration.monitorInterval.milliseconds)
     let leases = SQLJobLeases(database: database)
@@ -115,7 +115,7 @@ func buildServer(
     if let httpPort = configuration.httpPort {
         backgroundServices.append(
             Application(
-                responder: responder, server: .http(fastPath: fastPath, counters: counters, idleTimeout: idleTimeout),
+                responder: responder, server: .http(fastPath: fastPath, counters: counters, timeouts: timeouts),
                 configuration: .init(address: .hostname(configuration.host, port: httpPort), serverName: "shedu"),
                 logger: logger))
     }
@@ -124,7 +124,7 @@ func buildServer(
         server: try .https(
             certificateChainPEM: try dataFolder.read(dataFolder.serverCertificate),
             privateKeyPEM: try dataFolder.read(dataFolder.serverKey), fastPath: fastPath, counters: counters,
-            idleTimeout: idleTimeout),
+            timeouts: timeouts),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shedu"),
         services: backgroundServices,
         logger: logger)

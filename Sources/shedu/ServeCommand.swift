@@ -55,6 +55,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Close connections that send and receive nothing for this long (at most twice as long), e.g. 90s, 5m. [env: SHEDU_IDLE_TIMEOUT, default: 90s]")
     var idleTimeout: String?
 
+    @Option(help: "Close a connection whose request is not received and answered this long after its first byte (a client sending a byte at a time), e.g. 30s. [env: SHEDU_REQUEST_TIMEOUT, default: 30s]")
+    var requestTimeout: String?
+
     @Option(help: "Requests/s (and burst) per source address on EST, OCSP and CRL routes, RATE[/BURST] or off. [env: SHEDU_RATE_LIMIT_PUBLIC, default: 2000/4000]")
     var rateLimitPublic: String?
 
@@ -151,6 +154,12 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("--idle-timeout must be a duration of at least 1s (e.g. 90s, 5m), not '\(text)'")
             }
             configuration.idleTimeout = timeout
+        }
+        if let text = resolved(requestTimeout, "SHEDU_REQUEST_TIMEOUT") {
+            guard let timeout = try? TimeDuration(parsing: text), timeout.milliseconds >= 1000 else {
+                throw ValidationError("--request-timeout must be a duration of at least 1s (e.g. 30s, 2m), not '\(text)'")
+            }
+            configuration.requestTimeout = timeout
         }
         do {
             if let text = resolved(rateLimitPublic, "SHEDU_RATE_LIMIT_PUBLIC") {

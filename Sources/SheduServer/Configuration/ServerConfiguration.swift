@@ -50,6 +50,9 @@ public struct ServerConfiguration: Sendable {
     /// closed: a device that lost power without closing, or a client that never finishes its TLS
     /// handshake or request.
     public var idleTimeout: TimeDuration
+    /// A request must arrive and be answered within this long of its first byte, or its
+    /// connection is closed: a client sending a byte at a time (slowloris) is never idle.
+    public var requestTimeout: TimeDuration
     public var logFormat: LogFormat
     public var logLevel: Logger.Level
 
@@ -57,7 +60,7 @@ public struct ServerConfiguration: Sendable {
         dataDirectory: String = "./shedu-data", host: String = "127.0.0.1", port: Int = 8443, httpPort: Int? = nil,
         databaseURL: String? = nil, publicURL: String? = nil, oidc: OIDC? = nil, rolesClaim: String = RolesClaim.standard,
         trustForwardedClientCertificate: Bool = false, apiClientCAs: [String] = [], estDefaultDMS: String? = nil, monitorInterval: TimeDuration = .seconds(60),
-        idleTimeout: TimeDuration = .seconds(90), publicRateLimit: RateLimit? = ServerConfiguration.defaultPublicRateLimit, clientRateLimit: RateLimit? = nil,
+        idleTimeout: TimeDuration = .seconds(90), requestTimeout: TimeDuration = .seconds(30), publicRateLimit: RateLimit? = ServerConfiguration.defaultPublicRateLimit, clientRateLimit: RateLimit? = nil,
         logFormat: LogFormat = .text,
         logLevel: Logger.Level = .info
     ) {
@@ -74,6 +77,7 @@ public struct ServerConfiguration: Sendable {
         self.estDefaultDMS = estDefaultDMS
         self.monitorInterval = monitorInterval
         self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
         self.publicRateLimit = publicRateLimit
         self.clientRateLimit = clientRateLimit
         self.logFormat = logFormat

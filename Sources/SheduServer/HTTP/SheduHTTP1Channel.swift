@@ -13,24 +13,24 @@ struct SheduHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let fastPath: FastPathRoutes
     let counters: FastPathCounters
-    /// See ``ServerConfiguration/idleTimeout``.
-    let idleTimeout: TimeAmount
+    /// See ``ServerConfiguration/idleTimeout`` and ``ServerConfiguration/requestTimeout``.
+    let timeouts: ConnectionTimeouts
 
     init(
         responder: @escaping HTTPChannelHandler.Responder, fastPath: FastPathRoutes, counters: FastPathCounters,
-        idleTimeout: TimeAmount
+        timeouts: ConnectionTimeouts
     ) {
         self.responder = responder
         self.fastPath = fastPath
         self.counters = counters
-        self.idleTimeout = idleTimeout
+        self.timeouts = timeouts
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             // In front of HTTP (and behind TLS): every request and answer counts as activity, the
             // fast path's included, and a TLS handshake that never ends is idle too.
-            try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(timeout: idleTimeout))
+            try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(timeouts))
             // Not configureHTTPServerPipeline: it pairs the decoder with the encoder, which then
             // takes one decoded request's method per response it encodes. The fast path answers
             // below the encoder, so every routed answer after one was framed as an older
@@ -53,21 +53,46 @@ struct SheduHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 }
 
+/// How long a connection may stay silent, and how long a request may take to arrive and be answered.
+struct ConnectionTimeouts: Sendable {
+    /// See ``ServerConfiguration/idleTimeout``.
+    var idle: TimeAmount
+    /// See ``ServerConfiguration/requestTimeout``.
+    var request: TimeAmount
+
+    init(idle: TimeAmount, request: TimeAmount) {
+        self.idle = idle
+        self.request = request
+    }
+
+    init(_ configuration: ServerConfiguration) {
+        self.init(
+            idle: .milliseconds(configuration.idleTimeout.milliseconds), request: .milliseconds(configuration.requestTimeout.milliseconds))
+    }
+}
+
 /// Closes a connection that neither read nor wrote anything for a whole check interval (so idle
-/// for between one and two `timeout`s), unless an answer is still draining to a slow reader.
+/// for between one and two idle timeouts), unless an answer is still draining to a slow reader;
+/// and one whose request is not answered within the request timeout of its first byte: a client
+/// that sends its request a byte at a time (slowloris) is never idle.
 ///
 /// NIO's `IdleStateHandler` times each write's completion through a promise of its own: 1-2.5 µs
-/// more per OCSP answer (about 40 µs each). Here a read or write only sets a flag.
+/// more per OCSP answer (about 40 µs each). Here a read or write only sets a flag, and the first
+/// read of a request reads the clock.
 final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
 
-    private let timeout: TimeAmount
+    private let timeouts: ConnectionTimeouts
     private var active = true
     private var check: Scheduled<Void>?
+    /// When the first byte of a request not answered yet arrived (any write counts as an answer:
+    /// the answer's first bytes, or a 100 Continue).
+    private var unansweredSince: NIODeadline?
+    private var requestCheck: Scheduled<Void>?
 
-    init(timeout: TimeAmount) {
-        self.timeout = timeout
+    init(_ timeouts: ConnectionTimeouts) {
+        self.timeouts = timeouts
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -80,29 +105,40 @@ final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        check?.cancel()
-        check = nil
+        cancelChecks()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        check?.cancel()
-        check = nil
+        cancelChecks()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         active = true
+        if unansweredSince == nil {
+            let now = NIODeadline.now()
+            unansweredSince = now
+            if requestCheck == nil { scheduleRequestCheck(context, at: now + timeouts.request) }
+        }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         active = true
+        unansweredSince = nil
         context.write(data, promise: promise)
+    }
+
+    private func cancelChecks() {
+        check?.cancel()
+        check = nil
+        requestCheck?.cancel()
+        requestCheck = nil
     }
 
     private func scheduleCheck(_ context: ChannelHandlerContext) {
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        check = context.eventLoop.scheduleTask(in: timeout) { bound.value.handler.checkIdle(bound.value.context) }
+        check = context.eventLoop.scheduleTask(in: timeouts.idle) { bound.value.handler.checkIdle(bound.value.context) }
     }
 
     private func checkIdle(_ context: ChannelHandlerContext) {
@@ -113,6 +149,26 @@ final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler 
         } else {
             active = false
             scheduleCheck(context)
+        }
+    }
+
+    /// One check per request timeout at most, however many requests pass meanwhile: a request
+    /// answered before it finds nothing to do, and a later one is checked at its own deadline.
+    private func scheduleRequestCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        requestCheck = context.eventLoop.scheduleTask(deadline: deadline) {
+            bound.value.handler.checkRequest(bound.value.context)
+        }
+    }
+
+    private func checkRequest(_ context: ChannelHandlerContext) {
+        requestCheck = nil
+        guard let since = unansweredSince else { return }
+        if NIODeadline.now() >= since + timeouts.request {
+            cancelChecks()
+            context.close(promise: nil)
+        } else {
+            scheduleRequestCheck(context, at: since + timeouts.request)
         }
     }
 }

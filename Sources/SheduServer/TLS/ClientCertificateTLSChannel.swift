@@ -45,16 +45,16 @@ extension ClientCertificateTLSChannel: HTTPChannelHandler where BaseChannel: HTT
 
 extension HTTPServerBuilder {
     /// Plain HTTP/1.1 with the fast path.
-    static func http(fastPath: FastPathRoutes, counters: FastPathCounters, idleTimeout: TimeAmount) -> HTTPServerBuilder {
+    static func http(fastPath: FastPathRoutes, counters: FastPathCounters, timeouts: ConnectionTimeouts) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters, idleTimeout: idleTimeout)
+            SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters, timeouts: timeouts)
         }
     }
 
     /// HTTP/1.1 over TLS with the fast path, requesting (not requiring) a client certificate.
     static func https(
         certificateChainPEM: String, privateKeyPEM: String, fastPath: FastPathRoutes, counters: FastPathCounters,
-        idleTimeout: TimeAmount
+        timeouts: ConnectionTimeouts
     ) throws -> HTTPServerBuilder {
         var tls: TLSConfiguration
         do {
@@ -77,7 +77,7 @@ extension HTTPServerBuilder {
         let context = try NIOSSLContext(configuration: tls)
         return HTTPServerBuilder { responder in
             ClientCertificateTLSChannel(
-                SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters, idleTimeout: idleTimeout),
+                SheduHTTP1Channel(responder: responder, fastPath: fastPath, counters: counters, timeouts: timeouts),
                 sslContext: context)
         }
     }

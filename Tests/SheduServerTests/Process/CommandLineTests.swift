@@ -65,6 +65,8 @@ struct CommandLineTests {
         // Past what a bucket counts, the server trapped once its database was open.
         (["serve", "--rate-limit-clients", "1e300"], "--rate-limit-clients must be RATE or RATE/BURST"),
         (["serve", "--rate-limit-public", "10/1e30"], "--rate-limit-public must be RATE or RATE/BURST"),
+        (["serve", "--request-timeout", "500ms"], "--request-timeout must be a duration of at least 1s (e.g. 30s, 2m), not '500ms'"),
+        (["serve", "--idle-timeout", "soon"], "--idle-timeout must be a duration of at least 1s"),
         // Roles there would overwrite the token's expiry, or land nowhere.
         (["serve", "--roles-claim", "exp"], "--roles-claim 'exp' is a claim JWT registers"),
         (["token", "create", "--subject", "x", "--role", "admin", "--roles-claim", "sub"], "--roles-claim 'sub' is a claim JWT registers"),

@@ -84,6 +84,67 @@ struct ListenerTests {
         await app.cleanup()
     }
 
+    /// A request sent a byte at a time (slowloris) is never idle: its connection is closed once
+    /// the request timeout has passed since its first byte. It stayed open as long as the bytes
+    /// came. A slow request that arrives within the timeout is answered.
+    @Test func aRequestTrickledByteByByteIsCutOffAtTheRequestTimeout() async throws {
+        let app = try await TestApp.make {
+            $0.httpPort = try? freePort()
+            $0.idleTimeout = .seconds(60)
+            $0.requestTimeout = .seconds(1)
+        }
+        let port = app.configuration.httpPort!
+        try await app.withLiveServer { _ in
+            let endless = "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + String(repeating: "a", count: 400)
+            let (cutOffAfter, unanswered) = try await FastPathTests.onOwnThread {
+                try Self.trickle(endless, to: port, secondsPerByte: 0.05)
+            }
+            #expect(unanswered.isEmpty, "\(unanswered)")
+            #expect(cutOffAfter.map { $0 < .seconds(12) } == true, "a trickled request kept its connection open: \(String(describing: cutOffAfter))")
+
+            // 34 bytes in about 0.35 s: within the timeout.
+            let (_, answered) = try await FastPathTests.onOwnThread {
+                try Self.trickle("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", to: port, secondsPerByte: 0.01)
+            }
+            #expect(answered.hasPrefix("HTTP/1.1 200"), "\(answered)")
+        }
+        await app.cleanup()
+    }
+
+    /// Sends `text` to a plain-HTTP port one byte at a time, then reads for a second: how long
+    /// after the first byte the server closed the connection (nil if it did not), and what it sent.
+    static func trickle(_ text: String, to port: Int, secondsPerByte: Double) throws -> (Duration?, String) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = loopbackAddress(port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { throw TestFailure("cannot connect") }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        /// Reads what has arrived without waiting; true once the server has closed.
+        func closedByServer() -> Bool {
+            while true {
+                let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                if count > 0 { received += buffer[0..<count] } else { return count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) }
+            }
+        }
+        let start = ContinuousClock.now
+        for byte in Array(text.utf8) {
+            // MSG_NOSIGNAL: a write to a connection the server closed fails instead of raising SIGPIPE.
+            var value = byte
+            if send(descriptor, &value, 1, Int32(MSG_NOSIGNAL)) != 1 || closedByServer() { return (ContinuousClock.now - start, String(decoding: received, as: UTF8.self)) }
+            usleep(UInt32(secondsPerByte * 1_000_000))
+        }
+        let deadline = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < deadline {
+            if closedByServer() { return (ContinuousClock.now - start, String(decoding: received, as: UTF8.self)) }
+            usleep(10_000)
+        }
+        return (nil, String(decoding: received, as: UTF8.self))
+    }
+
     /// This host's TCP sockets on local `port` in CLOSE_WAIT: the peer closed, this side did not.
     static func socketsInCloseWait(port: Int) throws -> Int {
         let localPort = ":" + String(format: "%04X", port)
