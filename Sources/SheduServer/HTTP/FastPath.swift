@@ -193,6 +193,13 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request asked for `100 Continue` behind routed answers still to come: how many must end
     /// before it goes (an interim answer must not overtake them).
     private var continueOwedAfter: Int?
+    /// A request refused behind routed answers still to come: how many must end before its 400.
+    private var refusalOwed: (after: Int, message: String)?
+    /// A routed request's body could not be read. Hummingbird answers that with an empty 400,
+    /// also when the request's handler answered without reading the body (a 401): that second
+    /// answer to one request is dropped, and the connection closed (``write(context:data:promise:)``).
+    private var routedBodyBroke = false
+    private var droppingSecondAnswer = false
 
     private struct CollectedRequest {
         var head: HTTPRequestHead
@@ -225,17 +232,14 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !refusedRequest else { return }
         switch part {
         case .head(let head):
-            // RFC 9112 §3.2: an HTTP/1.1 request names its host once; otherwise 400. Only when it
-            // can be answered in order: behind a routed answer still to come it goes on as before.
-            if head.version == .http1_1, head.headers[canonicalForm: "host"].count != 1, routedInFlight == 0 {
+            if let problem = Self.untrustedHostOrFraming(head) {
                 refusedRequest = true
-                return refuse(.badRequest, "an HTTP/1.1 request names its host in one Host header (RFC 9112 §3.2)", context: context)
-            }
-            // RFC 9112 §6.1: HTTP/1.0 has no transfer codings, so such a body's framing is faulty
-            // and what follows it cannot be trusted (a request smuggled behind it).
-            if head.version == .http1_0, head.headers.contains(name: "transfer-encoding"), routedInFlight == 0 {
-                refusedRequest = true
-                return refuse(.badRequest, "an HTTP/1.0 request cannot carry Transfer-Encoding (RFC 9112 §6.1)", context: context)
+                // In order: behind routed answers still to come, once they have ended.
+                guard routedInFlight == 0 else {
+                    refusalOwed = (after: routedInFlight, message: problem)
+                    return
+                }
+                return refuse(.badRequest, problem, context: context)
             }
             // Only with no earlier response still to come: an interim answer must not overtake it.
             if head.expectsContinue {
@@ -496,6 +500,14 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// empty 400. With an earlier answer still to come the error goes on, as this one would
     /// overtake it.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, forwardingBody, !taskInFlight {
+            routedBodyBroke = true
+            // Its answer went already: no second one, and what follows cannot be framed.
+            if routedInFlight == 0 {
+                refusedRequest = true
+                return context.close(promise: nil)
+            }
+        }
         if let parserError = error as? HTTPParserError, taskInFlight {
             // Answered in order, after the running request; bytes after a `Connection: close`
             // request need no answer.
@@ -508,6 +520,19 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let (status, message) = Self.describe(parserError)
         refuse(status, message, context: context)
+    }
+
+    /// Why a request whose head cannot be trusted is refused: an HTTP/1.1 request names its host
+    /// once (RFC 9112 §3.2); HTTP/1.0 has no transfer codings, so such a body's framing is faulty
+    /// and what follows it cannot be trusted (a request smuggled behind it, §6.1).
+    static func untrustedHostOrFraming(_ head: HTTPRequestHead) -> String? {
+        if head.version == .http1_1, head.headers[canonicalForm: "host"].count != 1 {
+            return "an HTTP/1.1 request names its host in one Host header (RFC 9112 §3.2)"
+        }
+        if head.version == .http1_0, head.headers.contains(name: "transfer-encoding") {
+            return "an HTTP/1.0 request cannot carry Transfer-Encoding (RFC 9112 §6.1)"
+        }
+        return nil
     }
 
     /// Answers what cannot be read as a request with `{"err": ...}`, then closes the connection:
@@ -584,6 +609,15 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
+        if case .head = part, routedInFlight == 0, routedBodyBroke { droppingSecondAnswer = true }
+        if droppingSecondAnswer {
+            promise?.succeed(())
+            if case .end = part {
+                droppingSecondAnswer = false
+                context.close(promise: nil)
+            }
+            return
+        }
         if case .head(var head) = part {
             // The router's Date comes from a clock a timer task moves once a second, which lags
             // on a busy machine: a CRL signed for this request would be dated after its answer.
@@ -600,6 +634,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let owed = continueOwedAfter {
                 continueOwedAfter = owed > 1 ? owed - 1 : nil
                 if owed == 1 { writeContinue() }
+            }
+            if let owed = refusalOwed {
+                refusalOwed = owed.after > 1 ? (owed.after - 1, owed.message) : nil
+                if owed.after == 1 { refuse(.badRequest, owed.message, context: context) }
             }
             return
         }
