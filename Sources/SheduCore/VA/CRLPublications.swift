@@ -28,10 +28,13 @@ final class CRLPublications: Sendable {
         return !crl.regenerateOnRevoke || crl.builtFrom.statuses >= wanted.statuses
     }
 
-    /// The CRL to serve now without signing, if there is one.
-    func fresh(caID: String, now: Date) -> PublishedCRL? {
+    /// The CRL to serve now without signing, if there is one, for the CA `caID` whose key is
+    /// `issuerKeyID`.
+    func fresh(caID: String, issuerKeyID: String, now: Date) -> PublishedCRL? {
         slots.withLock { slots in
-            guard let slot = slots[caID], let crl = slot.published, Self.satisfies(crl, slot.changes, now: now) else { return nil }
+            guard let slot = slots[caID], let crl = slot.published, crl.issuerKeyID == issuerKeyID,
+                Self.satisfies(crl, slot.changes, now: now)
+            else { return nil }
             return crl
         }
     }
@@ -48,11 +51,12 @@ final class CRLPublications: Sendable {
     /// The CRL when one satisfies `wanted`; else the generation to wait for, started with
     /// `generate` (given the counts it covers) when none is in flight.
     func next(
-        caID: String, wanted: Changes, now: Date, generate: @escaping @Sendable (Changes) async throws -> PublishedCRL
+        caID: String, issuerKeyID: String, wanted: Changes, now: Date,
+        generate: @escaping @Sendable (Changes) async throws -> PublishedCRL
     ) -> Step {
         slots.withLock { slots in
             var slot = slots[caID] ?? Slot()
-            if let crl = slot.published, Self.satisfies(crl, wanted, now: now) { return .ready(crl) }
+            if let crl = slot.published, crl.issuerKeyID == issuerKeyID, Self.satisfies(crl, wanted, now: now) { return .ready(crl) }
             if let pending = slot.pending { return .wait(pending) }
             let covered = slot.changes
             let task = Task {
@@ -74,22 +78,28 @@ final class CRLPublications: Sendable {
         slots.withLock { slots in
             slots[caID]?.pending = nil
             // One generation at a time per CA here, but another server's CRL, numbered higher, may
-            // have been adopted meanwhile: the higher number is served.
-            if let crl, (slots[caID]?.published?.summary.number ?? 0) < crl.summary.number { slots[caID]?.published = crl }
+            // have been adopted meanwhile: the higher number is served. A CRL of another key (a CA
+            // deleted and made again under its id) is replaced whatever its number.
+            guard let crl else { return }
+            if let kept = slots[caID]?.published, kept.issuerKeyID == crl.issuerKeyID, kept.summary.number >= crl.summary.number {
+                return
+            }
+            slots[caID]?.published = crl
         }
     }
 
-    /// The CRL kept for the CA, fresh or not.
-    func kept(caID: String) -> PublishedCRL? {
-        slots.withLock { $0[caID]?.published }
+    /// The CRL kept for the CA whose key is `issuerKeyID`, fresh or not.
+    func kept(caID: String, issuerKeyID: String) -> PublishedCRL? {
+        slots.withLock { slots in slots[caID]?.published.flatMap { $0.issuerKeyID == issuerKeyID ? $0 : nil } }
     }
 
-    /// Serves `crl`, which another server signed, when it is numbered higher than the kept one.
-    /// It covers every change the kept one covered, as numbers follow contents
+    /// Serves `crl`, which another server signed, when it is numbered higher than the kept one of
+    /// the same key. It covers every change the kept one covered, as numbers follow contents
     /// (``VAStore/nextCRL(caSKI:issuedBy:defaults:)``); changes since are still owed.
     func adopt(_ crl: PublishedCRL, caID: String) -> Bool {
         slots.withLock { slots in
-            guard let kept = slots[caID]?.published, kept.summary.number < crl.summary.number else { return false }
+            guard let kept = slots[caID]?.published, kept.issuerKeyID == crl.issuerKeyID, kept.summary.number < crl.summary.number
+            else { return false }
             var adopted = crl
             adopted.builtFrom = kept.builtFrom
             slots[caID]?.published = adopted

@@ -13,7 +13,7 @@ extension VAService {
     /// the CA is not known yet (``crl(caSKI:)`` answers then).
     public func cachedCRL(caSKI: String) -> PublishedCRL? {
         guard let authority = loadedDirectory?.authority(subjectKeyID: caSKI), authority.canSign else { return nil }
-        return publications.fresh(caID: authority.id, now: clock.now())
+        return publications.fresh(caID: authority.id, issuerKeyID: authority.subjectKeyID, now: clock.now())
     }
 
     /// The CA's role: its CRL options and latest CRL (issued first if it has none yet).
@@ -50,7 +50,8 @@ extension VAService {
         var refreshed = 0
         var failures: [String] = []
         let publishers = try await directory().crlPublishers
-        for authority in publishers where publications.fresh(caID: authority.id, now: clock.now()) == nil {
+        for authority in publishers
+        where publications.fresh(caID: authority.id, issuerKeyID: authority.subjectKeyID, now: clock.now()) == nil {
             do {
                 _ = try await publishedCRL(for: authority)
                 refreshed += 1
@@ -74,13 +75,15 @@ extension VAService {
         let stored = try await store.latestCRLNumbers()
         var adopted = 0
         for authority in try await directory().crlPublishers {
-            guard let kept = publications.kept(caID: authority.id), let number = stored[authority.subjectKeyID],
+            guard let kept = publications.kept(caID: authority.id, issuerKeyID: authority.subjectKeyID),
+                let number = stored[authority.subjectKeyID],
                 number > kept.summary.number, let latest = try await store.latestCRL(caSKI: authority.subjectKeyID)
             else { continue }
             let crl = PublishedCRL(
                 der: latest.crl.der, summary: latest.crl.summary,
                 refreshAt: latest.crl.summary.thisUpdate.addingTimeInterval(latest.options.refreshInterval.timeInterval),
-                regenerateOnRevoke: latest.options.regenerateOnRevoke, builtFrom: kept.builtFrom)
+                issuerKeyID: authority.subjectKeyID, regenerateOnRevoke: latest.options.regenerateOnRevoke,
+                builtFrom: kept.builtFrom)
             if publications.adopt(crl, caID: authority.id) { adopted += 1 }
         }
         return adopted
@@ -108,7 +111,9 @@ extension VAService {
     func publishedCRL(for authority: IssuerDirectory.Authority) async throws -> PublishedCRL {
         let wanted = publications.changes(caID: authority.id)
         while true {
-            let step = publications.next(caID: authority.id, wanted: wanted, now: clock.now()) { covered in
+            let step = publications.next(
+                caID: authority.id, issuerKeyID: authority.subjectKeyID, wanted: wanted, now: clock.now()
+            ) { covered in
                 try await self.signCRL(authority, covering: covered)
             }
             switch step {
@@ -143,6 +148,6 @@ extension VAService {
             ])
         return PublishedCRL(
             der: der, summary: summary, refreshAt: thisUpdate.addingTimeInterval(options.refreshInterval.timeInterval),
-            regenerateOnRevoke: options.regenerateOnRevoke, builtFrom: changes)
+            issuerKeyID: authority.subjectKeyID, regenerateOnRevoke: options.regenerateOnRevoke, builtFrom: changes)
     }
 }

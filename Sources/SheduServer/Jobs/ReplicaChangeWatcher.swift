@@ -50,7 +50,11 @@ final class ReplicaChangeWatcher: Sendable {
     /// that changes (a database that stays down is logged once, not four times a second).
     func probe(recordingIn health: DatabaseHealth, logger: Logger) async throws {
         func answered() {
-            if health.succeeded() { logger.notice("the database answers again") }
+            if let silence = health.succeeded() {
+                logger.notice(
+                    "the database answers again; /health said 503 meanwhile",
+                    metadata: ["silence_s": "\(silence.components.seconds)"])
+            }
         }
         do {
             try await pass()

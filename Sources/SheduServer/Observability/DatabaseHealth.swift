@@ -19,13 +19,16 @@ final class DatabaseHealth: Sendable {
         state = probed ? Mutex(State(lastSuccess: .now)) : nil
     }
 
-    /// Records a probe that succeeded; true when the database was unreachable before it.
+    /// Records a probe that succeeded. When `/health` said 503 before it (a probe failed, or none
+    /// succeeded for ``staleAfter``: a stalled one), how long since the last probe that succeeded.
     @discardableResult
-    func succeeded() -> Bool {
+    func succeeded() -> Duration? {
         state?.withLock { state in
-            defer { state = State(lastSuccess: .now) }
-            return state.failing
-        } ?? false
+            let now = ContinuousClock.now
+            defer { state = State(lastSuccess: now) }
+            let silence = now - state.lastSuccess
+            return state.failing || silence >= Self.staleAfter ? silence : nil
+        } ?? nil
     }
 
     /// Records a probe that failed; true when the database was reachable before it.

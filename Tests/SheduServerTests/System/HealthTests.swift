@@ -51,4 +51,35 @@ struct HealthTests {
         #expect(app.logs.all.contains { $0.contains("the database answers again") })
         await app.cleanup()
     }
+
+    /// A probe that hangs (the database takes a lock it waits on) counts as failed after 5 s:
+    /// `/health` says 503 until it answers, and the log says so once it does. Nothing was logged.
+    @Test(arguments: TestBackend.available.filter { $0 == .postgres })
+    func aStalledProbeSays503AndIsLogged(_ backend: TestBackend) async throws {
+        let app = try await TestApp.make(backend) { $0.httpPort = try? freePort() }
+        try await app.withLiveServer { server in
+            #expect(try await server.request(.GET, "/health", plainHTTP: true).status == 200)
+            let locker = try await app.scratch.open()
+            let sawUnhealthy = Shared(false)
+            // The watcher's read of the change counts waits behind this lock for 8 s.
+            try await locker.write { db in
+                try await db.raw("LOCK TABLE shedu_replica_writes IN ACCESS EXCLUSIVE MODE").run()
+                let deadline = ContinuousClock.now + .seconds(8)
+                while ContinuousClock.now < deadline {
+                    if try await server.request(.GET, "/health", plainHTTP: true).status == 503 { sawUnhealthy.withLock { $0 = true } }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            await locker.close()
+            #expect(sawUnhealthy.value, "/health said 200 while its probe hung")
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await server.request(.GET, "/health", plainHTTP: true).status != 200, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await server.request(.GET, "/health", plainHTTP: true).status == 200)
+        }
+        let logged = app.logs.all.filter { $0.contains("the database answers again") }
+        #expect(logged.count == 1, "\(logged)")
+        await app.cleanup()
+    }
 }

@@ -203,6 +203,35 @@ struct VACRLTests {
         }
     }
 
+    /// A CA deleted and made again under its id (another key) has a CRL of its own, numbered
+    /// from 1, at once. The server kept the deleted CA's under that id: it served it at the new
+    /// CA's address (which the new CA's certificate does not verify), or signed CRL after CRL in
+    /// one request until the new number passed the old one.
+    @Test(arguments: TestBackend.available)
+    func aCADeletedAndMadeAgainUnderItsIdHasACRLOfItsOwn(_ backend: TestBackend) async throws {
+        try await VAWorld.run(backend) { world in
+            try await world.api.createCA(id: "again", expiration: "1y")
+            let oldSKI = try await world.ski(of: "again")
+            for validity in ["2w", "3w", "4w", "5w"] {
+                let put = try await world.client.send(
+                    .put, "/api/va/v1/roles/\(oldSKI)", token: world.token, json: #"{"validity":"\#(validity)"}"#)
+                #expect(put.status == .ok, "\(put.text)")
+                _ = try await world.downloadCRL(oldSKI)
+            }
+            #expect(try #require(try await world.downloadCRL(oldSKI).crl.number) > CRLNumber(3))
+
+            #expect(try await world.api.status("/api/ca/v1/cas/again/status", "REVOKED", reason: "CessationOfOperation").status == .ok)
+            #expect(try await world.client.send(.delete, "/api/ca/v1/cas/again", token: world.token).status == .noContent)
+            try await world.api.createCA(id: "again", expiration: "1y")
+            let newSKI = try await world.ski(of: "again")
+            #expect(newSKI != oldSKI)
+
+            let crl = try await world.downloadCRL(newSKI).crl
+            #expect(crl.authorityKeyIdentifier.map { Hex.encode($0) } == newSKI, "the deleted CA's CRL")
+            #expect(crl.number == CRLNumber(1))
+        }
+    }
+
     /// The background refresh signs a new CRL once refresh_interval has passed, before nextUpdate.
     @Test func theRefreshReplacesACRLBeforeItsNextUpdate() async throws {
         let clock = ManualClock()
