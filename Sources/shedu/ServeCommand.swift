@@ -55,7 +55,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Close connections that send and receive nothing for this long (at most twice as long), e.g. 90s, 5m. [env: SHEDU_IDLE_TIMEOUT, default: 90s]")
     var idleTimeout: String?
 
-    @Option(help: "Close a connection whose request is not received and answered this long after its first byte (a client sending a byte at a time), e.g. 30s. [env: SHEDU_REQUEST_TIMEOUT, default: 30s]")
+    @Option(help: "Close a connection whose request is not received in full this long after its first byte (a client sending a byte at a time), e.g. 30s. [env: SHEDU_REQUEST_TIMEOUT, default: 30s]")
     var requestTimeout: String?
 
     @Option(help: "Requests/s (and burst) per source address on EST, OCSP and CRL routes, RATE[/BURST] or off. [env: SHEDU_RATE_LIMIT_PUBLIC, default: 2000/4000]")

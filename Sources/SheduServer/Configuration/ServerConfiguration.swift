@@ -50,8 +50,8 @@ public struct ServerConfiguration: Sendable {
     /// closed: a device that lost power without closing, or a client that never finishes its TLS
     /// handshake or request.
     public var idleTimeout: TimeDuration
-    /// A request must arrive and be answered within this long of its first byte, or its
-    /// connection is closed: a client sending a byte at a time (slowloris) is never idle.
+    /// A request must arrive in full within this long of its first byte, or its connection is
+    /// closed: a client sending a byte at a time (slowloris) is never idle.
     public var requestTimeout: TimeDuration
     public var logFormat: LogFormat
     public var logLevel: Logger.Level

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import SheduCore
 
 /// Maps every error to `{"err": "..."}` with its status, in one place (API.md §1, Errors).
@@ -56,6 +57,10 @@ struct ErrorMiddleware: RouterMiddleware {
             // mid-body) fails the handler reading it: the client's fault, said as the fast path says it.
             let (status, message) = FastPathHandler.describe(error)
             return (HTTPResponse.Status(code: Int(status.code)), message)
+        case NIOSSLError.uncleanShutdown as NIOSSLError:
+            // A TLS connection cut while its request's body was read (the client gave up, or the
+            // request timeout closed it): the client's doing, as a cut plain-HTTP body is.
+            return (.badRequest, "the connection ended before the request's body did")
         default:
             return internalError(error, requestID: requestID, logger: logger)
         }

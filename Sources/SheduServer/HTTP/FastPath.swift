@@ -188,6 +188,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var heldClose: (mode: CloseMode, promise: EventLoopPromise<Void>?)?
     /// A parse error of what followed a request running on its task: answered after it.
     private var heldParserError: HTTPParserError?
+    /// The client's half-close, read while a request ran on its task: passed on after the
+    /// requests read before it. Passed at once, it ended the router's reading, and the requests
+    /// held behind the running one were dropped unanswered.
+    private var heldInputClosed = false
     /// A request whose framing or Host cannot be trusted was refused; the connection is closing.
     private var refusedRequest = false
     /// A request asked for `100 Continue` behind routed answers still to come: how many must end
@@ -220,6 +224,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if case .end = part { context.triggerUserOutboundEvent(RequestReceived(), promise: nil) }
         if taskInFlight {
             heldParts.append(part)
             return
@@ -231,7 +236,13 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // The rest of a refused request, and what follows it, is dropped: the connection closes.
         guard !refusedRequest else { return }
         switch part {
-        case .head(let head):
+        case .head(var head):
+            // The decoder reads nothing more on a connection after a request to upgrade it (or a
+            // CONNECT), which Shedu does not do: answered as any other, then closed. A request
+            // behind it waited, unanswered, for the request timeout.
+            if head.method == .CONNECT || head.headers.contains(name: "upgrade") {
+                head.headers.replaceOrAdd(name: "connection", value: "close")
+            }
             if let problem = Self.untrustedHostOrFraming(head) {
                 refusedRequest = true
                 // In order: behind routed answers still to come, once they have ended.
@@ -251,7 +262,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             routedKeepAlive.append(head.isKeepAlive)
             forwardingBody = true
-            context.fireChannelRead(wrapInboundOut(part))
+            context.fireChannelRead(wrapInboundOut(.head(head)))
         case .body(var buffer):
             guard var request = collecting else {
                 context.fireChannelRead(wrapInboundOut(part))
@@ -426,10 +437,22 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // What went on to the router is delivered at a read's end.
         if replayed { context.fireChannelReadComplete() }
+        if heldInputClosed, !taskInFlight {
+            heldInputClosed = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
         if heldRead, !taskInFlight {
             heldRead = false
             context.read()
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if taskInFlight, let event = event as? ChannelEvent, event == .inputClosed {
+            heldInputClosed = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -459,6 +482,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         heldParts = []
         heldParserError = nil
+        heldInputClosed = false
         if let (mode, promise) = heldClose {
             heldClose = nil
             context.close(mode: mode, promise: promise)
@@ -526,7 +550,9 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// once (RFC 9112 §3.2); HTTP/1.0 has no transfer codings, so such a body's framing is faulty
     /// and what follows it cannot be trusted (a request smuggled behind it, §6.1).
     static func untrustedHostOrFraming(_ head: HTTPRequestHead) -> String? {
-        if head.version == .http1_1, head.headers[canonicalForm: "host"].count != 1 {
+        // Empty is allowed (a target without an authority); a list is not one host.
+        let hosts = head.headers["host"]
+        if head.version == .http1_1, hosts.count != 1 || hosts[0].contains(",") {
             return "an HTTP/1.1 request names its host in one Host header (RFC 9112 §3.2)"
         }
         if head.version == .http1_0, head.headers.contains(name: "transfer-encoding") {
@@ -622,6 +648,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // The router's Date comes from a clock a timer task moves once a second, which lags
             // on a busy machine: a CRL signed for this request would be dated after its answer.
             head.headers.replaceOrAdd(name: "date", value: HTTPDate.now())
+            // The connection ends with this answer: said, so that a client does not send on it.
+            if routedKeepAlive.first == false { head.headers.replaceOrAdd(name: "connection", value: "close") }
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             return
         }

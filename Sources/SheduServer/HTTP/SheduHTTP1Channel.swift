@@ -53,7 +53,7 @@ struct SheduHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 }
 
-/// How long a connection may stay silent, and how long a request may take to arrive and be answered.
+/// How long a connection may stay silent, and how long a request may take to arrive.
 struct ConnectionTimeouts: Sendable {
     /// See ``ServerConfiguration/idleTimeout``.
     var idle: TimeAmount
@@ -71,10 +71,14 @@ struct ConnectionTimeouts: Sendable {
     }
 }
 
+/// Sent toward the connection's head by the HTTP layer once a request has been read in full
+/// (its end), for ``IdleConnectionCloser``'s request deadline.
+struct RequestReceived: Sendable {}
+
 /// Closes a connection that neither read nor wrote anything for a whole check interval (so idle
 /// for between one and two idle timeouts), unless an answer is still draining to a slow reader;
-/// and one whose request is not answered within the request timeout of its first byte: a client
-/// that sends its request a byte at a time (slowloris) is never idle.
+/// and one whose request is not read in full within the request timeout of its first byte: a
+/// client that sends its request a byte at a time (slowloris) is never idle.
 ///
 /// NIO's `IdleStateHandler` times each write's completion through a promise of its own: 1-2.5 µs
 /// more per OCSP answer (about 40 µs each). Here a read or write only sets a flag, and the first
@@ -86,9 +90,9 @@ final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler 
     private let timeouts: ConnectionTimeouts
     private var active = true
     private var check: Scheduled<Void>?
-    /// When the first byte of a request not answered yet arrived (any write counts as an answer:
-    /// the answer's first bytes, or a 100 Continue).
-    private var unansweredSince: NIODeadline?
+    /// When the first byte of a request not read in full yet arrived. Its answer does not count:
+    /// one may come early (a 401 before the body), and a slow server is not the client's fault.
+    private var unreadSince: NIODeadline?
     private var requestCheck: Scheduled<Void>?
 
     init(_ timeouts: ConnectionTimeouts) {
@@ -115,9 +119,9 @@ final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         active = true
-        if unansweredSince == nil {
+        if unreadSince == nil {
             let now = NIODeadline.now()
-            unansweredSince = now
+            unreadSince = now
             if requestCheck == nil { scheduleRequestCheck(context, at: now + timeouts.request) }
         }
         context.fireChannelRead(data)
@@ -125,8 +129,13 @@ final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler 
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         active = true
-        unansweredSince = nil
         context.write(data, promise: promise)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is RequestReceived else { return context.triggerUserOutboundEvent(event, promise: promise) }
+        unreadSince = nil
+        promise?.succeed(())
     }
 
     private func cancelChecks() {
@@ -153,7 +162,7 @@ final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     /// One check per request timeout at most, however many requests pass meanwhile: a request
-    /// answered before it finds nothing to do, and a later one is checked at its own deadline.
+    /// read in full before it finds nothing to do, and a later one is checked at its own deadline.
     private func scheduleRequestCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         requestCheck = context.eventLoop.scheduleTask(deadline: deadline) {
@@ -163,7 +172,7 @@ final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler 
 
     private func checkRequest(_ context: ChannelHandlerContext) {
         requestCheck = nil
-        guard let since = unansweredSince else { return }
+        guard let since = unreadSince else { return }
         if NIODeadline.now() >= since + timeouts.request {
             cancelChecks()
             context.close(promise: nil)

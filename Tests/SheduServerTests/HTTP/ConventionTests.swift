@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import NIOSSL
 import SheduCore
 import SheduTestSupport
 import Testing
@@ -9,6 +11,18 @@ import Testing
 
 @Suite("API conventions: errors, bodies, lists")
 struct ConventionTests {
+    /// A TLS connection cut while its request's body was read (the client gave up, or the
+    /// request timeout closed it) is the client's doing: a 400, not a 500 logged as a server
+    /// error (a slowloris on HTTPS raised the 5xx count).
+    @Test func aTLSConnectionCutMidBodyIsNotAServerError() {
+        let logs = LogCapture()
+        let logger = Logger(label: "test") { _ in CapturingLogHandler(capture: logs) }
+        let (status, message) = ErrorMiddleware.describe(NIOSSLError.uncleanShutdown, requestID: "r1", logger: logger)
+        #expect(status == .badRequest)
+        #expect(message == "the connection ended before the request's body did")
+        #expect(logs.all.isEmpty, "\(logs.all)")
+    }
+
     @Test func healthIsPublicEverywhere() async throws {
         let app = try await TestApp.make()
         try await app.withRouter { client in

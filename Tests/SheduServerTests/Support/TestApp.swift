@@ -209,6 +209,26 @@ enum TestPorts {
 }
 
 /// The IPv4 loopback address with `port` (0: the kernel chooses), for tests' own sockets.
+/// A TCP socket connected to `port` on loopback, tried for up to 10 s (a listener still
+/// starting, a loaded machine), whose reads time out after 200 ms. The caller closes it.
+func connectedLoopbackSocket(port: Int) throws -> Int32 {
+    var address = loopbackAddress(port: port)
+    for _ in 0..<500 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        if connected {
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            return descriptor
+        }
+        close(descriptor)
+        usleep(20_000)
+    }
+    throw TestFailure("cannot connect to port \(port)")
+}
+
 func loopbackAddress(port: Int = 0) -> sockaddr_in {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)

@@ -39,6 +39,23 @@ struct AuthenticatedFastPathTests {
             #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(300))")
             #expect(answer.contains(#""status":"ACTIVE""#))
 
+            // Requests pipelined behind it, then the half-close: each is answered (those behind
+            // it were dropped, unanswered, as the router heard of the half-close first).
+            func sign(_ commonName: String) throws -> String {
+                let body = Self.signBody(try TestPKI.csr(commonName: commonName, key: try TestPKI.key("ECDSA", 256)))
+                return "POST /api/ca/v1/cas/ca-1/sign HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(admin)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }
+            let health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            for (requests, expected) in [
+                (try sign("first") + health, ["201", "200"]), (try sign("a") + sign("b"), ["201", "201"]),
+                (try sign("c") + health + sign("d"), ["201", "200", "201"]),
+            ] {
+                let answers = try await FastPathTests.exchange(port: port, requests, seconds: 30, halfClosing: true)
+                let statuses = answers.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+                #expect(statuses == expected, "\(answers.prefix(400))")
+            }
+
             // A malformed request pipelined behind it is refused after it, not before.
             let next = Self.signBody(try TestPKI.csr(commonName: "pipelined", key: try TestPKI.key("ECDSA", 256)))
             let pipelined = try await FastPathTests.exchange(

@@ -39,21 +39,8 @@ struct FastPathTests {
         port: Int, _ request: String, seconds: Double, until: String? = nil, thenSend more: String?,
         seconds moreSeconds: Double, halfClosing: Bool = false
     ) throws -> (String, String) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = try connectedLoopbackSocket(port: port)
         defer { close(descriptor) }
-        var address = loopbackAddress(port: port)
-        var connected = false
-        for _ in 0..<100 where !connected {
-            connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            if !connected { usleep(20_000) }
-        }
-        guard connected else { throw TestFailure("cannot connect") }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         func exchange(_ text: String, seconds: Double, until: String? = nil) -> String {
             _ = text.utf8CString.withUnsafeBufferPointer { send(descriptor, $0.baseAddress, $0.count - 1, 0) }
             if halfClosing { shutdown(descriptor, Int32(SHUT_WR)) }
@@ -223,6 +210,24 @@ struct FastPathTests {
                 seconds: 10)
             #expect(behindRouted.hasPrefix("HTTP/1.1 200"), "\(behindRouted.prefix(300))")
             #expect(Self.statusLines(in: behindRouted) == 2, "\(behindRouted.suffix(300))")
+
+            // An empty Host is one (RFC 9112 §3.2: a target without an authority).
+            #expect(try await Self.exchange(port: port, "GET /health HTTP/1.1\r\nHost:\r\n\r\n", seconds: 10).hasPrefix("HTTP/1.1 200"))
+            // A request to upgrade the connection, which Shedu does not, is answered and the
+            // connection closed, as the decoder reads nothing more on it: the request behind it
+            // waited for the request timeout, unanswered.
+            for upgrade in ["Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n", "Connection: Upgrade\r\nUpgrade: websocket\r\n"] {
+                let (upgraded, open) = try await Self.onOwnThread {
+                    let start = ContinuousClock.now
+                    let answer = try Self.blockingExchange(
+                        port: port, "GET /health HTTP/1.1\r\nHost: x\r\n\(upgrade)\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n", seconds: 25)
+                    return (answer, ContinuousClock.now - start)
+                }
+                #expect(upgraded.hasPrefix("HTTP/1.1 200"), "\(upgraded)")
+                #expect(upgraded.lowercased().contains("connection: close"), "\(upgraded)")
+                #expect(Self.statusLines(in: upgraded) == 1, "\(upgraded)")
+                #expect(open < .seconds(20), "the connection stayed open")
+            }
             #expect(behindRouted.hasSuffix(#"{"err":"an HTTP/1.1 request names its host in one Host header (RFC 9112 §3.2)"}"#), "\(behindRouted.suffix(300))")
         }
         await app.cleanup()

@@ -107,20 +107,70 @@ struct ListenerTests {
                 try Self.trickle("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", to: port, secondsPerByte: 0.01)
             }
             #expect(answered.hasPrefix("HTTP/1.1 200"), "\(answered)")
+
         }
         await app.cleanup()
+    }
+
+    /// A request answered before its body was read (401), whose body comes after the answer, is
+    /// read in full well within the request timeout: the connection then waits for its next
+    /// request as long as the idle timeout allows. The body's bytes after the answer started a
+    /// deadline no answer would end, and the connection was closed at the request timeout.
+    @Test func aBodyArrivingAfterAnEarlyAnswerKeepsTheConnection() async throws {
+        let app = try await TestApp.make {
+            $0.httpPort = try? freePort()
+            $0.idleTimeout = .seconds(60)
+            $0.requestTimeout = .seconds(3)
+        }
+        let port = app.configuration.httpPort!
+        try await app.withLiveServer { _ in
+            let half = String(repeating: " ", count: 100_000)
+            let head = "POST /api/ca/v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(2 * half.utf8.count)\r\n\r\n"
+            let replies = try await FastPathTests.onOwnThread {
+                try Self.conversation(port: port, [
+                    (head + half, until: "required\"}", seconds: 20),
+                    (half, until: nil, seconds: 4.5),
+                    ("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", until: "\"0.1.0\"}", seconds: 20),
+                ])
+            }
+            #expect(replies[0].hasPrefix("HTTP/1.1 401"), "\(replies[0].prefix(200))")
+            #expect(replies[1].isEmpty, "\(replies[1])")
+            #expect(replies[2].hasPrefix("HTTP/1.1 200"), "the connection was closed: \(replies[2])")
+        }
+        await app.cleanup()
+    }
+
+    /// Sends each step's text on one connection to a plain-HTTP port, then reads until its
+    /// `until` text arrived or for `seconds`: what each step read.
+    static func conversation(port: Int, _ steps: [(send: String, until: String?, seconds: Double)]) throws -> [String] {
+        let descriptor = try connectedLoopbackSocket(port: port)
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        return steps.map { step in
+            let bytes = Array(step.send.utf8)
+            var sent = 0
+            while sent < bytes.count {
+                let count = bytes[sent...].withUnsafeBufferPointer { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if count <= 0 { break }
+                sent += count
+            }
+            var received: [UInt8] = []
+            let deadline = ContinuousClock.now + .milliseconds(Int64(step.seconds * 1000))
+            while ContinuousClock.now < deadline {
+                let count = recv(descriptor, &buffer, buffer.count, 0)
+                if count == 0 { break }
+                if count > 0 { received += buffer[0..<count] }
+                if let until = step.until, String(decoding: received, as: UTF8.self).contains(until) { break }
+            }
+            return String(decoding: received, as: UTF8.self)
+        }
     }
 
     /// Sends `text` to a plain-HTTP port one byte at a time, then reads for a second: how long
     /// after the first byte the server closed the connection (nil if it did not), and what it sent.
     static func trickle(_ text: String, to port: Int, secondsPerByte: Double) throws -> (Duration?, String) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = try connectedLoopbackSocket(port: port)
         defer { close(descriptor) }
-        var address = loopbackAddress(port: port)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard connected else { throw TestFailure("cannot connect") }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         /// Reads what has arrived without waiting; true once the server has closed.
