@@ -76,8 +76,7 @@ struct ConnectionTimeouts: Sendable {
 struct RequestReceived: Sendable {}
 
 /// Closes a connection that neither read nor wrote anything for a whole check interval (so idle
-/// for between one and two idle timeouts), unless an answer is still draining to a slow reader
-/// (one that takes nothing for a whole interval more is closed too);
+/// for between one and two idle timeouts), unless an answer is still draining to a slow reader;
 /// and one whose request is not read in full within the request timeout of its first byte: a
 /// client that sends its request a byte at a time (slowloris) is never idle.
 ///
@@ -95,8 +94,6 @@ final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler 
     /// one may come early (a 401 before the body), and a slow server is not the client's fault.
     private var unreadSince: NIODeadline?
     private var requestCheck: Scheduled<Void>?
-    /// The answer bytes waiting for a reader that took none since, at the last idle check.
-    private var unsentAtLastCheck: Int?
 
     init(_ timeouts: ConnectionTimeouts) {
         self.timeouts = timeouts
@@ -154,20 +151,14 @@ final class IdleConnectionCloser: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private func checkIdle(_ context: ChannelHandlerContext) {
-        if !active {
-            // A large answer (a CRL) still being sent to a slow reader is not idle; one whose
-            // reader took nothing of it for a whole interval is.
-            let unsent = context.channel.isWritable ? 0 : try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
-            if unsent == 0 || (unsent != nil && unsent == unsentAtLastCheck) {
-                check = nil
-                return context.close(promise: nil)
-            }
-            unsentAtLastCheck = unsent
+        // A large answer (a CRL) still being sent to a slow reader is not idle.
+        if !active, context.channel.isWritable {
+            check = nil
+            context.close(promise: nil)
         } else {
-            unsentAtLastCheck = nil
+            active = false
+            scheduleCheck(context)
         }
-        active = false
-        scheduleCheck(context)
     }
 
     /// One check per request timeout at most, however many requests pass meanwhile: a request
