@@ -143,22 +143,18 @@ struct Serve: AsyncParsableCommand {
             ? (resolved(nil, "SHEDU_API_CLIENT_CA") ?? resolved(nil, "SHEDU_API_CLIENT_CAS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
             : apiClientCa
-        if let text = resolved(monitorInterval, "SHEDU_MONITOR_INTERVAL") {
-            guard let interval = try? TimeDuration(parsing: text), interval.milliseconds >= 100 else {
-                throw ValidationError("--monitor-interval must be a duration of at least 100ms (e.g. 60s, 5m), not '\(text)'")
-            }
+        if let interval = try durationOption(
+            monitorInterval, "SHEDU_MONITOR_INTERVAL", name: "--monitor-interval", atLeast: .init(milliseconds: 100), "100ms",
+            examples: "60s, 5m")
+        {
             configuration.monitorInterval = interval
         }
-        if let text = resolved(idleTimeout, "SHEDU_IDLE_TIMEOUT") {
-            guard let timeout = try? TimeDuration(parsing: text), timeout.milliseconds >= 1000 else {
-                throw ValidationError("--idle-timeout must be a duration of at least 1s (e.g. 90s, 5m), not '\(text)'")
-            }
+        if let timeout = try durationOption(idleTimeout, "SHEDU_IDLE_TIMEOUT", name: "--idle-timeout", atLeast: .seconds(1), "1s", examples: "90s, 5m") {
             configuration.idleTimeout = timeout
         }
-        if let text = resolved(requestTimeout, "SHEDU_REQUEST_TIMEOUT") {
-            guard let timeout = try? TimeDuration(parsing: text), timeout.milliseconds >= 1000 else {
-                throw ValidationError("--request-timeout must be a duration of at least 1s (e.g. 30s, 2m), not '\(text)'")
-            }
+        if let timeout = try durationOption(
+            requestTimeout, "SHEDU_REQUEST_TIMEOUT", name: "--request-timeout", atLeast: .seconds(1), "1s", examples: "30s, 2m")
+        {
             configuration.requestTimeout = timeout
         }
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SheduCore
 import SheduServer
 
 @main
@@ -23,6 +24,18 @@ func resolved(_ flag: String?, _ variable: String) -> String? {
     if let flag { return flag }
     if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
     return nil
+}
+
+/// A duration option's value (the flag, else the variable), refused below `minimum`, which the
+/// message writes as `minimumText`.
+func durationOption(
+    _ flag: String?, _ variable: String, name: String, atLeast minimum: TimeDuration, _ minimumText: String, examples: String
+) throws -> TimeDuration? {
+    guard let text = resolved(flag, variable) else { return nil }
+    guard let value = try? TimeDuration(parsing: text), value >= minimum else {
+        throw ValidationError("\(name) must be a duration of at least \(minimumText) (e.g. \(examples)), not '\(text)'")
+    }
+    return value
 }
 
 /// `--public-url` (or `SHEDU_PUBLIC_URL`), checked: it is written into certificates.

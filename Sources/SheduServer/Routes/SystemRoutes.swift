@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Prometheus
 import SheduCore
 
@@ -17,8 +18,11 @@ struct SystemRoutes {
         "health": false, "version": .string(version), "err": "the server cannot reach its database",
     ]).jsonText()
 
-    static func healthAnswer(_ health: DatabaseHealth) -> (status: HTTPResponse.Status, body: String) {
-        health.isReachable ? (.ok, healthBody) : (.serviceUnavailable, unhealthyBody)
+    private static let healthyBuffer = ByteBuffer(string: healthBody), unhealthyBuffer = ByteBuffer(string: unhealthyBody)
+
+    /// What `/health` answers now, for the router and the fast path alike.
+    static func healthAnswer(_ health: DatabaseHealth) -> (code: Int, body: ByteBuffer) {
+        health.isReachable ? (200, healthyBuffer) : (503, unhealthyBuffer)
     }
 
     static func register(on api: APIRouter, registry: PrometheusCollectorRegistry, health: DatabaseHealth) {
@@ -26,8 +30,8 @@ struct SystemRoutes {
             api.on(.get, path, access: .public, summary: "Health", tag: "System", response: "Health") { _, _ in
                 let answer = healthAnswer(health)
                 return Response(
-                    status: answer.status, headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+                    status: .init(code: answer.code), headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: answer.body))
             }
         }
         api.on(
@@ -44,11 +48,9 @@ struct SystemRoutes {
     }
 
     static func registerFastPath(on routes: inout FastPathRoutes, health: DatabaseHealth) {
-        let healthy = ByteBuffer(string: healthBody), unhealthy = ByteBuffer(string: unhealthyBody)
         routes.add(.GET, .exact("/health"), metricsName: "/health") { _ in
-            health.isReachable
-                ? FastPathResponse(status: .ok, contentType: "application/json", body: healthy)
-                : FastPathResponse(status: .serviceUnavailable, contentType: "application/json", body: unhealthy)
+            let answer = healthAnswer(health)
+            return FastPathResponse(status: HTTPResponseStatus(statusCode: answer.code), contentType: "application/json", body: answer.body)
         }
     }
 
